@@ -1,0 +1,40 @@
+"""Encode passages with Ray Data and write a dense (FAISS) + per-language BM25 index.
+
+    python jobs/build_index.py --config configs/index.yaml [encoder.num_actors=4 ...]
+    ray job submit --working-dir . -- python jobs/build_index.py --config configs/index.yaml
+
+The output directory is self-contained: passages, indexes, a checksummed manifest and
+the resolved config; `rayqa.retrieval.retriever.Retriever(output_dir)` serves from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
+
+from rayqa.config import IndexJobConfig, load_config  # noqa: E402
+from rayqa.runtime import init_ray  # noqa: E402
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", required=True, help="index job YAML (configs/index.yaml)")
+    parser.add_argument("overrides", nargs="*", help="dotted overrides, e.g. index.factory=HNSW32")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = load_config(IndexJobConfig, args.config, args.overrides)
+    init_ray()
+    from rayqa.retrieval.build import build_index
+
+    return build_index(cfg)
+
+
+if __name__ == "__main__":
+    main()

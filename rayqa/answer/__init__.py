@@ -1,0 +1,1 @@
+"""Answerers: turn a question and passages into an answer (extractive today)."""

@@ -1,0 +1,241 @@
+"""Typed, validated configuration: YAML files plus dotted command-line overrides.
+
+Each component has its own config model (``ModelConfig``, ``TrainConfig``, ...); a job
+config groups the ones that job needs, and code receives only its component's part
+(``cfg.train``, never the whole tree). Unknown keys and wrong types fail with the file
+and the dotted key named. The resolved config is written next to every output so a
+checkpoint always says what made it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+CONFIG_FILENAME = "rayqa_config.yaml"
+
+
+class ConfigError(ValueError):
+    """A config file or override is invalid; the message names the file and the key."""
+
+
+class Section(BaseModel):
+    """Base of every config section: unknown keys are errors, types are not coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True)
+
+
+class DataFile(Section):
+    """One data file and, where the file does not say it, its language."""
+
+    path: str
+    lang: str | None = None
+
+
+def _as_data_files(value):
+    """Accept plain paths as shorthand for ``{"path": ...}``."""
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, list):
+        return [{"path": v} if isinstance(v, str) else v for v in value]
+    return value
+
+
+class ModelConfig(Section):
+    """The extractive reader: checkpoint and the span geometry used in train and predict."""
+
+    name_or_path: str
+    max_seq_length: int = Field(384, ge=32)
+    doc_stride: int = Field(128, ge=1)
+    max_query_length: int = Field(64, ge=4)
+    max_answer_length: int = Field(30, ge=1)
+    n_best_size: int = Field(20, ge=1)
+
+
+class DataConfig(Section):
+    """Training and dev files (SQuAD v1.1 JSON) and how strictly to read them."""
+
+    train_files: list[DataFile] = Field(default_factory=list)
+    dev_files: list[DataFile] = Field(default_factory=list)
+    strict: bool = False
+
+    _files = field_validator("train_files", "dev_files", mode="before")(_as_data_files)
+
+
+class DeepSpeedConfig(Section):
+    """The parts of a DeepSpeed config rayqa exposes; the rest follows from TrainConfig."""
+
+    zero_stage: int = Field(1, ge=0, le=3)
+    bf16: Literal["auto", "on", "off"] = "auto"
+    gradient_clipping: float = Field(1.0, ge=0)
+
+
+class TrainConfig(Section):
+    """Ray Train + DeepSpeed settings for one training job."""
+
+    run_name: str = "reader"
+    storage_path: str | None = None
+    num_workers: int = Field(2, ge=0)
+    use_gpu: bool = False
+    cpus_per_worker: float = Field(1.0, gt=0)
+    epochs: int = Field(2, ge=1)
+    max_steps: int = Field(-1, ge=-1)
+    batch_size: int = Field(16, ge=1)
+    eval_batch_size: int = Field(64, ge=1)
+    lr: float = Field(3e-5, gt=0)
+    weight_decay: float = Field(0.01, ge=0)
+    warmup_ratio: float = Field(0.1, ge=0, le=1)
+    seed: int = 42
+    log_every: int = Field(10, ge=1)
+    checkpoints_to_keep: int | None = Field(None, ge=1)
+    deepspeed: DeepSpeedConfig = Field(default_factory=DeepSpeedConfig)
+
+
+class ReaderJobConfig(Section):
+    """``jobs/train.py``: fine-tune an extractive reader."""
+
+    output_dir: str
+    model: ModelConfig
+    data: DataConfig = Field(default_factory=DataConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+
+
+class EncoderConfig(Section):
+    """Passage encoder for the dense index."""
+
+    name_or_path: str
+    max_length: int = Field(256, ge=8)
+    pooling: Literal["cls", "mean"] = "cls"
+    batch_size: int = Field(32, ge=1)
+    num_actors: int = Field(1, ge=1)
+    cpus_per_actor: float = Field(1.0, gt=0)
+    use_gpu: bool = False
+
+
+class IndexConfig(Section):
+    """FAISS index (factory string, inner product) and the per-language BM25 indexes."""
+
+    factory: str = "Flat"
+    bm25: bool = True
+    train_sample: int = Field(100_000, ge=1)
+    search_params: str = ""  # FAISS ParameterSpace string, e.g. "nprobe=16" for IVF
+
+
+class IndexJobConfig(Section):
+    """``jobs/build_index.py``: encode passages with Ray Data and write the indexes."""
+
+    output_dir: str
+    passages_files: list[DataFile]
+    encoder: EncoderConfig
+    index: IndexConfig = Field(default_factory=IndexConfig)
+    strict: bool = False
+
+    _files = field_validator("passages_files", mode="before")(_as_data_files)
+
+
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that reads ``3e-5`` as a float (YAML 1.1 wants ``3.0e-5``)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$"),
+    list("-+0123456789."),
+)
+
+
+def parse_yaml(text: str):
+    """Parse YAML text with rayqa's float rule."""
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+
+
+def apply_override(tree: dict, override: str) -> None:
+    """Apply one ``a.b.c=value`` override in place; the value is parsed as YAML."""
+    key, sep, raw = override.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"override {override!r}: expected dotted.key=value")
+    parts = key.strip().split(".")
+    node = tree
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"override {override!r}: {part!r} is not a section")
+        node = child
+    node[parts[-1]] = parse_yaml(raw) if raw.strip() else ""
+
+
+def _format_errors(source: str, err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "<root>"
+        lines.append(f"{source}: {key}: {e['msg']}")
+    return "\n".join(lines)
+
+
+def build_config(cls: type[ConfigT], tree: dict, source: str = "<config>") -> ConfigT:
+    """Validate a plain dict into ``cls``; errors name ``source`` and every bad key."""
+    try:
+        return cls.model_validate(tree)
+    except ValidationError as err:
+        raise ConfigError(_format_errors(source, err)) from None
+
+
+def load_config(cls: type[ConfigT], path: str | Path | None = None,
+                overrides: list[str] | None = None, defaults: dict | None = None) -> ConfigT:
+    """Load ``path`` (YAML) over ``defaults``, apply dotted overrides, validate.
+
+    Args:
+        cls: the job config model.
+        path: YAML file; ``None`` uses ``defaults`` only.
+        overrides: ``["train.lr=3e-5", ...]``, applied after the file.
+        defaults: a dict the file is merged over (e.g. embedded demo defaults).
+    """
+    tree = _deep_merge(defaults or {}, _read_yaml(path) if path else {})
+    for override in overrides or []:
+        apply_override(tree, override)
+    source = str(path) if path else "<defaults>"
+    if overrides:
+        source += " (with overrides " + " ".join(overrides) + ")"
+    return build_config(cls, tree, source)
+
+
+def _read_yaml(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        tree = parse_yaml(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: invalid YAML: {err}") from None
+    if tree is None:
+        return {}
+    if not isinstance(tree, dict):
+        raise ConfigError(f"{path}: top level must be a mapping, got {type(tree).__name__}")
+    return tree
+
+
+def _deep_merge(base: dict, top: dict) -> dict:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def save_config(cfg: BaseModel, directory: str | Path) -> Path:
+    """Write the resolved config as ``rayqa_config.yaml`` into ``directory``."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / CONFIG_FILENAME
+    path.write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False,
+                                   allow_unicode=True), encoding="utf-8")
+    return path

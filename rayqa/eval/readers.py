@@ -1,0 +1,105 @@
+"""Readers for gold and prediction files; every problem is a ValueError naming the file.
+
+Formats: SQuAD v1.1 JSON gold (XQuAD, MLQA, CMRC 2018, DRCD), XOR-TyDi JSONL gold
+({"id", "question", "answers", "lang"} per line), and {question_id: answer} JSON
+predictions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from rayqa.eval._common import GoldExample, answer_texts
+
+
+def _read_text(path: str | Path) -> str:
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: cannot read as UTF-8 text: {err}") from err
+
+
+def _parse_json(text: str, where: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{where}: malformed JSON: {err}") from err
+
+
+def read_predictions(path: str | Path) -> dict[str, str]:
+    """Reads `{question_id: answer}` predictions.
+
+    Raises:
+        ValueError: Missing file, malformed JSON, not an object of strings.
+    """
+    data = _parse_json(_read_text(path), str(path))
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: predictions must be a JSON object {{id: answer}}, "
+                         f"got {type(data).__name__}")
+    bad = [qid for qid, answer in data.items() if not isinstance(answer, str)]
+    if bad:
+        raise ValueError(f"{path}: answers must be strings; {len(bad)} are not "
+                         f"(first: {bad[0]!r})")
+    return data
+
+
+def read_squad_gold(path: str | Path) -> list[GoldExample]:
+    """Reads SQuAD v1.1-format gold: data / paragraphs / qas / answers[].text.
+
+    Raises:
+        ValueError: Missing file, malformed JSON, or another structure (the message says
+            where).
+    """
+    data = _parse_json(_read_text(path), str(path))
+    if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+        raise ValueError(f"{path}: not SQuAD format (expected an object with a 'data' list)")
+    examples = []
+    for a, article in enumerate(data["data"]):
+        paragraphs = article.get("paragraphs") if isinstance(article, dict) else None
+        if not isinstance(paragraphs, list):
+            raise ValueError(f"{path}: data[{a}] has no 'paragraphs' list")
+        for p, paragraph in enumerate(paragraphs):
+            qas = paragraph.get("qas") if isinstance(paragraph, dict) else None
+            if not isinstance(qas, list):
+                raise ValueError(f"{path}: data[{a}].paragraphs[{p}] has no 'qas' list")
+            for q, qa in enumerate(qas):
+                where = f"{path}: data[{a}].paragraphs[{p}].qas[{q}]"
+                examples.append(_gold_example(qa, where))
+    return examples
+
+
+def read_xor_gold(path: str | Path) -> list[GoldExample]:
+    """Reads XOR-TyDi JSONL gold: one {"id", "answers", "lang"} object per line.
+
+    Raises:
+        ValueError: Missing file, a malformed line, or a record without those fields
+            (the message names the line).
+    """
+    examples = []
+    for n, line in enumerate(_read_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{n}"
+        record = _parse_json(line, where)
+        example = _gold_example(record, where)
+        if not isinstance(record.get("lang"), str) or not record["lang"]:
+            raise ValueError(f"{where}: record has no 'lang'")
+        examples.append(example._replace(lang=record["lang"]))
+    return examples
+
+
+def _gold_example(record: Any, where: str) -> GoldExample:
+    if not isinstance(record, Mapping) or not isinstance(record.get("id"), str):
+        raise ValueError(f"{where}: expected an object with a string 'id'")
+    if "answers" not in record:
+        raise ValueError(f"{where}: question {record['id']!r} has no 'answers'")
+    try:
+        return GoldExample(record["id"], answer_texts(record["answers"], record["id"]))
+    except ValueError as err:
+        raise ValueError(f"{where}: {err}") from None

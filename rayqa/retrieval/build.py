@@ -1,0 +1,126 @@
+"""Driver of `jobs/build_index.py`: passages in, a self-contained index directory out.
+
+Layout of `output_dir`::
+
+    passages.jsonl        the good passages; row i of every index is line i
+    bad_records.json      what was skipped while reading, by reason, with file:line
+    faiss.index           dense vectors (Ray Data encoding), inner product, id map
+    bm25/<lang>/          per-language BM25 (when index.bm25), with the rows it covers
+    manifest.json         count, dim, encoder, factory, sha256 of faiss.index and
+                          passages.jsonl; written after everything it vouches for
+    rayqa_config.yaml     the resolved job config
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from rayqa.config import EncoderConfig, IndexJobConfig, save_config
+from rayqa.data.passages import Passage, read_passages, write_passages
+from rayqa.data.records import BadRecords
+from rayqa.retrieval.bm25 import MultilingualBM25
+from rayqa.retrieval.encode import encode_passages_ray
+from rayqa.retrieval.faiss_index import MANIFEST_FILE, FaissIndex
+from rayqa.retrieval.retriever import BM25_DIR, PASSAGES_FILE
+
+BAD_RECORDS_FILE = "bad_records.json"
+
+
+def _log(message: str) -> None:
+    print(f"[rayqa.index] {message}", flush=True)
+
+
+def read_all_passages(cfg: IndexJobConfig, report: BadRecords) -> list[Passage]:
+    """Reads every passages file; bad lines go to `report` (strict mode raises at one)."""
+    passages: list[Passage] = []
+    for item in cfg.passages_files:
+        passages.extend(read_passages(item.path, strict=cfg.strict, report=report))
+    if not passages:
+        raise ValueError(f"no usable passages in {[f.path for f in cfg.passages_files]}")
+    return passages
+
+
+def encoder_facts(cfg: EncoderConfig) -> dict:
+    """What the retriever needs to encode queries like the passages were encoded."""
+    name = cfg.name_or_path
+    # A local directory is recorded absolute, so the index works from any working dir.
+    path = Path(name)
+    return {"name_or_path": str(path.resolve()) if path.is_dir() else name,
+            "max_length": cfg.max_length, "pooling": cfg.pooling}
+
+
+def build_index(cfg: IndexJobConfig) -> Path:
+    """Reads passages, encodes them with Ray Data, and writes FAISS + BM25 indexes.
+
+    Args:
+        cfg: The job config; Ray must be initialized.
+
+    Returns:
+        The output directory (see the module docstring for its layout).
+
+    Raises:
+        DataError: In strict mode, at the first bad passage line (file and line named).
+    """
+    out = Path(cfg.output_dir)
+    report = BadRecords()
+    passages = read_all_passages(cfg, report)
+    _log(f"{len(passages)} passages in languages {sorted({p.lang for p in passages})}; "
+         f"{report.summary()}")
+    start_output(out, passages, report)
+    write_index(out, passages, _encode(passages, cfg), cfg)
+    return out
+
+
+def write_index(out: Path, passages: list[Passage], embeddings: np.ndarray,
+                cfg: IndexJobConfig) -> None:
+    """Writes BM25, FAISS, the manifest and the config next to `passages.jsonl` in `out`.
+
+    Args:
+        out: The output directory, already holding `passages.jsonl`.
+        passages: The passages in row order.
+        embeddings: Their vectors in the same order.
+        cfg: The job config (its `encoder` is recorded for query encoding).
+    """
+    if cfg.index.bm25:
+        bm25 = MultilingualBM25.build([p.title for p in passages], [p.text for p in passages],
+                                      [p.lang for p in passages])
+        bm25.save(out / BM25_DIR)
+        _log(f"BM25 indexes for {', '.join(bm25.indexes)}")
+    index = FaissIndex(cfg.index.factory, cfg.index.train_sample, cfg.index.search_params,
+                       use_gpu=False)  # building needs no GPU copy for search
+    index.build(embeddings).save(out, {"encoder": encoder_facts(cfg.encoder)}, (PASSAGES_FILE,))
+    _log(f"FAISS {cfg.index.factory!r} index of {index.ntotal} vectors -> {out}")
+    save_config(cfg, out)
+
+
+def start_output(out: Path, passages: list[Passage], report: BadRecords) -> None:
+    """Invalidates an old index in `out`, then writes the passages and the bad records.
+
+    Args:
+        out: The output directory (created when missing).
+        passages: The passages in row order.
+        report: The bad records met while reading them.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    # A crash midway must not leave a manifest vouching for half-written files, nor a
+    # stale BM25 beside a new FAISS index.
+    (out / MANIFEST_FILE).unlink(missing_ok=True)
+    shutil.rmtree(out / BM25_DIR, ignore_errors=True)
+    (out / BAD_RECORDS_FILE).write_text(json.dumps(report.to_dict(), indent=2,
+                                                   ensure_ascii=False), encoding="utf-8")
+    write_passages(passages, out / PASSAGES_FILE)
+
+
+def _encode(passages: list[Passage], cfg: IndexJobConfig) -> np.ndarray:
+    """Dense vectors of the passages in row order, with the throughput printed."""
+    start = time.perf_counter()
+    embeddings = encode_passages_ray([p.to_dict() for p in passages], cfg.encoder)
+    seconds = time.perf_counter() - start
+    _log(f"encoded {len(passages)} passages in {seconds:.1f}s "
+         f"({len(passages) / seconds:.1f}/s), dim {embeddings.shape[1]}")
+    return embeddings

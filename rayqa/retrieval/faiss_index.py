@@ -1,0 +1,219 @@
+"""Dense index: a FAISS inner-product index from a factory string, plus its manifest.
+
+`FaissIndex` follows DPR's small indexer interface (build / search / save / load), with
+the index type chosen by a FAISS factory string: `Flat` (exact), `IVF4096,Flat`,
+`HNSW32`, `IVF4096,PQ64`, ... It is wrapped in an id map, so search returns passage row
+numbers whatever the index type does internally.
+
+`manifest.json` sits next to the index and records what the vectors mean (count,
+dimension, factory, the encoder that made them) and the sha256 of every file the index
+depends on. Loading checks all of it, so an index never silently answers with the
+wrong passages or a different encoder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+INDEX_FILE = "faiss.index"
+MANIFEST_FILE = "manifest.json"
+_CHUNK = 1 << 20
+
+
+def sha256_file(path: str | Path) -> str:
+    """Returns the hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_manifest(directory: str | Path, fields: dict, files: list[str]) -> Path:
+    """Writes `manifest.json`: `fields` plus the sha256 of each of `files`.
+
+    Args:
+        directory: The index directory.
+        fields: JSON-serializable facts about the index (count, dim, encoder, ...).
+        files: Paths relative to `directory` whose content the index depends on.
+
+    Returns:
+        The manifest path.
+    """
+    directory = Path(directory)
+    manifest = dict(fields, files={name: sha256_file(directory / name) for name in files})
+    path = directory / MANIFEST_FILE
+    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def read_manifest(directory: str | Path) -> dict:
+    """Reads `manifest.json` and checks the checksum of every file it lists.
+
+    Raises:
+        ValueError: The manifest is missing or unreadable, or a listed file is missing
+            or changed since the index was built; the message names the file.
+    """
+    directory = Path(directory)
+    path = directory / MANIFEST_FILE
+    if not path.is_file():
+        raise ValueError(f"{path}: no index manifest (was the index built completely?)")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: unreadable manifest: {err}") from None
+    for name, expected in manifest.get("files", {}).items():
+        file = directory / name
+        if not file.is_file():
+            raise ValueError(f"{file}: listed in {path} but missing")
+        if sha256_file(file) != expected:
+            raise ValueError(f"{file}: sha256 differs from {path}; the file was changed "
+                             "or truncated after the index was built - rebuild the index")
+    return manifest
+
+
+class FaissIndex:
+    """Inner-product FAISS index over passage embeddings, searched by row number.
+
+    Args:
+        factory: FAISS factory string, e.g. `Flat`, `IVF1024,Flat`, `HNSW32`.
+        train_sample: Most vectors used to train indexes that need training (IVF, PQ).
+        search_params: FAISS `ParameterSpace` settings applied for search, e.g.
+            `nprobe=16` (IVF) or `efSearch=128` (HNSW); empty for the defaults.
+        use_gpu: Search on the GPUs; None uses them when FAISS sees any.
+    """
+
+    def __init__(self, factory: str = "Flat", train_sample: int = 100_000,
+                 search_params: str = "", use_gpu: bool | None = None):
+        self.factory = factory
+        self.train_sample = train_sample
+        self.search_params = search_params
+        self.use_gpu = faiss.get_num_gpus() > 0 if use_gpu is None else use_gpu
+        self.index: faiss.Index | None = None  # the CPU index (what is saved)
+        self._search_index: faiss.Index | None = None  # the CPU or GPU copy searched
+        self.manifest: dict = {}
+
+    @property
+    def ntotal(self) -> int:
+        """Number of indexed vectors."""
+        return 0 if self.index is None else self.index.ntotal
+
+    @property
+    def dim(self) -> int:
+        """Vector dimension."""
+        return 0 if self.index is None else self.index.d
+
+    def build(self, embeddings: np.ndarray, ids: np.ndarray | None = None) -> FaissIndex:
+        """Trains (when the index type needs it) and adds `embeddings`.
+
+        Args:
+            embeddings: Float32 `[n, dim]`.
+            ids: Int64 `[n]` row numbers returned by search; `0..n-1` when None.
+
+        Returns:
+            self.
+        """
+        vectors = np.ascontiguousarray(embeddings, dtype=np.float32)
+        ids = np.arange(len(vectors), dtype=np.int64) if ids is None else np.asarray(ids, np.int64)
+        base = faiss.index_factory(vectors.shape[1], self.factory, faiss.METRIC_INNER_PRODUCT)
+        if not base.is_trained:
+            self._train(base, vectors)
+        # The id map lets every index type (HNSW has no add_with_ids) return row numbers.
+        self.index = faiss.IndexIDMap2(base)
+        self.index.add_with_ids(vectors, ids)
+        self._prepare_search()
+        return self
+
+    def _train(self, base: faiss.Index, vectors: np.ndarray) -> None:
+        """Trains on a seeded random sample of at most `train_sample` vectors."""
+        sample = vectors
+        if len(vectors) > self.train_sample:
+            rows = np.random.default_rng(0).choice(len(vectors), self.train_sample, replace=False)
+            sample = vectors[np.sort(rows)]
+        try:
+            base.train(sample)
+        except RuntimeError as err:
+            raise ValueError(f"FAISS factory {self.factory!r} cannot be trained on "
+                             f"{len(sample)} vectors (too few for its clusters?): {err}") from None
+
+    def _prepare_search(self) -> None:
+        """Applies `search_params` and moves a copy to the GPUs when asked and possible."""
+        index = self.index
+        if self.use_gpu:
+            try:
+                index = faiss.index_cpu_to_all_gpus(index)
+            except (AttributeError, RuntimeError):  # CPU build, or no GPU version (HNSW)
+                index = self.index
+        if self.search_params:
+            space = faiss.GpuParameterSpace() if index is not self.index else faiss.ParameterSpace()
+            space.set_index_parameters(index, self.search_params)
+        self._search_index = index
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Returns the `k` best rows per query by inner product.
+
+        Args:
+            queries: Float32 `[q, dim]`.
+            k: Results per query.
+
+        Returns:
+            `(scores, ids)`, both `[q, k]`, best first; id -1 where fewer than `k` exist.
+        """
+        if self._search_index is None:
+            raise ValueError("the index is empty: build() or load() it first")
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        if queries.ndim != 2 or queries.shape[1] != self.dim:
+            raise ValueError(f"queries must be [n, {self.dim}], got {list(queries.shape)}")
+        return self._search_index.search(queries, k)
+
+    def save(self, directory: str | Path, fields: dict | None = None,
+             checksum_files: tuple[str, ...] = ()) -> Path:
+        """Writes the CPU index and `manifest.json` into `directory`.
+
+        Args:
+            directory: The index directory (created when missing).
+            fields: More manifest facts, e.g. the encoder that made the vectors.
+            checksum_files: Other files in `directory` the index depends on (the
+                passages file), whose sha256 goes into the manifest.
+
+        Returns:
+            The index file path.
+        """
+        if self.index is None:
+            raise ValueError("nothing to save: build() the index first")
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / INDEX_FILE
+        faiss.write_index(self.index, str(path))
+        facts = {"count": self.ntotal, "dim": self.dim, "factory": self.factory,
+                 "search_params": self.search_params, **(fields or {})}
+        write_manifest(directory, facts, [INDEX_FILE, *checksum_files])
+        self.manifest = read_manifest(directory)
+        return path
+
+    @classmethod
+    def load(cls, directory: str | Path, use_gpu: bool | None = None) -> FaissIndex:
+        """Reads an index saved by `save`, after checking it against its manifest.
+
+        Raises:
+            ValueError: A file differs from the manifest, or the index holds another
+                number of vectors or another dimension than the manifest says.
+        """
+        directory = Path(directory)
+        manifest = read_manifest(directory)
+        path = directory / INDEX_FILE
+        index = cls(manifest["factory"], search_params=manifest.get("search_params", ""),
+                    use_gpu=use_gpu)
+        index.index = faiss.read_index(str(path))
+        for key, actual in (("count", index.ntotal), ("dim", index.dim)):
+            if manifest.get(key) != actual:
+                raise ValueError(f"{path}: {key} {actual} but {directory / MANIFEST_FILE} "
+                                 f"says {manifest.get(key)}")
+        index.manifest = manifest
+        index._prepare_search()
+        return index

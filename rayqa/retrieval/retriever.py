@@ -1,0 +1,142 @@
+"""Question -> passages over an index directory written by `build_index`.
+
+Modes:
+
+- `dense`: the question is encoded by the passage encoder named in the manifest
+  (`[CLS] question [SEP]`) and searched by inner product over every language - the
+  many-to-many retrieval of CORA's mDPR.
+- `bm25`: the BM25 index of the question's language; every language, merged by score,
+  when the language is None or has no passages.
+- `hybrid`: reciprocal-rank fusion (Cormack et al., 2009) of the two lists:
+  `score(p) = sum over lists of 1 / (rrf_k + rank of p)`, rank from 1, taking the top
+  `rrf_depth` of each list. RRF uses ranks only, so the unbounded BM25 scores and the
+  inner products need no calibration against each other.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from rayqa.data.passages import Passage, read_passages
+from rayqa.retrieval.bm25 import MultilingualBM25
+from rayqa.retrieval.faiss_index import FaissIndex, read_manifest
+
+PASSAGES_FILE = "passages.jsonl"
+BM25_DIR = "bm25"
+MODES = ("hybrid", "dense", "bm25")
+_QUERY_BATCH = 64
+
+
+class Retriever:
+    """Loads an index directory and returns the top passages for questions.
+
+    Args:
+        index_dir: A directory written by `rayqa.retrieval.build.build_index`.
+        mode: `hybrid`, `dense` or `bm25` (see the module docstring).
+        device: Where the query encoder runs (`cuda`/`cpu`); None picks `cuda` if present.
+        rrf_k: The RRF constant; 60 as in the RRF paper.
+        rrf_depth: How many results of each list hybrid mode fuses (at least `top_k`).
+
+    Raises:
+        ValueError: Unknown mode, an index file changed since it was built, or a mode
+            that needs BM25 over an index built without it.
+    """
+
+    def __init__(self, index_dir: str | Path, mode: str = "hybrid", device: str | None = None,
+                 rrf_k: int = 60, rrf_depth: int = 100):
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        self.index_dir = Path(index_dir)
+        self.mode, self.rrf_k, self.rrf_depth = mode, rrf_k, rrf_depth
+        self.dense = self.encoder = self.bm25 = None
+        if mode == "bm25":
+            self.manifest = read_manifest(self.index_dir)
+        else:
+            self.dense = FaissIndex.load(self.index_dir)
+            self.manifest = self.dense.manifest
+            self.encoder = _query_encoder(self.manifest, device)
+        if mode != "dense":
+            self.bm25 = _load_bm25(self.index_dir)
+        self.passages = _load_passages(self.index_dir, self.manifest["count"])
+
+    def search(self, questions: list[str], langs: list[str | None] | None,
+               top_k: int) -> list[list[dict]]:
+        """Returns the `top_k` passages per question, best first.
+
+        Args:
+            questions: Question texts.
+            langs: Language code per question (None entries, or None for all, when
+                unknown); used by BM25 only.
+            top_k: Passages per question, at least 1.
+
+        Returns:
+            Per question a list of `{"id", "title", "text", "lang", "score"}`.
+        """
+        if top_k < 1:
+            raise ValueError(f"top_k must be >= 1, got {top_k}")
+        langs = [None] * len(questions) if langs is None else list(langs)
+        if len(langs) != len(questions):
+            raise ValueError(f"{len(questions)} questions but {len(langs)} languages")
+        depth = top_k if self.mode != "hybrid" else max(top_k, self.rrf_depth)
+        dense = self._dense(questions, depth) if self.dense is not None else None
+        sparse = ([self.bm25.search(q, lang, depth) for q, lang in zip(questions, langs)]
+                  if self.bm25 is not None else None)
+        if self.mode == "dense":
+            ranked = dense
+        elif self.mode == "bm25":
+            ranked = sparse
+        else:
+            ranked = [rrf([d, s], self.rrf_k) for d, s in zip(dense, sparse)]
+        return [[self._result(row, score) for row, score in hits[:top_k]] for hits in ranked]
+
+    def _dense(self, questions: list[str], k: int) -> list[list[tuple[int, float]]]:
+        """FAISS hits `(row, inner product)` per question."""
+        vectors = np.concatenate([self.encoder.encode_queries(questions[i:i + _QUERY_BATCH])
+                                  for i in range(0, len(questions), _QUERY_BATCH)])
+        scores, rows = self.dense.search(vectors, min(k, self.dense.ntotal))
+        return [[(int(r), float(s)) for r, s in zip(row, score) if r >= 0]
+                for row, score in zip(rows, scores)]
+
+    def _result(self, row: int, score: float) -> dict:
+        passage: Passage = self.passages[row]
+        return {"id": passage.id, "title": passage.title, "text": passage.text,
+                "lang": passage.lang, "score": score}
+
+
+def rrf(ranked_lists: list[list[tuple[int, float]]], k: int = 60) -> list[tuple[int, float]]:
+    """Reciprocal-rank fusion: `sum 1 / (k + rank)` per row over the lists, best first.
+
+    Args:
+        ranked_lists: Lists of `(row, score)`, each best first; the scores are ignored.
+        k: The RRF constant, damping the weight of the first ranks.
+    """
+    fused: dict[int, float] = {}
+    for hits in ranked_lists:
+        for rank, (row, _) in enumerate(hits, start=1):
+            fused[row] = fused.get(row, 0.0) + 1.0 / (k + rank)
+    return sorted(fused.items(), key=lambda item: -item[1])
+
+
+def _query_encoder(manifest: dict, device: str | None):
+    """The encoder that made the passage vectors, as the manifest records it."""
+    from rayqa.retrieval.encode import TextEncoder
+
+    enc = manifest["encoder"]
+    return TextEncoder(enc["name_or_path"], enc["max_length"], enc["pooling"], device)
+
+
+def _load_bm25(index_dir: Path) -> MultilingualBM25:
+    if not (index_dir / BM25_DIR).is_dir():
+        raise ValueError(f"{index_dir / BM25_DIR}: no BM25 indexes (built with index.bm25=false?);"
+                         " use mode='dense'")
+    return MultilingualBM25.load(index_dir / BM25_DIR)
+
+
+def _load_passages(index_dir: Path, count: int) -> list[Passage]:
+    path = index_dir / PASSAGES_FILE
+    passages = read_passages(path, strict=True)
+    if len(passages) != count:
+        raise ValueError(f"{path}: {len(passages)} passages but the manifest says {count}")
+    return passages

@@ -1,0 +1,23 @@
+"""Connecting to Ray the same way from jobs, the CLI and the demo."""
+
+from __future__ import annotations
+
+import os
+
+
+def init_ray(num_cpus: int | None = None):
+    """Join the cluster a job was submitted to, or start a local Ray.
+
+    Under ``ray job submit`` (or with ``RAY_ADDRESS`` set) ``ray.init()`` connects to
+    that cluster; otherwise it starts a local instance without the dashboard.
+    """
+    import ray
+
+    if ray.is_initialized():
+        return ray
+    os.environ.setdefault("RAY_TRAIN_V2_ENABLED", "1")
+    if os.environ.get("RAY_ADDRESS") or os.environ.get("RAY_JOB_ID"):
+        ray.init()
+    else:
+        ray.init(num_cpus=num_cpus, include_dashboard=False)
+    return ray

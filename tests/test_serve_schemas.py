@@ -1,0 +1,186 @@
+"""Unit tests of the serve request contract and app config, without Ray."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from rayqa.config import ConfigError
+from rayqa.serve.schemas import (AnswerRequest, ServeAppConfig, describe_validation_error,
+                                 load_app_config, parse_answer_request)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _error_of(body, max_top_k=10):
+    """The readable error of an invalid body (fails the test when the body validates)."""
+    raw = body if isinstance(body, (str, bytes)) else json.dumps(body)
+    with pytest.raises(ValidationError) as caught:
+        parse_answer_request(raw, max_top_k=max_top_k)
+    return describe_validation_error(caught.value)
+
+
+@pytest.mark.parametrize("body", [
+    {"question": "Who wrote Faust?"},
+    {"question": "Who wrote Faust?", "lang": "en", "top_k": 3},
+    {"question": "谁写了浮士德？", "lang": "zh-CN", "top_k": 10},
+    {"question": "x", "lang": "zh_tw", "top_k": None},
+    {"question": "x", "lang": None},
+])
+def test_valid_requests(body):
+    request = parse_answer_request(json.dumps(body), max_top_k=10)
+    assert request.question == body["question"]
+    assert request.top_k == body.get("top_k")
+
+
+@pytest.mark.parametrize("body, field", [
+    ({}, "question"),
+    ({"lang": "en"}, "question"),
+    ({"question": ""}, "question"),
+    ({"question": "  \n\t "}, "question"),
+    ({"question": 42}, "question"),
+    ({"question": ["a"]}, "question"),
+    ({"question": None}, "question"),
+    ({"question": "q", "top_k": "5"}, "top_k"),
+    ({"question": "q", "top_k": 5.0}, "top_k"),
+    ({"question": "q", "top_k": 2.5}, "top_k"),
+    ({"question": "q", "top_k": True}, "top_k"),
+    ({"question": "q", "top_k": 0}, "top_k"),
+    ({"question": "q", "top_k": -1}, "top_k"),
+    ({"question": "q", "top_k": 11}, "top_k"),
+    ({"question": "q", "lang": "english!"}, "lang"),
+    ({"question": "q", "lang": ""}, "lang"),
+    ({"question": "q", "lang": "e"}, "lang"),
+    ({"question": "q", "lang": 7}, "lang"),
+    ({"question": "q", "topk": 3}, "topk"),
+])
+def test_invalid_requests_name_the_field(body, field):
+    error = _error_of(body)
+    assert error.error == "validation_error"
+    assert [problem["field"] for problem in error.fields] == [field]
+    assert error.message.startswith(f"{field}: ")
+
+
+def test_unknown_field_and_range_messages_are_readable():
+    assert _error_of({"question": "q", "topk": 3}).message == "topk: unknown field"
+    assert _error_of({"question": "q", "top_k": 11}).message == \
+        "top_k: must be between 1 and 10"
+    assert _error_of({}).message == "question: field required"
+
+
+@pytest.mark.parametrize("raw", ["not json", "", "{\"question\": ", b"\xff\xfe"])
+def test_non_json_body_is_invalid_json(raw):
+    error = _error_of(raw)
+    assert error.error == "invalid_json"
+    assert "not valid JSON" in error.message
+
+
+@pytest.mark.parametrize("raw", ["[1, 2]", "\"a question\"", "null", "3"])
+def test_body_must_be_an_object(raw):
+    error = _error_of(raw)
+    assert error.message == "body: must be a JSON object"
+
+
+def test_top_k_without_context_only_needs_to_be_positive():
+    assert AnswerRequest.model_validate({"question": "q", "top_k": 1000}).top_k == 1000
+
+
+# --------------------------------------------------------------------------- app config
+
+
+def _args(tmp_path, **extra):
+    (tmp_path / "index").mkdir(exist_ok=True)
+    (tmp_path / "reader").mkdir(exist_ok=True)
+    return {"index_dir": str(tmp_path / "index"), "reader_dir": str(tmp_path / "reader"),
+            **extra}
+
+
+def test_config_defaults_and_deployment_options(tmp_path):
+    cfg = load_app_config(_args(tmp_path, reader={"num_cpus": 0.5, "max_batch_size": 4,
+                                                  "autoscaling": {"max_replicas": 3}}))
+    assert (cfg.default_top_k, cfg.max_top_k, cfg.max_body_bytes) == (5, 20, 65536)
+    assert cfg.retriever.deployment_options() == {
+        "ray_actor_options": {"num_cpus": 0.25}, "max_ongoing_requests": 64,
+        "num_replicas": 1}
+    reader = cfg.reader.deployment_options()
+    assert reader["ray_actor_options"] == {"num_cpus": 0.5}
+    assert reader["autoscaling_config"]["max_replicas"] == 3
+    assert "num_replicas" not in reader
+    assert cfg.reader.max_batch_size == 4
+
+
+def test_relative_paths_resolve_against_cwd(tmp_path, monkeypatch):
+    _args(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    cfg = load_app_config({"index_dir": "index", "reader_dir": "./reader"})
+    assert cfg.index_dir == str((tmp_path / "index").resolve())
+    assert Path(cfg.reader_dir).is_absolute()
+
+
+@pytest.mark.parametrize("extra, key", [
+    ({"max_top_k": "20"}, "max_top_k"),
+    ({"max_top_k": 0}, "max_top_k"),
+    ({"default_top_k": 30}, "default_top_k"),
+    ({"retriever_mode": "fuzzy"}, "retriever_mode"),
+    ({"max_body_bytes": 10}, "max_body_bytes"),
+    ({"reader": {"num_cpus": 0}}, "reader.num_cpus"),
+    ({"reader": {"num_cpu": 1}}, "reader.num_cpu"),
+    ({"retriever": {"max_batch_size": 0}}, "retriever.max_batch_size"),
+    ({"retriever": {"batch_wait_timeout_s": -1}}, "retriever.batch_wait_timeout_s"),
+    ({"reader": {"num_replicas": 2, "autoscaling": {}}}, "reader"),
+    ({"reader": {"autoscaling": {"min_replicas": 3, "max_replicas": 2}}},
+     "reader.autoscaling"),
+    ({"index_dirs": "x"}, "index_dirs"),
+])
+def test_bad_config_names_the_key(tmp_path, extra, key):
+    with pytest.raises(ConfigError) as caught:
+        load_app_config(_args(tmp_path, **extra))
+    assert f"serve app args: {key}:" in str(caught.value)
+
+
+def test_missing_directory_is_named(tmp_path):
+    args = _args(tmp_path)
+    args["reader_dir"] = str(tmp_path / "nowhere")
+    with pytest.raises(ConfigError, match="reader_dir: directory .*nowhere does not exist"):
+        load_app_config(args)
+    assert load_app_config(args, check_paths=False).reader_dir.endswith("nowhere")
+
+
+def test_args_must_be_a_mapping():
+    with pytest.raises(ConfigError, match="expected a mapping"):
+        load_app_config(["index_dir"])
+
+
+def test_retriever_modes_match_the_library():
+    pytest.importorskip("faiss")
+    from rayqa.retrieval.retriever import MODES
+
+    field = ServeAppConfig.model_fields["retriever_mode"]
+    assert set(field.annotation.__args__) == set(MODES)
+
+
+def test_serve_config_yaml_is_valid():
+    from ray.serve.schema import ServeDeploySchema
+
+    tree = yaml.safe_load((REPO / "serve_config.yaml").read_text(encoding="utf-8"))
+    deploy = ServeDeploySchema.model_validate(tree)
+    assert deploy.http_options.host == "127.0.0.1"  # never Ray's 0.0.0.0 default
+    (app,) = deploy.applications
+    assert (app.name, app.route_prefix, app.import_path) == \
+        ("rayqa", "/", "rayqa.serve.app:build_app")
+    cfg = load_app_config(app.args, check_paths=False)
+    assert cfg.index_dir.endswith("runs/demo/index")
+    assert cfg.reader_dir.endswith("runs/demo/reader/final")
+
+
+def test_schemas_import_stays_light():
+    code = ("import sys, rayqa.serve.schemas; "
+            "print(sorted(m for m in ('ray', 'torch', 'transformers', 'faiss') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=REPO)
+    assert out.stdout.strip() == "[]"

@@ -91,6 +91,7 @@ class TrainConfig(Section):
     warmup_ratio: float = Field(0.1, ge=0, le=1)
     seed: int = 42
     log_every: int = Field(10, ge=1)
+    checkpoint_every: int = Field(1, ge=1)
     checkpoints_to_keep: int | None = Field(None, ge=1)
     deepspeed: DeepSpeedConfig = Field(default_factory=DeepSpeedConfig)
 

@@ -138,19 +138,24 @@ def test_write_squad_round_trip(shared_dir, tmp_path):
 # --- SQuAD JSON: bad records ------------------------------------------------------------
 
 
+def _qa(qid, question, text="Paris", start=0):
+    qa = {"id": qid, "question": question, "answers": [{"text": text, "answer_start": start}]}
+    return {key: value for key, value in qa.items() if value is not None}
+
+
 def _bad_squad():
     context = "Paris is the capital of France."
     return {"version": "1.1", "data": [
         {"title": "A", "paragraphs": [
             {"context": context, "qas": [
-                {"id": "q1", "question": "Capital?", "answers": [{"text": "Paris", "answer_start": 0}]},
-                {"id": "q2", "question": "  ", "answers": [{"text": "Paris", "answer_start": 0}]},
-                {"question": "No id?", "answers": [{"text": "Paris", "answer_start": 0}]},
-                {"id": "q4", "question": "Where?", "answers": [{"text": "Berlin", "answer_start": 3}]},
-                {"id": "q1", "question": "Again?", "answers": [{"text": "Paris", "answer_start": 0}]},
+                _qa("q1", "Capital?"),
+                _qa("q2", "  "),
+                _qa(None, "No id?"),
+                _qa("q4", "Where?", "Berlin", 3),
+                _qa("q1", "Again?"),
                 {"id": "q6", "question": "None?", "answers": []},
-                {"id": "q7", "question": "Bad?", "answers": [{"text": "Paris", "answer_start": "0"}]},
-                {"id": "q8", "question": "Moved?", "answers": [{"text": "France", "answer_start": 20}]},
+                _qa("q7", "Bad?", "Paris", "0"),
+                _qa("q8", "Moved?", "France", 20),
             ]},
             {"context": "", "qas": [{"id": "q9", "question": "Empty?", "answers": []}]},
             {"qas": []},

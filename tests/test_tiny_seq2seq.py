@@ -6,7 +6,6 @@ import contextlib
 import json
 import time
 import unicodedata
-import warnings
 
 import pytest
 import torch
@@ -172,7 +171,8 @@ def test_mt5_trains_on_parallel_pairs(mt5_dir):
 
 def test_marian_layout_and_auto_classes(marian_dir):
     assert {"config.json", "generation_config.json", "model.safetensors", "source.spm",
-            "target.spm", "vocab.json", "tokenizer_config.json"} <= {p.name for p in marian_dir.iterdir()}
+            "target.spm", "vocab.json", "tokenizer_config.json"} <= {
+                p.name for p in marian_dir.iterdir()}
     for tokenizer_cls, model_cls in ((MarianTokenizer, MarianMTModel),
                                      (AutoTokenizer, AutoModelForSeq2SeqLM)):
         tokenizer = tokenizer_cls.from_pretrained(marian_dir)
@@ -201,7 +201,8 @@ def test_marian_byte_fallback_avoids_unk(marian_dir):
     for text in ["Ωμέγα 😀", *ALL_INLINE]:
         ids = tokenizer(text).input_ids
         assert tokenizer.unk_token_id not in ids
-        assert tokenizer.decode(ids, skip_special_tokens=True) == unicodedata.normalize("NFKC", text)
+        expected = unicodedata.normalize("NFKC", text)
+        assert tokenizer.decode(ids, skip_special_tokens=True) == expected
     labels = tokenizer(text_target="Ωμέγα 河流").input_ids
     assert tokenizer.unk_token_id not in labels
 
@@ -219,6 +220,17 @@ def test_marian_trains_on_parallel_pairs(marian_dir):
 # --------------------------------------------------------------------------- inline: factory
 
 
+@pytest.mark.parametrize("fixture", ["mt5_dir", "marian_dir"])
+def test_tokenizer_survives_a_second_save(request, tmp_path, fixture):
+    """Checkpoints re-save the loaded tokenizer (rayqa.train.checkpoint); ids must not move."""
+    tokenizer = AutoTokenizer.from_pretrained(request.getfixturevalue(fixture))
+    tokenizer.save_pretrained(tmp_path)
+    again = AutoTokenizer.from_pretrained(tmp_path)
+    assert type(again) is type(tokenizer) and len(again) == len(tokenizer)
+    for text in [*ALL_INLINE, ">>ara<< Paris <extra_id_3>"]:
+        assert again(text).input_ids == tokenizer(text).input_ids
+
+
 def test_builds_are_seeded_and_leave_global_rng_alone(tmp_path):
     state = torch.random.get_rng_state()
     a = build_tiny_marian(ALL_INLINE, ALL_INLINE, tmp_path / "a", seed=3)
@@ -229,7 +241,8 @@ def test_builds_are_seeded_and_leave_global_rng_alone(tmp_path):
 
 
 def test_custom_dims(tmp_path):
-    path = build_tiny_mt5(INLINE["en"], tmp_path, d_model=32, layers=1, heads=4, d_ff=48, extra_ids=0)
+    path = build_tiny_mt5(INLINE["en"], tmp_path, d_model=32, layers=1, heads=4, d_ff=48,
+                          extra_ids=0)
     config = AutoModelForSeq2SeqLM.from_pretrained(path).config
     assert (config.d_model, config.num_layers, config.num_decoder_layers) == (32, 1, 1)
     assert (config.num_heads, config.d_kv, config.d_ff) == (4, 8, 48)
@@ -282,9 +295,9 @@ def xquad(shared_dir):
 def test_mt5_on_xquad_builds_fast_and_covers_questions(shared_dir, xquad, tmp_path):
     texts = [q for qs in xquad.values() for q in qs]
     texts += [c for lang in XQUAD_LANGS for c in _xquad_contexts(shared_dir, lang, articles=2)]
-    start = time.perf_counter()
+    start = time.process_time()  # CPU seconds: wall time depends on what else runs
     path = build_tiny_mt5(texts, tmp_path, vocab_size=8000)
-    assert time.perf_counter() - start < 10
+    assert time.process_time() - start < 10
     tokenizer, model = _load(path)
     assert 1000 < len(tokenizer) <= 8000 + 100
     for lang in XQUAD_LANGS:
@@ -294,17 +307,20 @@ def test_mt5_on_xquad_builds_fast_and_covers_questions(shared_dir, xquad, tmp_pa
 
 
 @pytest.mark.shared
-@pytest.mark.parametrize("lang", ["ar", "zh", "hi", "th"])
-def test_marian_on_xquad_translates_en_to_prefixed_target(xquad, tmp_path, lang):
-    code = PREFIXES[lang]
-    src = [f"{code} {q}" for q in xquad["en"][:400]]
-    tgt = xquad[lang][:400]
-    start = time.perf_counter()
-    path = build_tiny_marian(src, tgt, tmp_path, target_prefixes=[code])
-    assert time.perf_counter() - start < 10
+def test_marian_on_xquad_translates_en_to_prefixed_targets(xquad, tmp_path):
+    """One en -> {ar, zh, hi, th} model, as OPUS-MT's multilingual-target ones are."""
+    src, tgt = [], []
+    for lang in ("ar", "zh", "hi", "th"):
+        src += [f"{PREFIXES[lang]} {q}" for q in xquad["en"][:300]]
+        tgt += xquad[lang][:300]
+    start = time.process_time()  # CPU seconds: wall time depends on what else runs
+    path = build_tiny_marian(src, tgt, tmp_path, target_prefixes=list(PREFIXES.values()))
+    assert time.process_time() - start < 10
     tokenizer, model = _load(path)
-    batch = _batch(tokenizer, src[:8], tgt[:8])
-    assert batch.input_ids[:, 0].eq(tokenizer.convert_tokens_to_ids(code)).all()
+    pairs = [(src[i], tgt[i]) for i in range(0, 1200, 150)]  # 2 pairs per target language
+    batch = _batch(tokenizer, [s for s, _ in pairs], [t for _, t in pairs])
+    codes = [tokenizer.convert_tokens_to_ids(s.split()[0]) for s, _ in pairs]
+    assert batch.input_ids[:, 0].tolist() == codes and len(set(codes)) == 4
     assert not batch.input_ids.eq(tokenizer.unk_token_id).any()
     _assert_learns(_train_losses(model, batch))
-    _assert_generates(tokenizer, model, src[:3])
+    _assert_generates(tokenizer, model, src[::300])

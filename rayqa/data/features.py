@@ -13,9 +13,10 @@ are `[-1, -1]` rather than None: Arrow and numpy then hold them as plain int pai
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from transformers import PreTrainedTokenizerBase
+if TYPE_CHECKING:  # the caller brings the tokenizer; importing transformers here is slow
+    from transformers import PreTrainedTokenizerBase
 
 OUTSIDE_CONTEXT = [-1, -1]  # offset of a token outside the context in evaluation features
 CONTEXT_SEQUENCE = 1  # the context is the second sequence: the question comes first

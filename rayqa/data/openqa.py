@@ -44,7 +44,9 @@ class _Line:
         self.path, self.number, self.strict, self.report = path, number, strict, report
 
     def reject(self, reason: str, location: str | None = None, detail: str = "") -> None:
-        reject(self.report, self.strict, BadRecord(self.path, reason, self.number, location, detail))
+        """Rejects (part of) this line: counted in the report, raised in strict mode."""
+        record = BadRecord(self.path, reason, self.number, location, detail)
+        reject(self.report, self.strict, record)
 
 
 def iter_openqa(path: str | Path, strict: bool = False, report: BadRecords | None = None,
@@ -127,7 +129,7 @@ def _mkqa_example(example_id: str, lang: str, question: Any, answers: Any,
     if not isinstance(question, str) or not question.strip():
         line.reject("empty_question", f"queries.{lang}", example_id)
         return None
-    if not isinstance(answers, list) or not answers or not all(isinstance(a, dict) for a in answers):
+    if not (isinstance(answers, list) and answers and all(isinstance(a, dict) for a in answers)):
         line.reject("bad_answers", f"answers.{lang}", "expected a non-empty list of objects")
         return None
     texts: dict[str, None] = {}  # an ordered set: the main text first, then the aliases

@@ -49,8 +49,8 @@ def read_squad(path: str | Path, lang: str | None = None, strict: bool = False,
 
     The language of each example is, in order: `lang`; the `lang` key of the question,
     paragraph or article; the language named by the file name (`xquad.zh.json`,
-    `dev-context-de-question-de.json`, `cmrc2018_dev.json`); else `und`, or `DataError` in
-    strict mode.
+    `dev-context-de-question-de.json`, `cmrc2018_dev.json`); else `und`, counted as
+    `missing_lang` (`DataError` in strict mode).
 
     An answer whose text is not at `answer_start` is reported (`answer_mismatch`) and then
     moved to the nearest occurrence of its text, or kept with `answer_start = -1` when the

@@ -139,8 +139,8 @@ def _random_model(model_cls: type[PreTrainedModel], config, seed: int) -> PreTra
 
 
 def _save(model: PreTrainedModel, tokenizer, generation: GenerationConfig, out_dir: Path) -> Path:
-    # Generation defaults live in generation_config.json in transformers 5; putting them
-    # on the model config is rejected or moved with a warning.
+    # transformers 5 reads generation defaults (bad_words_ids, forced eos, ...) from
+    # generation_config.json, as the hub checkpoints ship them, not from config.json.
     model.generation_config = generation
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
@@ -266,7 +266,8 @@ def _marian_tokenizer(out_dir: Path, source: bytes, target: bytes, vocab: dict) 
     """Write source.spm, target.spm and vocab.json into ``out_dir`` and load them."""
     (out_dir / "source.spm").write_bytes(source)
     (out_dir / "target.spm").write_bytes(target)
-    (out_dir / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False, indent=1), encoding="utf-8")
+    vocab_json = json.dumps(vocab, ensure_ascii=False, indent=1)
+    (out_dir / "vocab.json").write_text(vocab_json, encoding="utf-8")
     with warnings.catch_warnings():
         # MarianTokenizer warns on every construction when sacremoses is absent.
         warnings.filterwarnings("ignore", message="Recommended: pip install sacremoses")

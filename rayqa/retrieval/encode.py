@@ -81,7 +81,12 @@ class PassageEncoder(TextEncoder):
     columns `title` and `text`; every other column passes through.
     """
 
+    INPUT_COLUMNS = ("title", "text")
+
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        missing = [name for name in self.INPUT_COLUMNS if name not in batch]
+        if missing:
+            raise ValueError(f"PassageEncoder needs columns {missing}; got {sorted(batch)}")
         batch[EMBEDDING] = self.encode_passages([str(t) for t in batch["title"]],
                                                 [str(t) for t in batch["text"]])
         return batch
@@ -155,7 +160,8 @@ def encode_passages_ray(rows: Sequence[dict], cfg: EncoderConfig) -> np.ndarray:
     blocks = max(1, min(len(items) // cfg.batch_size, 8 * cfg.num_actors))
     ds = encode_dataset(ray.data.from_items(items, override_num_blocks=blocks), cfg)
     out: np.ndarray | None = None
-    for batch in ds.select_columns([ROW, EMBEDDING]).iter_batches(batch_format="numpy"):
+    # No select_columns: that would be one more task stage competing for the CPUs.
+    for batch in ds.iter_batches(batch_format="numpy"):
         emb = np.asarray(batch[EMBEDDING], dtype=np.float32)
         if out is None:
             out = np.zeros((len(items), emb.shape[1]), np.float32)

@@ -142,17 +142,16 @@ class FaissIndex:
                              f"{len(sample)} vectors (too few for its clusters?): {err}") from None
 
     def _prepare_search(self) -> None:
-        """Applies `search_params` and moves a copy to the GPUs when asked and possible."""
-        index = self.index
+        """Applies `search_params`, then copies to the GPUs when asked and possible."""
+        if self.search_params:
+            # Set on the CPU index: the GPU copy takes e.g. nprobe over from it.
+            faiss.ParameterSpace().set_index_parameters(self.index, self.search_params)
+        self._search_index = self.index
         if self.use_gpu:
             try:
-                index = faiss.index_cpu_to_all_gpus(index)
-            except (AttributeError, RuntimeError):  # CPU build, or no GPU version (HNSW)
-                index = self.index
-        if self.search_params:
-            space = faiss.GpuParameterSpace() if index is not self.index else faiss.ParameterSpace()
-            space.set_index_parameters(index, self.search_params)
-        self._search_index = index
+                self._search_index = faiss.index_cpu_to_all_gpus(self.index)
+            except (AttributeError, RuntimeError):  # CPU-only FAISS, or no GPU kind (HNSW)
+                self._search_index = self.index
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Returns the `k` best rows per query by inner product.

@@ -6,8 +6,8 @@ cap, parsed and validated here (not by FastAPI's body binding) because the limit
 (`max_body_bytes`, `max_top_k`) come from the app config, which only the replica knows.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: FastAPI reads the route signatures at
+# runtime, and Serve's class-based routes leave string annotations unresolved.
 import asyncio
 import logging
 import math
@@ -146,6 +146,24 @@ def _request_body_openapi() -> dict:
                             "content": {"application/json": {"schema": schema}}}}
 
 
+async def _probe(handle: DeploymentHandle) -> dict:
+    """Calls a deployment's `info`; returns `{"error": reason}` when it does not answer."""
+    try:
+        return await asyncio.wait_for(_await(handle.info.remote()), HEALTH_TIMEOUT_S)
+    except Exception as err:  # down for whatever reason: report it, don't raise
+        return {"error": f"{type(err).__name__}: {err}"[:200]}
+
+
+async def _await(response):
+    return await response
+
+
+def _up_or_down(info: dict) -> str:
+    return "up" if "error" not in info else f"down: {info['error']}"
+
+
+# Helpers the class uses are defined above it: `@serve.deployment` pickles the class
+# as soon as it is decorated, and cloudpickle captures only globals that exist by then.
 @serve.deployment(name="QAIngress")
 @serve.ingress(api)
 class QAIngress:
@@ -184,7 +202,11 @@ class QAIngress:
                             content=health.model_dump())
 
     async def _answer(self, question: AnswerRequest) -> AnswerResponse:
-        """Retrieves, then reads; the request's language (if any) filters retrieval."""
+        """Retrieves, then reads.
+
+        The request's language, reduced to its base code (`zh-CN` -> `zh`) as passages
+        are labelled, picks the BM25 index in `bm25` and `hybrid` modes.
+        """
         top_k = question.top_k or self._cfg.default_top_k
         lang = base_lang(question.lang) if question.lang else None
         hits = await self._call("retrieval", self._retriever.search.remote(
@@ -207,19 +229,3 @@ class QAIngress:
             logger.exception("%s failed", stage)
             raise ApiError(500, "internal_error",
                            f"{stage} failed: {type(err).__name__}") from err
-
-
-async def _probe(handle: DeploymentHandle) -> dict:
-    """Calls a deployment's `info`; returns `{"error": reason}` when it does not answer."""
-    try:
-        return await asyncio.wait_for(_await(handle.info.remote()), HEALTH_TIMEOUT_S)
-    except Exception as err:  # down for whatever reason: report it, don't raise
-        return {"error": f"{type(err).__name__}: {err}"[:200]}
-
-
-async def _await(response):
-    return await response
-
-
-def _up_or_down(info: dict) -> str:
-    return "up" if "error" not in info else f"down: {info['error']}"

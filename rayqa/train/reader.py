@@ -51,6 +51,9 @@ def reader_train_loop(config: dict) -> None:
     dev = ray.get(config["dev"])
     while state["epoch"] < cfg.train.epochs and state["step"] < total:
         loss = train_epoch(engine, loader, state, total, cfg.train)
+        finished = state["epoch"] >= cfg.train.epochs or state["step"] >= total
+        if state["epoch"] % cfg.train.checkpoint_every and not finished:
+            continue  # evaluate and checkpoint every `checkpoint_every` epochs, and at the end
         done = state["epoch"] + state["batches_done"] / len(loader)  # epochs completed
         metrics = {"epoch": round(done, 4), "step": state["step"], "train_loss": loss}
         metrics.update(evaluate(engine, tokenizer, dev, cfg))

@@ -1,0 +1,132 @@
+"""The demo corpus under rayqa/resources/demo: valid SQuAD, exact spans, all languages.
+
+Standard library only; nothing here imports rayqa.
+"""
+
+import importlib.util
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+
+DEMO = Path(__file__).resolve().parents[1] / "rayqa" / "resources" / "demo"
+LANGS = {"en", "de", "es", "fr", "zh", "ru", "ar", "hi"}
+SPLITS = ("train.json", "dev.json")
+
+
+def _load(name):
+    return json.loads((DEMO / name).read_text(encoding="utf-8"))
+
+
+def _jsonl(name):
+    lines = (DEMO / name).read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def _qas(split):
+    for article in _load(split)["data"]:
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                yield paragraph["context"], qa
+
+
+@pytest.mark.parametrize("split", SPLITS)
+def test_squad_shape(split):
+    data = _load(split)
+    assert data["version"] == "1.1"
+    assert data["data"], "no articles"
+    for article in data["data"]:
+        assert isinstance(article["title"], str) and article["title"]
+        assert article["paragraphs"]
+        for paragraph in article["paragraphs"]:
+            assert isinstance(paragraph["context"], str) and paragraph["context"]
+            assert paragraph["qas"]
+            for qa in paragraph["qas"]:
+                assert set(qa) >= {"id", "question", "answers", "lang"}
+                assert qa["question"].strip() and qa["answers"]
+                assert qa["lang"] in LANGS
+
+
+@pytest.mark.parametrize("split", SPLITS)
+def test_every_answer_is_at_its_answer_start(split):
+    bad = []
+    for context, qa in _qas(split):
+        for answer in qa["answers"]:
+            start, text = answer["answer_start"], answer["text"]
+            assert isinstance(start, int) and text
+            if context[start:start + len(text)] != text:
+                bad.append(qa["id"])
+    assert not bad, f"answer not at answer_start: {bad}"
+
+
+def test_ids_unique_across_train_and_dev():
+    ids = [qa["id"] for split in SPLITS for _, qa in _qas(split)]
+    dupes = [i for i, n in Counter(ids).items() if n > 1]
+    assert not dupes, dupes
+    for split in SPLITS:
+        for _, qa in _qas(split):
+            assert qa["id"].startswith("demo-") and f"-{qa['lang']}-" in qa["id"], qa["id"]
+
+
+def test_question_counts_per_paragraph():
+    for split, low, high in (("train.json", 4, 6), ("dev.json", 1, 2)):
+        for article in _load(split)["data"]:
+            for paragraph in article["paragraphs"]:
+                assert low <= len(paragraph["qas"]) <= high, (split, article["title"])
+                assert len({qa["lang"] for qa in paragraph["qas"]}) == 1
+
+
+def test_dev_reuses_train_paragraphs_with_new_wording():
+    train_contexts = {context for context, _ in _qas("train.json")}
+    train_questions = {qa["question"] for _, qa in _qas("train.json")}
+    for context, qa in _qas("dev.json"):
+        assert context in train_contexts, qa["id"]
+        assert qa["question"] not in train_questions, qa["id"]
+
+
+def test_passages_cover_every_language_and_link_articles():
+    passages = _jsonl("passages.jsonl")
+    assert {p["lang"] for p in passages} == LANGS
+    ids = [p["id"] for p in passages]
+    assert len(ids) == len(set(ids))
+    by_article = defaultdict(set)
+    for p in passages:
+        assert set(p) == {"id", "title", "text", "lang", "article_id"}
+        assert p["id"] == f"{p['article_id']}-{p['lang']}"
+        assert p["title"] and p["text"]
+        by_article[p["article_id"]].add(p["lang"])
+    assert len(by_article) >= 10
+    for article_id, langs in by_article.items():
+        assert langs == LANGS, (article_id, LANGS - langs)
+    train_paragraphs = {(qa["lang"], context) for context, qa in _qas("train.json")}
+    assert {(p["lang"], p["text"]) for p in passages} == train_paragraphs
+
+
+def test_demo_questions_are_answerable_train_questions():
+    questions = _jsonl("questions.jsonl")
+    passages = _jsonl("passages.jsonl")
+    assert len(questions) == 8
+    langs = {q["lang"] for q in questions}
+    assert len(langs) >= 5 and {"zh", "ru"} <= langs and langs & {"ar", "hi"}
+    train = {(qa["lang"], qa["question"]): {a["text"] for a in qa["answers"]}
+             for _, qa in _qas("train.json")}
+    for q in questions:
+        assert set(q) == {"question", "lang", "expected"}
+        assert any(p["lang"] == q["lang"] and q["expected"] in p["text"] for p in passages), q
+        assert q["expected"] in train.get((q["lang"], q["question"]), set()), q
+
+
+def test_data_files_stay_small():
+    total = sum((DEMO / name).stat().st_size
+                for name in ("train.json", "dev.json", "passages.jsonl", "questions.jsonl"))
+    assert total < 300_000, total
+
+
+def test_files_match_the_generator():
+    """The committed JSON is exactly what build_corpus.py writes (no hand edits)."""
+    spec = importlib.util.spec_from_file_location("_demo_build_corpus", DEMO / "build_corpus.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for name, text in module.render(module.build()).items():
+        assert (DEMO / name).read_text(encoding="utf-8") == text, f"{name} is stale"

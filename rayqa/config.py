@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 CONFIG_FILENAME = "rayqa_config.yaml"
 
@@ -54,6 +54,16 @@ class ModelConfig(Section):
     max_query_length: int = Field(64, ge=4)
     max_answer_length: int = Field(30, ge=1)
     n_best_size: int = Field(20, ge=1)
+
+    @model_validator(mode="after")
+    def _window_fits(self):
+        # A window holds [CLS] question [SEP] passage [SEP]; the stride must leave room
+        # for new passage tokens or the tokenizer cannot make progress.
+        room = self.max_seq_length - self.max_query_length - 3
+        if self.doc_stride >= room:
+            raise ValueError(f"doc_stride ({self.doc_stride}) must be below max_seq_length - "
+                             f"max_query_length - 3 = {room}")
+        return self
 
 
 class DataConfig(Section):

@@ -1,0 +1,42 @@
+# rayqa: the two commands of the README.
+#   make demo   set up .venv, train + index + serve + ask the demo corpus end to end
+#   make test   set up .venv (with test extras) and run the test suite
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+# The CPU wheel of torch: a bare "torch" requirement can pull a multi-GB CUDA build.
+# On GPU machines run `make setup TORCH_SPEC="torch==2.13.0"` with a CUDA index instead.
+TORCH_SPEC ?= torch==2.13.0
+SHARED ?= $(abspath ../shared)
+
+export HF_HUB_OFFLINE = 1
+export TRANSFORMERS_OFFLINE = 1
+export TOKENIZERS_PARALLELISM = false
+
+.PHONY: setup demo test test-fast bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet "$(TORCH_SPEC)"
+	$(PIP) install --quiet -e ".[dev]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+demo: setup
+	$(VENV)/bin/rayqa demo --workdir runs/demo
+
+test: setup
+	RAYQA_SHARED=$(SHARED) NLTK_DATA=$(SHARED)/data/nltk_data $(PY) -m pytest -q -ra --durations=15
+
+test-fast: setup
+	RAYQA_SHARED=$(SHARED) NLTK_DATA=$(SHARED)/data/nltk_data $(PY) -m pytest -q -m "not ray"
+
+bench: setup
+	$(PY) bench/encode.py
+	$(PY) bench/train_step.py
+
+clean:
+	rm -rf runs .pytest_cache

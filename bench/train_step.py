@@ -1,0 +1,224 @@
+"""Reader training throughput: Ray Train + DeepSpeed vs a plain single-process torch loop.
+
+    python bench/train_step.py [--steps 30] [--workers 2] [--zero-stage 1]
+                               [--batch-size 16] [--seq-len 256] [--hidden 128]
+
+Both sides train the same tiny BERT reader (built on the fly from the demo corpus) on the
+same tokenized windows (``rayqa.train.reader.train_loader``), with AdamW, gradient
+clipping at 1.0, fp32, and the same global batch per optimizer step:
+
+* Ray: a ``TorchTrainer`` with ``--workers`` gloo workers of 1 CPU and 1 torch thread
+  each, ``--batch-size`` windows per worker, wrapped by ``rayqa.train.engine.build_engine``
+  (DeepSpeed, ZeRO ``--zero-stage``), i.e. the path ``jobs/train.py`` takes.
+* Plain: one process with ``--workers`` torch threads, ``batch-size * workers`` windows
+  per step, ``loss.backward(); optimizer.step()``.
+
+Each side times ``--steps`` optimizer steps with ``perf_counter`` after 3 warm-up steps,
+so the steady-state examples/s excludes start-up. The ratio Ray/plain is the number to
+read: on one machine with the same cores the distributed path can only lose (gradient
+all-reduce, ZeRO bookkeeping, one thread per process), and the ratio says how much that
+costs per step, independent of how fast this particular CPU is. The Ray side's wall time
+for ``fit()`` (worker start-up, DeepSpeed init, tokenization included) is printed apart,
+to show the fixed overhead a short job pays on top.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
+
+import torch  # noqa: E402
+import torch.distributed as dist  # noqa: E402
+
+from rayqa.config import ReaderJobConfig, build_config  # noqa: E402
+from rayqa.data.squad import read_squad  # noqa: E402
+from rayqa.demo import demo_file  # noqa: E402
+from rayqa.train.reader import train_loader  # noqa: E402
+
+WARMUP_STEPS = 3
+
+
+def make_config(args: argparse.Namespace, model_dir: str, out_dir: str,
+                batch_size: int) -> ReaderJobConfig:
+    """The reader job config both sides use; only the per-process batch size differs."""
+    tree = {
+        "output_dir": out_dir,
+        "model": {"name_or_path": model_dir, "max_seq_length": args.seq_len,
+                  "doc_stride": min(128, args.seq_len // 4),
+                  "max_query_length": min(64, args.seq_len // 4)},
+        "train": {"num_workers": args.workers, "batch_size": batch_size,
+                  "max_steps": WARMUP_STEPS + args.steps, "storage_path": out_dir,
+                  "deepspeed": {"zero_stage": args.zero_stage, "bf16": "off"}},
+    }
+    return build_config(ReaderJobConfig, tree, "<bench/train_step.py>")
+
+
+def batches(loader):
+    """Batches as model inputs, forever: the loader is re-run (and re-shuffled) per epoch."""
+    columns = loader.dataset.columns
+    for epoch in itertools.count():
+        if hasattr(loader.sampler, "set_epoch"):
+            loader.sampler.set_epoch(epoch)
+        for batch in loader:
+            yield dict(zip(columns, batch))
+
+
+def timed_steps(step, loader, steps: int) -> float:
+    """Seconds for ``steps`` calls of ``step(inputs)`` after ``WARMUP_STEPS`` untimed ones."""
+    stream = batches(loader)
+    for _ in range(WARMUP_STEPS):
+        step(next(stream))
+    if dist.is_initialized():
+        dist.barrier()  # all workers start the clock together
+    start = time.perf_counter()
+    for _ in range(steps):
+        step(next(stream))
+    return time.perf_counter() - start
+
+
+def load_reader(cfg: ReaderJobConfig):
+    """Tokenizer and model from the tiny checkpoint, same weights on every side."""
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    torch.manual_seed(cfg.train.seed)
+    tokenizer = AutoTokenizer.from_pretrained(cfg.model.name_or_path)
+    model = AutoModelForQuestionAnswering.from_pretrained(cfg.model.name_or_path)
+    return tokenizer, model
+
+
+def ray_train_loop(config: dict) -> None:
+    """``train_loop_per_worker``: DeepSpeed engine on this worker's shard, timed steps."""
+    import ray
+    import ray.train
+
+    from rayqa.train.engine import build_engine
+
+    torch.set_num_threads(1)  # W workers x 1 thread = the plain loop's W threads
+    cfg = ReaderJobConfig.model_validate(config["cfg"])
+    tokenizer, model = load_reader(cfg)
+    loader = train_loader(tokenizer, ray.get(config["examples"]), cfg)
+    engine = build_engine(model, cfg.train, cfg.train.max_steps)
+    engine.train()
+
+    def step(inputs):
+        loss = engine(**inputs).loss
+        engine.backward(loss)
+        engine.step()
+
+    seconds = timed_steps(step, loader, config["steps"])
+    examples = config["steps"] * cfg.train.batch_size * dist.get_world_size()
+    ray.train.report({"examples_per_s": examples / seconds, "seconds": seconds})
+
+
+def ray_side(cfg: ReaderJobConfig, examples: list, steps: int) -> tuple[dict, float]:
+    """Ray Train metrics (rank 0's) and the wall time of ``fit()``."""
+    import ray
+    from ray.train import RunConfig, ScalingConfig
+    from ray.train.torch import TorchConfig, TorchTrainer
+
+    start = time.perf_counter()
+    trainer = TorchTrainer(
+        ray_train_loop,
+        train_loop_config={"cfg": cfg.model_dump(mode="json"), "steps": steps,
+                           "examples": ray.put(examples)},
+        scaling_config=ScalingConfig(num_workers=cfg.train.num_workers,
+                                     resources_per_worker={"CPU": 1}),
+        torch_config=TorchConfig(backend="gloo"),
+        run_config=RunConfig(name="bench", storage_path=cfg.train.storage_path),
+    )
+    result = trainer.fit()
+    return result.metrics, time.perf_counter() - start
+
+
+def plain_side(cfg: ReaderJobConfig, examples: list, steps: int, threads: int) -> dict:
+    """One process, ``threads`` torch threads, the whole global batch per step."""
+    torch.set_num_threads(threads)
+    tokenizer, model = load_reader(cfg)
+    loader = train_loader(tokenizer, examples, cfg)  # no process group: plain shuffling
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.train.lr,
+                                  weight_decay=cfg.train.weight_decay)
+    clip = cfg.train.deepspeed.gradient_clipping
+    model.train()
+
+    def step(inputs):
+        optimizer.zero_grad(set_to_none=True)
+        model(**inputs).loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        optimizer.step()
+
+    seconds = timed_steps(step, loader, steps)
+    return {"examples_per_s": steps * cfg.train.batch_size / seconds, "seconds": seconds}
+
+
+def build_model(examples: list, out_dir: str, hidden: int) -> str:
+    """The tiny reader of ``rayqa.demo`` (2 layers), sized by ``hidden``."""
+    from rayqa.models.tiny import build_tiny_reader
+
+    texts = [e.context for e in examples] + [e.question for e in examples]
+    build_tiny_reader(texts, out_dir, hidden=hidden, layers=2, heads=max(1, hidden // 32),
+                      intermediate=2 * hidden)
+    return out_dir
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=30, help="timed steps (after 3 warm-up)")
+    parser.add_argument("--workers", type=int, default=2, help="Ray workers = plain threads")
+    parser.add_argument("--zero-stage", type=int, default=1, choices=[0, 1, 2])
+    parser.add_argument("--batch-size", type=int, default=16, help="windows per worker")
+    parser.add_argument("--seq-len", type=int, default=256, help="tokens per window")
+    parser.add_argument("--hidden", type=int, default=128, help="hidden size of the reader")
+    return parser.parse_args(argv)
+
+
+def report(args, plain: dict, ray_metrics: dict, fit_s: float) -> dict:
+    """Prints the settings, both rates, the ratio and the Ray wall time."""
+    ratio = ray_metrics["examples_per_s"] / plain["examples_per_s"]
+    global_batch = args.batch_size * args.workers
+    print(f"settings: tiny BERT 2 layers x hidden {args.hidden}, seq_len {args.seq_len}, "
+          f"global batch {global_batch} ({args.workers} x {args.batch_size}), "
+          f"{args.steps} timed steps after {WARMUP_STEPS} warm-up, fp32, AdamW, "
+          f"{os.cpu_count()} CPUs")
+    print(f"plain torch : {plain['examples_per_s']:8.1f} examples/s "
+          f"({plain['seconds']:.2f}s, 1 process x {args.workers} threads)")
+    print(f"ray+deepspeed: {ray_metrics['examples_per_s']:7.1f} examples/s "
+          f"({ray_metrics['seconds']:.2f}s, {args.workers} workers x 1 thread, "
+          f"ZeRO-{args.zero_stage}, gloo)")
+    print(f"ratio ray/plain: {ratio:.2f}x (steady state)")
+    print(f"ray fit() wall time: {fit_s:.1f}s end to end for {WARMUP_STEPS + args.steps} "
+          f"steps (worker start-up, DeepSpeed init, tokenization included)")
+    return {"plain": plain, "ray": ray_metrics, "ratio": ratio, "ray_fit_s": fit_s}
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    os.environ.setdefault("RAY_TRAIN_V2_ENABLED", "1")  # as rayqa.runtime.init_ray does
+    examples = read_squad(demo_file("train.json"))
+    with tempfile.TemporaryDirectory() as tmp:
+        model_dir = build_model(examples, str(Path(tmp, "model")), args.hidden)
+        global_batch = args.batch_size * args.workers
+        plain_cfg = make_config(args, model_dir, tmp, global_batch)
+        plain = plain_side(plain_cfg, examples, args.steps, args.workers)
+        import ray  # started after the plain loop so its daemons do not slow that side
+
+        ray.init(address="local", num_cpus=args.workers, include_dashboard=False,
+                 log_to_driver=False,
+                 runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1"}})
+        try:
+            ray_cfg = make_config(args, model_dir, tmp, args.batch_size)
+            ray_metrics, fit_s = ray_side(ray_cfg, examples, args.steps)
+        finally:
+            ray.shutdown()
+    return report(args, plain, ray_metrics, fit_s)
+
+
+if __name__ == "__main__":
+    main()

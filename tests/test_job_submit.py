@@ -1,0 +1,89 @@
+"""`ray job submit --working-dir . -- python jobs/train.py` against a `ray start --head`.
+
+The head runs in its own session (token auth, as Ray 2.60 enables it) with `--block`, so
+terminating that one process tears its cluster down without touching the shared local
+Ray of the other integration tests (`ray stop` would kill every Ray on the machine).
+"""
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rayqa.data.squad import read_squad, write_squad
+from rayqa.demo import demo_file
+from rayqa.models.tiny import build_tiny_reader
+
+pytestmark = pytest.mark.ray
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def head_env():
+    """Environment of a fresh token-authenticated head node, torn down afterwards."""
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32),
+           "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "HF_HUB_OFFLINE": "1"}
+    env.pop("RAY_ADDRESS", None)
+    dashboard = free_port()
+    head = subprocess.Popen(
+        [str(BIN / "ray"), "start", "--head", "--block", f"--port={free_port()}",
+         f"--dashboard-port={dashboard}", "--num-cpus=2", "--include-dashboard=true",
+         "--disable-usage-stats"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    env["RAY_ADDRESS"] = f"http://127.0.0.1:{dashboard}"
+    try:
+        wait_for_jobs_api(env, head)
+        yield env
+    finally:
+        head.send_signal(signal.SIGTERM)
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+
+
+def wait_for_jobs_api(env: dict, head: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if head.poll() is not None:
+            pytest.fail("ray start --head exited early")
+        probe = subprocess.run([str(BIN / "ray"), "job", "list"], env=env,
+                               capture_output=True, text=True)
+        if probe.returncode == 0:
+            return
+        time.sleep(2)
+    pytest.fail("the head's job API did not come up")
+
+
+def test_job_submit_trains_and_exports(head_env, tmp_path):
+    examples = [e for e in read_squad(demo_file("train.json")) if e.lang in {"en", "ru"}]
+    write_squad(examples, tmp_path / "train.json")
+    build_tiny_reader([e.context for e in examples] + [e.question for e in examples],
+                      tmp_path / "init")
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [str(BIN / "ray"), "job", "submit", "--working-dir", ".", "--",
+         "python", "jobs/train.py", "--config", "configs/reader.yaml",
+         f"model.name_or_path={tmp_path / 'init'}", f"output_dir={out}",
+         f"data.train_files=[{tmp_path / 'train.json'}]", "data.dev_files=[]",
+         "model.max_seq_length=192", "model.doc_stride=64", "train.epochs=1",
+         "train.max_steps=4", "train.batch_size=4", "train.run_name=submitted"],
+        cwd=REPO, env=head_env, capture_output=True, text=True, timeout=600)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-4000:]
+    assert "succeeded" in log
+    assert (out / "final" / "model.safetensors").is_file()
+    assert (out / "final" / "rayqa_config.yaml").is_file()

@@ -96,7 +96,6 @@ def load_reader(cfg: ReaderJobConfig):
 def ray_train_loop(config: dict) -> None:
     """``train_loop_per_worker``: DeepSpeed engine on this worker's shard, timed steps."""
     import ray
-    import ray.train
 
     from rayqa.train.engine import build_engine
 
@@ -114,7 +113,17 @@ def ray_train_loop(config: dict) -> None:
 
     seconds = timed_steps(step, loader, config["steps"])
     examples = config["steps"] * cfg.train.batch_size * dist.get_world_size()
-    ray.train.report({"examples_per_s": examples / seconds, "seconds": seconds})
+    report_metrics({"examples_per_s": examples / seconds, "seconds": seconds})
+
+
+def report_metrics(metrics: dict) -> None:
+    """``ray.train.report`` from every worker; rank 0 attaches an empty checkpoint
+    because Ray Train v2 only keeps metrics that come with one (``Result.metrics``)."""
+    import ray.train
+
+    with tempfile.TemporaryDirectory() as empty:
+        checkpoint = ray.train.Checkpoint.from_directory(empty)
+        ray.train.report(metrics, checkpoint=checkpoint if dist.get_rank() == 0 else None)
 
 
 def ray_side(cfg: ReaderJobConfig, examples: list, steps: int) -> tuple[dict, float]:

@@ -55,13 +55,14 @@ def head_env():
             os.killpg(head.pid, signal.SIGKILL)
 
 
-def wait_for_jobs_api(env: dict, head: subprocess.Popen, timeout: float = 120) -> None:
+def wait_for_jobs_api(env: dict, head: subprocess.Popen, timeout: float = 180) -> None:
+    """Until a trivial job runs: the dashboard answers before the node's job agent does."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if head.poll() is not None:
             pytest.fail("ray start --head exited early")
-        probe = subprocess.run([str(BIN / "ray"), "job", "list"], env=env,
-                               capture_output=True, text=True)
+        probe = subprocess.run([str(BIN / "ray"), "job", "submit", "--", "python", "-c", "0"],
+                               env=env, capture_output=True, text=True)
         if probe.returncode == 0:
             return
         time.sleep(2)

@@ -9,27 +9,17 @@ the resolved config; `rayqa.retrieval.retriever.Retriever(output_dir)` serves fr
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
 
-from rayqa.config import IndexJobConfig, load_config  # noqa: E402
-from rayqa.runtime import init_ray  # noqa: E402
-
-
-def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", required=True, help="index job YAML (configs/index.yaml)")
-    parser.add_argument("overrides", nargs="*", help="dotted overrides, e.g. index.factory=HNSW32")
-    return parser.parse_args(argv)
+from rayqa.config import IndexJobConfig  # noqa: E402
+from rayqa.runtime import init_ray, load_job_config  # noqa: E402
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    cfg = load_config(IndexJobConfig, args.config, args.overrides)
+    cfg = load_job_config(IndexJobConfig, argv, __doc__)
     init_ray()
     from rayqa.retrieval.build import build_index
 

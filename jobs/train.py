@@ -8,27 +8,17 @@ Re-running with the same ``train.run_name`` resumes from the latest checkpoint.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
 
-from rayqa.config import ReaderJobConfig, load_config  # noqa: E402
-from rayqa.runtime import init_ray  # noqa: E402
-
-
-def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", required=True, help="reader job YAML (configs/reader.yaml)")
-    parser.add_argument("overrides", nargs="*", help="dotted overrides, e.g. train.lr=3e-5")
-    return parser.parse_args(argv)
+from rayqa.config import ReaderJobConfig  # noqa: E402
+from rayqa.runtime import init_ray, load_job_config  # noqa: E402
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    cfg = load_config(ReaderJobConfig, args.config, args.overrides)
+    cfg = load_job_config(ReaderJobConfig, argv, __doc__)
     init_ray()
     from rayqa.train.trainer import train_reader
 

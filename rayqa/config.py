@@ -55,6 +55,11 @@ class ModelConfig(Section):
     max_answer_length: int = Field(30, ge=1)
     n_best_size: int = Field(20, ge=1)
 
+    def window(self) -> dict:
+        """Keyword arguments of ``prepare_train_features`` / ``prepare_eval_features``."""
+        return {"max_length": self.max_seq_length, "stride": self.doc_stride,
+                "max_query_length": self.max_query_length}
+
     @model_validator(mode="after")
     def _window_fits(self):
         # A window holds [CLS] question [SEP] passage [SEP]; the stride must leave room

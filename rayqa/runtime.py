@@ -21,3 +21,21 @@ def init_ray(num_cpus: int | None = None):
     else:
         ray.init(num_cpus=num_cpus, include_dashboard=False)
     return ray
+
+
+def load_job_config(cls, argv=None, description: str | None = None):
+    """Parse ``--config FILE [dotted.key=value ...]`` and load it into ``cls``.
+
+    The shared command line of every ``jobs/*.py`` entry point and ``rayqa`` job
+    subcommand, so all of them accept the same overrides.
+    """
+    import argparse
+
+    from rayqa.config import load_config
+
+    parser = argparse.ArgumentParser(description=description,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", required=True, help="job YAML (see configs/)")
+    parser.add_argument("overrides", nargs="*", help="dotted overrides, e.g. train.lr=3e-5")
+    args = parser.parse_args(argv)
+    return load_config(cls, args.config, args.overrides)

@@ -9,8 +9,9 @@ import pytest
 from rayqa.data.openqa import OpenQAExample, read_openqa
 from rayqa.data.passages import Passage, iter_passages, read_passages, write_passages
 from rayqa.data.records import BadRecord, BadRecords, DataError
-from rayqa.data.squad import (NO_POSITION, QAExample, read_predictions, read_squad,
+from rayqa.data.squad import (NO_POSITION, read_squad,
                               write_predictions, write_squad)
+from rayqa.eval import read_predictions
 from rayqa.langs import base_lang, lang_from_filename, lang_info, uses_spaces
 
 XQUAD_LANGS = ["ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh"]
@@ -237,13 +238,11 @@ def test_language_precedence(tmp_path):
 def test_predictions_round_trip(tmp_path):
     predictions = {"q1": "巴黎", "q2": ""}
     write_predictions(predictions, tmp_path / "pred.json")
+    # The evaluator reads them back (and refuses non-string answers, naming the file).
     assert read_predictions(tmp_path / "pred.json") == predictions
     path = _write_json(tmp_path / "bad_pred.json", {"q1": "x", "q2": ["y"]})
-    report = BadRecords()
-    assert read_predictions(path, report=report) == {"q1": "x"}
-    assert report.examples[0].location == "q2"
-    with pytest.raises(DataError, match="bad_prediction"):
-        read_predictions(path, strict=True)
+    with pytest.raises(ValueError, match="bad_pred.json"):
+        read_predictions(path)
 
 
 def test_one_report_collects_several_files(tmp_path):

@@ -88,10 +88,8 @@ class ExtractiveReader:
         self.batch_size = batch_size
 
     def _features(self, questions: list[str], contexts: list[str], ids: list[str]) -> dict:
-        return prepare_eval_features(
-            self.tokenizer, questions, contexts, ids,
-            max_length=self.config.max_seq_length, stride=self.config.doc_stride,
-            max_query_length=self.config.max_query_length)
+        return prepare_eval_features(self.tokenizer, questions, contexts, ids,
+                                     **self.config.window())
 
     def predict(self, examples) -> dict[str, str]:
         """``{id: answer}`` for ``QAExample``-like objects (``id``, ``question``, ``context``)."""

@@ -237,33 +237,6 @@ def write_squad(examples: Iterable[QAExample], path: str | Path, version: str = 
                           encoding="utf-8")
 
 
-def read_predictions(path: str | Path, strict: bool = False,
-                     report: BadRecords | None = None) -> dict[str, str]:
-    """Reads a predictions file `{question_id: answer_text}` as the official scripts do.
-
-    Entries whose answer is not a string are rejected (`bad_prediction`).
-
-    Raises:
-        DataError: The file is not a JSON object; in strict mode, any bad entry.
-    """
-    report = BadRecords() if report is None else report
-    before = report.total
-    with open_text(path) as handle:
-        data = _load_json(path, handle.read())
-    if not isinstance(data, dict):
-        raise DataError(BadRecord(str(path), "not_predictions",
-                                  detail="expected an object {question_id: answer}"))
-    predictions = {}
-    for qid, answer in data.items():
-        if isinstance(answer, str):
-            predictions[qid] = answer
-        else:
-            reject(report, strict, BadRecord(str(path), "bad_prediction", location=qid,
-                                             detail=f"answer is {type(answer).__name__}"))
-    log_report(path, report, before)
-    return predictions
-
-
 def write_predictions(predictions: dict[str, str], path: str | Path) -> None:
     """Writes `{question_id: answer_text}` as UTF-8 JSON readable by the official scripts."""
     Path(path).write_text(json.dumps(predictions, ensure_ascii=False, indent=1),

@@ -69,9 +69,7 @@ def train_loader(tokenizer, examples: list[QAExample], cfg: ReaderJobConfig) -> 
         questions=[e.question for e in with_span],
         contexts=[e.context for e in with_span],
         answers=[e.answers for e in with_span],
-        max_length=cfg.model.max_seq_length,
-        stride=cfg.model.doc_stride,
-        max_query_length=cfg.model.max_query_length,
+        **cfg.model.window(),
     )
     columns = [c for c in TRAIN_COLUMNS if c in features]
     dataset = TensorDataset(*(torch.tensor(features[c]) for c in columns))
@@ -149,9 +147,7 @@ def predict_shard(engine, tokenizer, examples: list[QAExample], cfg: ReaderJobCo
         questions=[e.question for e in examples],
         contexts=[e.context for e in examples],
         example_ids=[e.id for e in examples],
-        max_length=cfg.model.max_seq_length,
-        stride=cfg.model.doc_stride,
-        max_query_length=cfg.model.max_query_length,
+        **cfg.model.window(),
     )
     batches = math.ceil(len(features["input_ids"]) / cfg.train.eval_batch_size)
     start, end = span_logits(engine, features, cfg.train.eval_batch_size, engine.device,

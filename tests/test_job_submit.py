@@ -38,8 +38,13 @@ def head_env():
            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "HF_HUB_OFFLINE": "1"}
     env.pop("RAY_ADDRESS", None)
     dashboard = free_port()
+    # Every fixed default port may be held by the session's other Ray instance (its
+    # dashboard agent listens on 52365, for one): give this head its own.
+    ports = [f"--{name}={free_port()}" for name in (
+        "port", "dashboard-agent-listen-port", "dashboard-agent-grpc-port",
+        "metrics-export-port", "runtime-env-agent-port", "ray-client-server-port")]
     head = subprocess.Popen(
-        [str(BIN / "ray"), "start", "--head", "--block", f"--port={free_port()}",
+        [str(BIN / "ray"), "start", "--head", "--block", *ports,
          f"--dashboard-port={dashboard}", "--num-cpus=2", "--include-dashboard=true",
          "--disable-usage-stats"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -66,7 +71,7 @@ def wait_for_jobs_api(env: dict, head: subprocess.Popen, timeout: float = 180) -
         if probe.returncode == 0:
             return
         time.sleep(2)
-    pytest.fail("the head's job API did not come up")
+    pytest.fail(f"the head's job API did not come up: {(probe.stdout + probe.stderr)[-2000:]}")
 
 
 def test_job_submit_trains_and_exports(head_env, tmp_path):

@@ -15,11 +15,13 @@ clipping at 1.0, fp32, and the same global batch per optimizer step:
 
 Each side times ``--steps`` optimizer steps with ``perf_counter`` after 3 warm-up steps,
 so the steady-state examples/s excludes start-up. The ratio Ray/plain is the number to
-read: on one machine with the same cores the distributed path can only lose (gradient
-all-reduce, ZeRO bookkeeping, one thread per process), and the ratio says how much that
-costs per step, independent of how fast this particular CPU is. The Ray side's wall time
-for ``fit()`` (worker start-up, DeepSpeed init, tokenization included) is printed apart,
-to show the fixed overhead a short job pays on top.
+read, because it does not depend on how fast this particular CPU is: on the same cores
+it weighs data parallelism over processes (plus gradient all-reduce and ZeRO
+bookkeeping) against intra-op threading in one process, which scales poorly for a model
+this small. The Ray side's wall time for ``fit()`` (worker start-up, DeepSpeed init,
+tokenization included) is printed apart, to show the fixed overhead a short job pays.
+Other work on the machine skews the plain side most (its threads wait for each other),
+so the 1-minute load average before and after is printed too.
 """
 
 from __future__ import annotations
@@ -34,13 +36,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
 
-import torch  # noqa: E402
-import torch.distributed as dist  # noqa: E402
+import torch
+import torch.distributed as dist
 
-from rayqa.config import ReaderJobConfig, build_config  # noqa: E402
-from rayqa.data.squad import read_squad  # noqa: E402
-from rayqa.demo import demo_file  # noqa: E402
-from rayqa.train.reader import train_loader  # noqa: E402
+from rayqa.config import ReaderJobConfig, build_config
+from rayqa.data.squad import read_squad
+from rayqa.demo import demo_file
+from rayqa.train.reader import train_loader
 
 WARMUP_STEPS = 3
 
@@ -196,6 +198,8 @@ def report(args, plain: dict, ray_metrics: dict, fit_s: float) -> dict:
           f"global batch {global_batch} ({args.workers} x {args.batch_size}), "
           f"{args.steps} timed steps after {WARMUP_STEPS} warm-up, fp32, AdamW, "
           f"{os.cpu_count()} CPUs")
+    print(f"load average (1 min) before/after: {args.load_before:.2f} / {os.getloadavg()[0]:.2f}"
+          " (other work on these cores skews the plain side most)")
     print(f"plain torch : {plain['examples_per_s']:8.1f} examples/s "
           f"({plain['seconds']:.2f}s, 1 process x {args.workers} threads)")
     print(f"ray+deepspeed: {ray_metrics['examples_per_s']:7.1f} examples/s "
@@ -209,6 +213,7 @@ def report(args, plain: dict, ray_metrics: dict, fit_s: float) -> dict:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    args.load_before = os.getloadavg()[0]
     os.environ.setdefault("RAY_TRAIN_V2_ENABLED", "1")  # as rayqa.runtime.init_ray does
     examples = read_squad(demo_file("train.json"))
     with tempfile.TemporaryDirectory() as tmp:

@@ -9,7 +9,8 @@ def init_ray(num_cpus: int | None = None):
     """Join the cluster a job was submitted to, or start a local Ray.
 
     Under ``ray job submit`` (or with ``RAY_ADDRESS`` set) ``ray.init()`` connects to
-    that cluster; otherwise it starts a local instance without the dashboard.
+    that cluster; otherwise it starts a fresh local instance without the dashboard,
+    even when some other Ray is running on the machine.
     """
     import ray
 
@@ -19,7 +20,7 @@ def init_ray(num_cpus: int | None = None):
     if os.environ.get("RAY_ADDRESS") or os.environ.get("RAY_JOB_ID"):
         ray.init()
     else:
-        ray.init(num_cpus=num_cpus, include_dashboard=False)
+        ray.init(address="local", num_cpus=num_cpus, include_dashboard=False)
     return ray
 
 

@@ -75,10 +75,10 @@ def build_initial_model(workdir: Path) -> Path:
 
 
 def ask(port: int, questions: list[dict]) -> int:
-    """POST each demo question to the running endpoint; returns how many were answered."""
+    """POST each demo question to the running endpoint; returns how many got the expected answer."""
     import httpx
 
-    answered = 0
+    matched = 0
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
         for item in questions:
             body = {"question": item["question"], "lang": item["lang"], "top_k": 3}
@@ -86,11 +86,11 @@ def ask(port: int, questions: list[dict]) -> int:
             reply.raise_for_status()
             data = reply.json()
             top = data["passages"][0] if data["passages"] else {"title": "-", "text": ""}
-            answered += bool(data["answer"])
+            matched += data["answer"].strip() == item["expected"]
             print(f"\n[{item['lang']}] Q: {item['question']}\n     A: {data['answer']!r}"
                   f"  (score {data['score']:.2f}; expected {item['expected']!r})\n"
                   f"     top passage: {top['title']}: {top['text'][:110]}...", flush=True)
-    return answered
+    return matched
 
 
 def run_demo(workdir: str | Path = "runs/demo", port: int = 8000, epochs: int | None = None) -> int:
@@ -121,10 +121,10 @@ def run_demo(workdir: str | Path = "runs/demo", port: int = 8000, epochs: int | 
                  if line.strip()]
     try:
         start(serve_defaults(workdir), host="127.0.0.1", port=port)
-        answered = ask(port, questions)
+        matched = ask(port, questions)
     finally:
         serve.shutdown()
         ray.shutdown()
     print(f"\ndemo finished in {time.perf_counter() - began:.0f} s: "
-          f"{answered}/{len(questions)} questions answered", flush=True)
+          f"{matched}/{len(questions)} answers equal the expected ones", flush=True)
     return 0

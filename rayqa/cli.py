@@ -71,9 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("evaluate", help="score predictions exactly as the official scripts do")
     ev.add_argument("--benchmark", required=True, choices=BENCHMARKS)
-    ev.add_argument("--lang", help="answer language (mlqa; inferred from the gold file name)")
-    ev.add_argument("gold", help="gold file (SQuAD JSON, or XOR-TyDi JSONL)")
-    ev.add_argument("predictions", help="predictions JSON {question_id: answer}")
+    ev.add_argument("--lang", help="answer language: mlqa (inferred from the gold file name) "
+                    "or mkqa (required, e.g. en, zh_cn)")
+    ev.add_argument("gold", help="gold file (SQuAD JSON, XOR-TyDi JSONL, MKQA .jsonl.gz)")
+    ev.add_argument("predictions", help="predictions JSON {question_id: answer}; for mkqa "
+                    "the official JSON Lines")
     ev.set_defaults(func=cmd_evaluate)
 
     pr = sub.add_parser("predict", help="answer SQuAD-format questions with a trained reader")

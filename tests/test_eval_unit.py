@@ -233,8 +233,8 @@ def test_infer_mlqa_language():
 
 
 def test_evaluate_files_rejects_unknown_benchmark(tmp_path):
-    with pytest.raises(ValueError, match="unknown benchmark 'mkqa'"):
-        evaluate_files("mkqa", tmp_path / "g.json", tmp_path / "p.json")
+    with pytest.raises(ValueError, match="unknown benchmark 'nq'"):
+        evaluate_files("nq", tmp_path / "g.json", tmp_path / "p.json")
 
 
 @pytest.mark.parametrize(

@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from rayqa.eval.cmrc import cmrc_scores
+from rayqa.eval.mkqa import mkqa_evaluate_files
 from rayqa.eval.mlqa import MLQA_LANGUAGES, mlqa_scores
 from rayqa.eval.readers import read_predictions, read_squad_gold, read_xor_gold
 from rayqa.eval.squad import squad_scores
 from rayqa.eval.xor import strip_id_prefixes, xor_full_scores
 
 # "drcd" is an alias: DRCD is scored with the CMRC 2018 script.
-BENCHMARKS = ("squad", "mlqa", "cmrc", "drcd", "xor-full")
+BENCHMARKS = ("squad", "mlqa", "cmrc", "drcd", "xor-full", "mkqa")
 
 # MLQA names files dev-context-<answer lang>-question-<q lang>.json; XQuAD xquad.<lang>.json.
 _MLQA_NAME = re.compile(r"context-([a-z]{2})-question-[a-z]{2}")
@@ -46,17 +47,20 @@ def evaluate_files(
     """Scores a prediction file as the benchmark's official script does.
 
     Args:
-        benchmark: "squad" (SQuAD v1.1), "mlqa", "cmrc" / "drcd" (CMRC 2018 script) or
-            "xor-full" (XOR-TyDi full).
-        gold_path: SQuAD-format JSON, or XOR-TyDi JSONL for "xor-full".
-        predictions_path: `{question_id: answer}` JSON.
-        lang: MLQA answer language; inferred from the gold file name when None. Other
-            benchmarks ignore it.
+        benchmark: "squad" (SQuAD v1.1), "mlqa", "cmrc" / "drcd" (CMRC 2018 script),
+            "xor-full" (XOR-TyDi full) or "mkqa" (mkqa_eval.py -v).
+        gold_path: SQuAD-format JSON, XOR-TyDi JSONL for "xor-full", the MKQA JSON Lines
+            file (gzipped or not) for "mkqa".
+        predictions_path: `{question_id: answer}` JSON; for "mkqa" the official JSON
+            Lines `{"example_id", "prediction", "binary_answer", "no_answer_prob"}`.
+        lang: MLQA answer language (inferred from the gold file name when None); the
+            MKQA language, required for "mkqa". Other benchmarks ignore it.
 
     Returns:
         squad / mlqa: {"exact_match", "f1"}; cmrc: {"AVERAGE", "F1", "EM", "TOTAL",
-        "SKIP"}; xor-full: {lang: {"f1", "em", "bleu"}, ..., "avg": {...}}. Scores are on
-        the 0-100 scale the scripts print.
+        "SKIP"}; xor-full: {lang: {"f1", "em", "bleu"}, ..., "avg": {...}}; mkqa: the
+        metrics of `mkqa_scores`, rounded as the script prints them. Scores are on the
+        0-100 scale the scripts print.
 
     Raises:
         ValueError: Unknown benchmark or language, or a missing / malformed file.
@@ -67,6 +71,10 @@ def evaluate_files(
         # The script keeps only the part of each prediction id after the last "_".
         predictions = strip_id_prefixes(read_predictions(predictions_path))
         return xor_full_scores(read_xor_gold(gold_path), predictions)
+    if benchmark == "mkqa":
+        if lang is None:
+            raise ValueError("mkqa needs the language (--lang), e.g. en or zh_cn")
+        return mkqa_evaluate_files(gold_path, predictions_path, lang)
     gold = read_squad_gold(gold_path)
     predictions = read_predictions(predictions_path)
     if benchmark == "squad":

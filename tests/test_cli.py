@@ -1,0 +1,33 @@
+"""The `rayqa` command and jobs/evaluate.py: one JSON object out, input errors exit 2."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from jobs.evaluate import main as evaluate_job
+from rayqa.cli import main
+
+
+@pytest.mark.shared
+def test_evaluate_prints_the_official_numbers(shared_dir, capsys):
+    expected = json.loads((shared_dir / "eval-parity" / "expected.json").read_text())
+    gold = shared_dir / "data" / "xquad" / "xquad.de.json"
+    predictions = shared_dir / "eval-parity" / "mlqa_de.predictions.json"
+    assert evaluate_job(["--benchmark", "mlqa", str(gold), str(predictions)]) == 0
+    assert json.loads(capsys.readouterr().out) == pytest.approx(expected["mlqa_de"], abs=1e-6)
+
+
+def test_missing_file_is_a_clear_error(tmp_path, capsys):
+    code = main(["evaluate", "--benchmark", "squad", str(tmp_path / "gold.json"),
+                 str(tmp_path / "pred.json")])
+    assert code == 2
+    assert "gold.json" in capsys.readouterr().err
+
+
+def test_console_script_runs():
+    out = subprocess.run([sys.executable, "-m", "rayqa.cli", "--help"], capture_output=True,
+                         text=True, check=True)
+    for command in ("evaluate", "predict", "train", "index", "demo"):
+        assert command in out.stdout

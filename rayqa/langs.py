@@ -94,3 +94,100 @@ def lang_from_filename(path: str | Path) -> str | None:
     parts = re.split(r"[._-]", name.lower())
     found = {part for part in parts if part in SCRIPTS}
     return found.pop() if len(found) == 1 else None
+
+
+# --- Word segmentation: token character spans per language ------------------------------
+#
+# Passages are cut at token boundaries and must stay exact slices of their article, so
+# segmenters return (start, end) character spans, never re-joined strings. Spaced
+# languages use whitespace words (DPR's 100-word passages). Unspaced languages use the
+# segmenter the field uses for each: MeCab + UniDic for Japanese (as the XOR-TyDi
+# scorer), jieba for Chinese, PyThaiNLP's newmm for Thai. Khmer, Lao and Burmese use
+# orthographic syllables (orthographic clusters: a grapheme cluster plus the subscript
+# consonants a coeng or virama joins to it): their word segmenters (khmer-nltk) pull in scikit-learn and a CRF
+# model, and a syllable is the unit their retrieval work commonly falls back to.
+
+_SYLLABLE_SCRIPTS = r"\p{Khmer}\p{Lao}\p{Myanmar}"
+
+
+def token_spans(text: str, lang: str) -> list[tuple[int, int]]:
+    """Returns the `(start, end)` character spans of the tokens of `text`.
+
+    Args:
+        text: Any text; whitespace is never part of a token.
+        lang: Language code; chooses the segmenter (see `segmenter_name`).
+    """
+    return segmenter(lang)(text)
+
+
+def segmenter_name(lang: str) -> str:
+    """Names the tokenizer `token_spans` uses: whitespace, mecab, jieba, newmm or syllable."""
+    return {"ja": "mecab", "zh": "jieba", "th": "newmm", "km": "syllable", "lo": "syllable",
+            "my": "syllable"}.get(base_lang(lang), "whitespace")
+
+
+def segmenter(lang: str):
+    """Returns a function `text -> [(start, end), ...]` for `lang`, loading its model once."""
+    name = segmenter_name(lang)
+    if name not in _SEGMENTERS:
+        _SEGMENTERS[name] = globals()[f"_{name}_segmenter"]()
+    return _SEGMENTERS[name]
+
+
+_SEGMENTERS: dict = {}  # loaded segmenters by name, one per process (per Ray actor)
+
+
+def _whitespace_segmenter():
+    pattern = re.compile(r"\S+")
+    return lambda text: [m.span() for m in pattern.finditer(text)]
+
+
+def _spans_of_surfaces(text: str, surfaces) -> list[tuple[int, int]]:
+    """Locates the segmenter's token strings in order; whitespace tokens are skipped."""
+    spans, position = [], 0
+    for surface in surfaces:
+        if not surface.strip():
+            continue
+        start = text.find(surface, position)
+        if start < 0:  # a segmenter that normalizes its output would break exact slicing
+            raise ValueError(f"segmenter token {surface!r} not found in the text after "
+                             f"offset {position}")
+        position = start + len(surface)
+        spans.append((start, position))
+    return spans
+
+
+def _mecab_segmenter():
+    import MeCab
+
+    tagger = MeCab.Tagger("-Owakati")  # unidic-lite is picked up by mecab-python3 itself
+    return lambda text: _spans_of_surfaces(text, tagger.parse(text).split())
+
+
+def _jieba_segmenter():
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return lambda text: [(start, end) for word, start, end in jieba.tokenize(text)
+                         if word.strip()]
+
+
+def _newmm_segmenter():
+    from pythainlp.tokenize import word_tokenize
+
+    return lambda text: _spans_of_surfaces(
+        text, word_tokenize(text, engine="newmm", keep_whitespace=False))
+
+
+def _syllable_segmenter():
+    import regex
+
+    # Words of other scripts stay whole; a syllable is a grapheme cluster extended over
+    # coeng (U+17D2) / virama (U+1039) joins, which Unicode leaves as cluster breaks.
+    pattern = regex.compile(rf"[^\s\u200b{_SYLLABLE_SCRIPTS}]+"
+                            rf"|(?:\X(?<=[\u17d2\u1039]))*\X", regex.V1)
+    return lambda text: [m.span() for m in pattern.finditer(text)
+                         if m.group().strip("\u200b \t\r\n\f\v")]

@@ -1,0 +1,160 @@
+"""XQuAD as a 12-language parallel passage collection with open-QA questions.
+
+XQuAD translates the same 48 SQuAD articles (240 paragraphs, 1190 questions) into 11
+languages, so article `i` of every file is one entity: those are the language links
+(entity `xquad-<i>`). Each article's paragraphs, joined by blank lines, are chunked like
+any article (`Chunker`), and every question gets its gold passages in every language:
+the passages that overlap the answer of the same question id in that language.
+
+Output of `build_xquad_collection(xquad_dir, out_dir)`::
+
+    articles.jsonl         {"id", "title", "text", "lang"} per language and article
+    passages.jsonl         the passages (rayqa passage format)
+    questions.jsonl        {"id", "question", "lang", "answers", "xquad_id",
+                           "gold_article_id", "gold_passage_ids": {lang: [ids]}}
+    language_links.jsonl   the derived link table
+    stats.json             counts as in `rayqa.corpus.build`
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from rayqa.corpus.articles import Article
+from rayqa.corpus.chunking import Chunker
+from rayqa.corpus.language_links import LanguageLinks
+from rayqa.langs import segmenter_name
+
+PARAGRAPH_SEPARATOR = "\n\n"
+_FILE = re.compile(r"^xquad\.([a-z]{2})\.json$")
+
+
+def xquad_langs(xquad_dir: str | Path) -> list[str]:
+    """The languages of the `xquad.<lang>.json` files in a directory, sorted."""
+    found = [m.group(1) for p in Path(xquad_dir).iterdir() if (m := _FILE.match(p.name))]
+    if not found:
+        raise FileNotFoundError(f"no xquad.<lang>.json files in {xquad_dir}")
+    return sorted(found)
+
+
+def load_xquad(xquad_dir: str | Path, langs: list[str]) -> dict[str, list[dict]]:
+    """Reads the files and checks they are parallel (same articles and paragraphs)."""
+    data = {}
+    for lang in langs:
+        path = Path(xquad_dir) / f"xquad.{lang}.json"
+        data[lang] = json.loads(path.read_text(encoding="utf-8"))["data"]
+    shape = [len(a["paragraphs"]) for a in data[langs[0]]]
+    for lang in langs[1:]:
+        if [len(a["paragraphs"]) for a in data[lang]] != shape:
+            raise ValueError(f"xquad.{lang}.json is not parallel to xquad.{langs[0]}.json "
+                             "(different articles or paragraphs)")
+    return data
+
+
+def xquad_articles(data: dict[str, list[dict]]) -> list[tuple[Article, list[int]]]:
+    """Every (language, article) as an `Article` plus the offsets of its paragraphs."""
+    out = []
+    for lang, articles in data.items():
+        for index, article in enumerate(articles):
+            offsets, position = [], 0
+            for paragraph in article["paragraphs"]:
+                offsets.append(position)
+                position += len(paragraph["context"]) + len(PARAGRAPH_SEPARATOR)
+            text = PARAGRAPH_SEPARATOR.join(p["context"] for p in article["paragraphs"])
+            title = article.get("title", "").replace("_", " ")
+            out.append((Article(f"xquad-{index}", title, text, lang), offsets))
+    return out
+
+
+def passage_starts(article: Article, passages: list[dict]) -> list[tuple[int, int]]:
+    """Character spans of an article's passages (consecutive exact slices)."""
+    spans, position = [], 0
+    for passage in passages:
+        start = article.text.index(passage["text"], position)
+        position = start + len(passage["text"])
+        spans.append((start, position))
+    return spans
+
+
+def _answer_spans(data, articles) -> dict[str, dict[str, tuple[str, int, int]]]:
+    """`{question id: {lang: (entity, answer start, answer end)}}` in article offsets."""
+    spans: dict[str, dict[str, tuple[str, int, int]]] = {}
+    for article, offsets in articles:
+        index = int(article.id.split("-")[1])
+        for paragraph, offset in zip(data[article.lang][index]["paragraphs"], offsets):
+            for qa in paragraph["qas"]:
+                answer = qa["answers"][0]
+                start = offset + answer["answer_start"]
+                spans.setdefault(qa["id"], {})[article.lang] = (
+                    article.id, start, start + len(answer["text"]))
+    return spans
+
+
+def _questions(data, answer_spans, passage_spans) -> list[dict]:
+    questions = []
+    for lang, articles in data.items():
+        for article in articles:
+            for paragraph in article["paragraphs"]:
+                for qa in paragraph["qas"]:
+                    gold = {}
+                    for other, (entity, start, end) in answer_spans[qa["id"]].items():
+                        gold[other] = [pid for pid, (s, e) in passage_spans[other, entity]
+                                       if s < end and start < e]
+                    entity = answer_spans[qa["id"]][lang][0]
+                    questions.append({
+                        "id": f"{qa['id']}_{lang}", "question": qa["question"], "lang": lang,
+                        "answers": list(dict.fromkeys(a["text"] for a in qa["answers"])),
+                        "xquad_id": qa["id"], "gold_article_id": entity,
+                        "gold_passage_ids": gold})
+    return questions
+
+
+def build_xquad_collection(xquad_dir: str | Path, out_dir: str | Path,
+                           langs: list[str] | None = None, passage_tokens: int = 100,
+                           min_article_tokens: int = 20) -> Path:
+    """Writes the XQuAD passage collection, questions and language links.
+
+    Args:
+        xquad_dir: Directory with `xquad.<lang>.json` files.
+        out_dir: Output directory (see the module docstring for its files).
+        langs: Languages to use; None takes every file found (12 in XQuAD).
+        passage_tokens: Tokens per passage.
+        min_article_tokens: Shorter articles are dropped (none of XQuAD's are).
+
+    Returns:
+        `out_dir` as a Path.
+    """
+    langs = sorted(langs) if langs else xquad_langs(xquad_dir)
+    data = load_xquad(xquad_dir, langs)
+    articles = xquad_articles(data)
+    links = LanguageLinks()
+    for article, _ in articles:
+        links.add(article.id, article.lang, article.id, article.title)
+    chunker = Chunker(passage_tokens, min_article_tokens, links.entity_of)
+    passages, passage_spans = [], {}
+    for article, _ in articles:
+        records = chunker.passages(article)
+        passages.extend(records)
+        passage_spans[article.lang, article.id] = list(
+            zip([r["id"] for r in records], passage_starts(article, records)))
+    questions = _questions(data, _answer_spans(data, articles), passage_spans)
+    return _write(Path(out_dir), [a for a, _ in articles], passages, questions, links,
+                  chunker)
+
+
+def _write(out: Path, articles, passages, questions, links, chunker) -> Path:
+    from rayqa.corpus.build import LINKS_FILE, write_stats
+
+    out.mkdir(parents=True, exist_ok=True)
+    for name, rows in (("articles.jsonl", [a.to_dict() for a in articles]),
+                       ("passages.jsonl", passages), ("questions.jsonl", questions)):
+        with open(out / name, "w", encoding="utf-8") as handle:
+            handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    links.write(out / LINKS_FILE)
+    stats = chunker.stats.to_dict()
+    stats["segmenters"] = {lang: segmenter_name(lang) for lang in stats["articles"]}
+    stats["questions"] = len(questions)
+    write_stats(stats, out)
+    return out

@@ -1,0 +1,92 @@
+"""`jobs/make_passages.py` end to end: Ray Data chunking of article files, and XQuAD."""
+
+import json
+import re
+import sys
+
+import pytest
+
+from rayqa.corpus.build import passage_files
+from rayqa.data.passages import read_passages
+from rayqa.data.records import DataError
+from tests.conftest import REPO
+
+sys.path.insert(0, str(REPO / "jobs"))
+from make_passages import main  # noqa: E402
+
+pytestmark = pytest.mark.ray
+
+SENTENCE = "Paris is the capital and most populous city of France, on the Seine. "
+ARTICLES = [
+    {"id": "1", "title": "Paris", "text": SENTENCE * 25, "lang": "en"},
+    {"id": "2", "title": "Tiny", "text": "Too short.", "lang": "en"},
+    {"id": "3", "title": "Mercury (disambiguation)", "text": SENTENCE * 3, "lang": "en"},
+    {"id": "4", "title": "巴黎", "text": "巴黎是法国的首都和最大城市，位于塞纳河畔。" * 30},
+]
+GERMAN = "Paris ist die Hauptstadt von Frankreich und liegt an der Seine. "
+DOC = '<doc id="7" url="u" title="Paris">\nParis\n\n' + GERMAN * 20 + "\n</doc>\n"
+
+
+@pytest.fixture()
+def inputs(tmp_path):
+    lines = [json.dumps(a, ensure_ascii=False) for a in ARTICLES]
+    lines.insert(2, "{not json")
+    (tmp_path / "a.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "wiki" / "AA").mkdir(parents=True)
+    (tmp_path / "wiki" / "AA" / "wiki_00").write_text(DOC, encoding="utf-8")
+    (tmp_path / "links.jsonl").write_text(
+        '{"entity": "Q90", "lang": "en", "id": "1"}\n'
+        '{"entity": "Q90", "lang": "de", "title": "Paris"}\n', encoding="utf-8")
+    return tmp_path
+
+
+def run_job(tmp_path, *overrides):
+    return main(["--config", str(REPO / "configs" / "passages.yaml"), "xquad_dir=null",
+                 f"output_dir={tmp_path / 'out'}",
+                 (f"article_files=[{{path: {tmp_path / 'a.jsonl'}, lang: zh}}, "
+                  f"{{path: {tmp_path / 'wiki'}, lang: de, format: wikiextractor}}]"),
+                 f"language_links={tmp_path / 'links.jsonl'}", "num_actors=2",
+                 "cpus_per_actor=0.5", *overrides])
+
+
+def test_job_writes_passages_stats_and_links(ray_local, inputs):
+    out = run_job(inputs)
+    passages = [p for f in passage_files(out) for p in read_passages(f, strict=True)]
+    by_lang = {}
+    for p in passages:
+        by_lang.setdefault(p.lang, []).append(p)
+    assert sorted(by_lang) == ["de", "en", "zh"]
+    assert {p.article_id for p in by_lang["en"] + by_lang["de"]} == {"Q90"}
+    assert {p.article_id for p in by_lang["zh"]} == {"zh:4"}
+    assert len({p.id for p in passages}) == len(passages)
+    texts = {a["id"]: a["text"] for a in ARTICLES}
+    assert all(p.text in texts["1"] for p in by_lang["en"])
+    assert len(by_lang["en"]) == 4  # 325 words: 100 + 100 + 100 + 25
+    stats = json.loads((out / "stats.json").read_text(encoding="utf-8"))
+    assert stats["dropped"] == {"short": {"en": 1}, "disambiguation": {"en": 1}}
+    assert stats["articles"] == {"en": 3, "zh": 1, "de": 1}
+    assert stats["passages"] == {lang: len(ps) for lang, ps in by_lang.items()}
+    assert stats["bad_records"]["counts"] == {"broken_json": 1}
+    assert stats["bad_records"]["examples"][0]["line"] == 3
+    assert stats["segmenters"]["zh"] == "jieba"
+    assert (out / "language_links.jsonl").is_file() and (out / "rayqa_config.yaml").is_file()
+
+    run_job(inputs)  # a rerun replaces the shards instead of appending to them
+    again = [p for f in passage_files(out) for p in read_passages(f)]
+    assert sorted(p.id for p in again) == sorted(p.id for p in passages)
+
+
+def test_strict_job_names_the_bad_line(ray_local, inputs):
+    with pytest.raises(DataError, match=re.escape(f"{inputs / 'a.jsonl'}:3: broken_json")):
+        run_job(inputs, "strict=true")
+
+
+def test_job_builds_the_xquad_collection(shared_dir, tmp_path):
+    out = main(["--config", str(REPO / "configs" / "passages.yaml"),
+                f"xquad_dir={shared_dir / 'data' / 'xquad'}", f"output_dir={tmp_path}",
+                "xquad_langs=[en, zh, th]"])
+    passages = read_passages(out / "passages.jsonl", strict=True)
+    assert {p.lang for p in passages} == {"en", "zh", "th"}
+    questions = (out / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(questions) == 3 * 1190
+    assert (out / "rayqa_config.yaml").is_file()

@@ -104,6 +104,10 @@ class TrainConfig(Section):
     lr: float = Field(3e-5, gt=0)
     weight_decay: float = Field(0.01, ge=0)
     warmup_ratio: float = Field(0.1, ge=0, le=1)
+    # Warmup in optimizer steps; when set it replaces warmup_ratio (mGEN: 500).
+    warmup_steps: int | None = Field(None, ge=0)
+    # Micro-batches per optimizer step (DeepSpeed gradient accumulation).
+    grad_accum: int = Field(1, ge=1)
     seed: int = 42
     log_every: int = Field(10, ge=1)
     checkpoint_every: int = Field(1, ge=1)
@@ -130,6 +134,7 @@ class EncoderConfig(Section):
     num_actors: int = Field(1, ge=1)
     cpus_per_actor: float = Field(1.0, gt=0)
     use_gpu: bool = False
+    shard_size: int = Field(50_000, ge=1)  # passages per embedding shard (unit of resume)
 
 
 class IndexConfig(Section):
@@ -139,6 +144,7 @@ class IndexConfig(Section):
     bm25: bool = True
     train_sample: int = Field(100_000, ge=1)
     search_params: str = ""  # FAISS ParameterSpace string, e.g. "nprobe=16" for IVF
+    num_shards: int = Field(1, ge=1)  # FAISS shards searched one by one, top-k merged
 
 
 class IndexJobConfig(Section):
@@ -255,3 +261,99 @@ def save_config(cfg: BaseModel, directory: str | Path) -> Path:
     path.write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False,
                                    allow_unicode=True), encoding="utf-8")
     return path
+
+
+class BiEncoderConfig(Section):
+    """mDPR's question and passage encoders and their input lengths."""
+
+    name_or_path: str
+    max_query_length: int = Field(64, ge=4)
+    max_passage_length: int = Field(256, ge=16)
+
+
+class MDPRDataConfig(Section):
+    """mDPR training data: DPR JSONL or SQuAD JSON files, and hard negatives."""
+
+    train_files: list[DataFile] = Field(default_factory=list)
+    dev_files: list[DataFile] = Field(default_factory=list)
+    hard_negatives: int = Field(1, ge=0)
+    bm25_negatives: bool = False
+    passages_files: list[DataFile] = Field(default_factory=list)
+    strict: bool = False
+
+    _files = field_validator("train_files", "dev_files", "passages_files",
+                             mode="before")(_as_data_files)
+
+
+class MDPRJobConfig(Section):
+    """``jobs/train_mdpr.py``: train the mDPR bi-encoder."""
+
+    output_dir: str
+    encoder: BiEncoderConfig
+    data: MDPRDataConfig = Field(default_factory=MDPRDataConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+
+
+class GeneratorConfig(Section):
+    """mGEN (CORA): the mT5 checkpoint, its input/output lengths and decoding (paper Table 10)."""
+
+    name_or_path: str
+    max_source_length: int = Field(1000, ge=16)
+    max_target_length: int = Field(25, ge=1)
+    train_passages: int = Field(10, ge=0)  # top-k passages per training question
+    eval_passages: int = Field(15, ge=0)  # top-k passages at dev evaluation and inference
+    label_smoothing: float = Field(0.1, ge=0, lt=1)
+    num_beams: int = Field(1, ge=1)  # beams for dev evaluation
+
+
+def _mgen_train_defaults() -> TrainConfig:
+    """Paper Table 10: per-GPU batch 2, accumulation 2, lr 3e-5, 500 warmup steps, ..."""
+    return TrainConfig(run_name="mgen", batch_size=2, eval_batch_size=16, lr=3e-5,
+                       weight_decay=0.001, warmup_steps=500, grad_accum=2, epochs=15,
+                       deepspeed=DeepSpeedConfig(gradient_clipping=0.1))
+
+
+class MGENJobConfig(Section):
+    """``jobs/train_mgen.py``: fine-tune mGEN on retrieval output (JSONL with ``ctxs``)."""
+
+    output_dir: str
+    model: GeneratorConfig
+    data: DataConfig = Field(default_factory=DataConfig)
+    train: TrainConfig = Field(default_factory=_mgen_train_defaults)
+
+
+class ArticleFile(Section):
+    """One article file (or a directory of wikiextractor files) and how to read it."""
+
+    path: str
+    lang: str | None = None  # required for wikiextractor; a default for JSONL records
+    format: Literal["jsonl", "wikiextractor"] = "jsonl"
+
+    @model_validator(mode="after")
+    def _wikiextractor_has_lang(self):
+        if self.format == "wikiextractor" and not self.lang:
+            raise ValueError(f"{self.path}: wikiextractor files need a lang")
+        return self
+
+
+class PassagesJobConfig(Section):
+    """``jobs/make_passages.py``: articles into 100-token passages with Ray Data."""
+
+    output_dir: str
+    article_files: list[ArticleFile] = Field(default_factory=list)
+    language_links: str | None = None
+    xquad_dir: str | None = None
+    xquad_langs: list[str] | None = None
+    passage_tokens: int = Field(100, ge=1)
+    min_article_tokens: int = Field(20, ge=0)
+    strict: bool = False
+    num_actors: int = Field(1, ge=1)
+    cpus_per_actor: float = Field(1.0, gt=0)
+
+    _files = field_validator("article_files", mode="before")(_as_data_files)
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if bool(self.article_files) == bool(self.xquad_dir):
+            raise ValueError("give either article_files or xquad_dir (not both)")
+        return self

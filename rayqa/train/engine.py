@@ -23,7 +23,7 @@ def deepspeed_config(cfg: TrainConfig) -> dict:
     """The DeepSpeed JSON config that follows from a ``TrainConfig``."""
     return {
         "train_micro_batch_size_per_gpu": cfg.batch_size,
-        "gradient_accumulation_steps": 1,
+        "gradient_accumulation_steps": cfg.grad_accum,
         "gradient_clipping": cfg.deepspeed.gradient_clipping,
         "zero_optimization": {"stage": cfg.deepspeed.zero_stage},
         "bf16": {"enabled": use_bf16(cfg)},
@@ -58,7 +58,10 @@ def build_engine(model: torch.nn.Module, cfg: TrainConfig, total_steps: int):
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": cfg.weight_decay},
          {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
-    scheduler = linear_schedule(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
+    warmup = cfg.warmup_steps
+    if warmup is None:
+        warmup = int(cfg.warmup_ratio * total_steps)
+    scheduler = linear_schedule(optimizer, warmup, total_steps)
     engine, _, _, _ = deepspeed.initialize(model=model, optimizer=optimizer,
                                            lr_scheduler=scheduler,
                                            config=deepspeed_config(cfg))

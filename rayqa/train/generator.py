@@ -1,0 +1,158 @@
+"""Ray Train worker loop for mGEN (mT5 + DeepSpeed, label smoothing, per-language dev EM/F1).
+
+Same shape as the reader's loop (``rayqa.train.reader``): the driver puts validated
+examples in the object store; every worker formats and tokenizes them, trains on its
+``DistributedSampler`` shard, generates answers for its share of the dev questions, and
+the answers are gathered so every rank reports the same metrics. ``state["step"]``
+counts optimizer steps (one per ``grad_accum`` micro-batches); a checkpoint is reported
+every ``checkpoint_every`` epochs and when ``max_steps`` is reached, and a re-created
+trainer with the same run name resumes from the latest one.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+
+import ray
+import ray.train
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, DistributedSampler
+
+from rayqa.answer.generative import generate_answers
+from rayqa.config import MGENJobConfig, TrainConfig
+from rayqa.eval import score_by_language
+from rayqa.models.generator import (collate, encode_sources, encode_targets, format_source,
+                                    seq2seq_loss)
+from rayqa.train.checkpoint import report_checkpoint, restore
+from rayqa.train.engine import build_engine
+from rayqa.train.reader import _gather, _max_across_workers, _mean_across_workers, _rank_world, log
+
+
+def mgen_train_loop(config: dict) -> None:
+    """``train_loop_per_worker`` of mGEN's ``TorchTrainer``.
+
+    Args:
+        config: ``{"cfg": MGENJobConfig as a dict, "train": ObjectRef, "dev": ObjectRef}``;
+            the refs hold lists of examples with ``id``, ``question``, ``lang``,
+            ``answers`` and ``ctxs``.
+    """
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    cfg = MGENJobConfig.model_validate(config["cfg"])
+    torch.manual_seed(cfg.train.seed)
+    tokenizer = AutoTokenizer.from_pretrained(cfg.model.name_or_path)
+    model = AutoModelForSeq2SeqLM.from_pretrained(cfg.model.name_or_path)
+    loader = train_loader(tokenizer, ray.get(config["train"]), cfg)
+    total = optimizer_steps(cfg.train, len(loader))
+    engine = build_engine(model, cfg.train, total)
+    state = restore(engine) or {"epoch": 0, "step": 0, "batches_done": 0}
+    dev = ray.get(config["dev"])
+    while state["epoch"] < cfg.train.epochs and state["step"] < total:
+        loss = train_epoch(engine, loader, state, total, cfg)
+        finished = state["epoch"] >= cfg.train.epochs or state["step"] >= total
+        if state["epoch"] % cfg.train.checkpoint_every and not finished:
+            continue  # evaluate and checkpoint every `checkpoint_every` epochs, and at the end
+        done = state["epoch"] + state["batches_done"] / len(loader)  # epochs completed
+        metrics = {"epoch": round(done, 4), "step": state["step"], "train_loss": loss}
+        metrics.update(evaluate(engine, tokenizer, dev, cfg))
+        report_checkpoint(engine, tokenizer, cfg, state, metrics)
+        log(f"epoch {metrics['epoch']} step {state['step']}: train_loss {loss:.4f}"
+            + (f", dev_f1 {metrics['dev_f1']:.4f}" if "dev_f1" in metrics else ""))
+
+
+def train_features(tokenizer, examples, cfg: MGENJobConfig) -> list[dict]:
+    """Tokenized (source, first gold answer) pairs over each question's top passages."""
+    model_cfg = cfg.model
+    sources = [format_source(e.question, e.lang, e.ctxs[:model_cfg.train_passages])
+               for e in examples]
+    inputs = encode_sources(tokenizer, sources, model_cfg.max_source_length)
+    # As in the official mGEN the first gold answer is the target.
+    labels = encode_targets(tokenizer, [e.answers[0] for e in examples],
+                            model_cfg.max_target_length)
+    return [{"input_ids": i, "labels": t} for i, t in zip(inputs, labels)]
+
+
+def train_loader(tokenizer, examples, cfg: MGENJobConfig) -> DataLoader:
+    """Batches padded to their longest member, sharded across workers."""
+    features = train_features(tokenizer, examples, cfg)
+    sampler = DistributedSampler(features, seed=cfg.train.seed) if dist.is_initialized() else None
+    return DataLoader(features, batch_size=cfg.train.batch_size, sampler=sampler,
+                      shuffle=sampler is None, drop_last=False,
+                      collate_fn=functools.partial(collate, pad_id=tokenizer.pad_token_id))
+
+
+def optimizer_steps(cfg: TrainConfig, batches_per_epoch: int) -> int:
+    """Optimizer steps of the run: ``max_steps`` when set, else all epochs' batches / grad_accum."""
+    planned = max(1, cfg.epochs * batches_per_epoch // cfg.grad_accum)
+    return min(planned, cfg.max_steps) if cfg.max_steps > 0 else planned
+
+
+def train_epoch(engine, loader: DataLoader, state: dict, total: int, cfg: MGENJobConfig) -> float:
+    """Train until the epoch ends or ``total`` optimizer steps are done; updates ``state``.
+
+    Returns the mean training loss (label-smoothed) of the micro-batches, over workers.
+    """
+    if isinstance(loader.sampler, DistributedSampler):
+        loader.sampler.set_epoch(state["epoch"])
+    engine.train()
+    losses, started = [], time.perf_counter()
+    for index, batch in enumerate(loader):
+        if index < state["batches_done"]:  # resuming inside a partly trained epoch
+            continue
+        batch = {name: tensor.to(engine.device) for name, tensor in batch.items()}
+        loss = seq2seq_loss(engine, batch, cfg.model.label_smoothing, engine.module.config)
+        boundary = engine.is_gradient_accumulation_boundary()  # DeepSpeed steps only there
+        engine.backward(loss)
+        engine.step()
+        losses.append(loss.item())
+        state["batches_done"] = index + 1
+        if not boundary:
+            continue
+        state["step"] += 1
+        if state["step"] % cfg.train.log_every == 0:
+            rate = len(losses) * cfg.train.batch_size / (time.perf_counter() - started)
+            log(f"step {state['step']}/{total} loss {loss.item():.4f} ({rate:.1f} ex/s/worker)")
+        if state["step"] >= total:
+            break
+    if state["batches_done"] >= len(loader):
+        state["epoch"] += 1
+        state["batches_done"] = 0
+    return _mean_across_workers(sum(losses), len(losses))
+
+
+def evaluate(engine, tokenizer, examples, cfg: MGENJobConfig) -> dict:
+    """Dev EM/F1 of generated answers per language (MLQA rules) and macro averages."""
+    if not examples:
+        return {}
+    rank, world = _rank_world()
+    predictions: dict[str, str] = {}
+    for part in _gather(predict_shard(engine, tokenizer, examples[rank::world], cfg)):
+        predictions.update(part)
+    scores = score_by_language(examples, predictions)
+    flat = {f"dev/{lang}/{name}": value
+            for lang, values in scores.items() for name, value in values.items()}
+    flat["dev_exact_match"] = sum(v["exact_match"] for v in scores.values()) / len(scores)
+    flat["dev_f1"] = sum(v["f1"] for v in scores.values()) / len(scores)
+    return flat
+
+
+def predict_shard(engine, tokenizer, examples, cfg: MGENJobConfig) -> dict[str, str]:
+    """Generated answers for this worker's dev questions over their top passages.
+
+    Every rank runs the same number of ``generate`` calls (ZeRO-3 gathers weights in
+    each forward pass, so ranks with fewer questions repeat their last batch).
+    """
+    k = cfg.model.eval_passages
+    sources = [format_source(e.question, e.lang, e.ctxs[:k]) for e in examples]
+    batch_size = cfg.train.eval_batch_size
+    zero3 = engine.zero_optimization_stage() == 3 and dist.is_initialized()
+    answers, _ = generate_answers(
+        engine.module, tokenizer, sources, max_source_length=cfg.model.max_source_length,
+        batch_size=batch_size, num_beams=cfg.model.num_beams,
+        max_new_tokens=cfg.model.max_target_length, device=engine.device,
+        min_batches=_max_across_workers(math.ceil(len(sources) / batch_size)),
+        synced_gpus=zero3)
+    return {e.id: answer for e, answer in zip(examples, answers)}

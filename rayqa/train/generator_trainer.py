@@ -1,0 +1,140 @@
+"""Driver side of mGEN training: read retrieval output, run the ``TorchTrainer``, export.
+
+Input files are the retrieval output, one question per JSON line::
+
+    {"id": "q1", "question": "...", "lang": "ja", "answers": ["..."],
+     "ctxs": [{"id": "p7", "title": "...", "text": "...", "lang": "en"}, ...]}
+
+``ctxs`` holds the retrieved passages best first (``title`` and passage ``id``/``lang``
+optional); an absent ``ctxs`` means no passages (closed-book). ``lang`` is the language
+the answer is generated in. Bad lines are counted by reason with file and line
+(``data.strict`` fails at the first). The best checkpoint by dev F1 is written to
+``<output_dir>/final`` as a plain ``from_pretrained`` directory with the resolved config.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ray
+from ray.train import CheckpointConfig, RunConfig, ScalingConfig
+from ray.train.torch import TorchConfig, TorchTrainer
+
+from rayqa.config import DataFile, MGENJobConfig, save_config
+from rayqa.data.openqa import _Line, _xor_examples
+from rayqa.data.records import BadRecords, iter_jsonl, log_report
+from rayqa.train.checkpoint import export_model
+from rayqa.train.generator import mgen_train_loop
+from rayqa.train.trainer import best_checkpoint, storage_path
+
+
+@dataclass
+class GenerationExample:
+    """One mGEN example: a question, its gold answers and its retrieved passages.
+
+    Attributes:
+        id: Question id (``<lang>:<id>`` when an earlier file used the same id).
+        question: The question text.
+        lang: Language of the answer to generate, the ``[lang]`` tag of the input.
+        answers: Gold answers; the first is the training target.
+        ctxs: Retrieved passages, best first: dicts with ``text`` and ``title``.
+    """
+
+    id: str
+    question: str
+    lang: str
+    answers: list[str]
+    ctxs: list[dict] = field(default_factory=list)
+
+
+def _passages(obj: dict, line: _Line) -> list[dict] | None:
+    """The line's ``ctxs`` as ``{"title", "text", ...}`` dicts, or None after rejecting it."""
+    ctxs = obj.get("ctxs")
+    if ctxs is None:
+        return []
+    good = isinstance(ctxs, list) and all(
+        isinstance(c, dict) and isinstance(c.get("text"), str)
+        and isinstance(c.get("title", ""), str | None) for c in ctxs)
+    if not good:
+        line.reject("bad_ctxs", "ctxs", "expected a list of {title, text} objects")
+        return None
+    return [{**c, "title": c.get("title") or ""} for c in ctxs]
+
+
+def read_generation_file(path: str | Path, lang: str | None = None, strict: bool = False,
+                         report: BadRecords | None = None) -> list[GenerationExample]:
+    """Read one retrieval-output JSONL file (format in the module docstring).
+
+    Args:
+        path: The JSONL file, optionally gzipped.
+        lang: Answer language for lines without ``"lang"``.
+        strict: Raise ``DataError`` at the first bad line instead of counting it.
+        report: Collects bad lines (reasons: ``broken_json``, ``missing_field``,
+            ``empty_question``, ``no_answers``, ``bad_answers``, ``bad_ctxs``).
+    """
+    report = BadRecords() if report is None else report
+    before, examples = report.total, []
+    for number, obj in iter_jsonl(path, report, strict):
+        line = _Line(str(path), number, strict, report)
+        if lang is not None and obj.get("lang") is None:
+            obj = {**obj, "lang": lang}
+        questions = _xor_examples(obj, line, None, require_answers=True)
+        ctxs = _passages(obj, line) if questions else None
+        if ctxs is not None:
+            q = questions[0]
+            examples.append(GenerationExample(q.id, q.question, q.lang, q.answers, ctxs))
+    log_report(path, report, before)
+    return examples
+
+
+def read_files(files: list[DataFile], strict: bool, report: BadRecords) -> list[GenerationExample]:
+    """Every file of a ``DataConfig`` list; ids repeated across files become ``<lang>:<id>``."""
+    examples: list[GenerationExample] = []
+    seen: set[str] = set()
+    for item in files:
+        for example in read_generation_file(item.path, item.lang, strict, report):
+            if example.id in seen:
+                example.id = f"{example.lang}:{example.id}"
+            seen.add(example.id)
+            examples.append(example)
+    return examples
+
+
+def build_trainer(cfg: MGENJobConfig, train: list[GenerationExample],
+                  dev: list[GenerationExample]) -> TorchTrainer:
+    """A ``TorchTrainer`` for ``cfg``; the same run name and storage resume a run."""
+    train_cfg = cfg.train
+    scaling = ScalingConfig(num_workers=train_cfg.num_workers, use_gpu=train_cfg.use_gpu,
+                            resources_per_worker={"CPU": train_cfg.cpus_per_worker})
+    run = RunConfig(
+        name=train_cfg.run_name,
+        storage_path=storage_path(cfg),
+        checkpoint_config=CheckpointConfig(num_to_keep=train_cfg.checkpoints_to_keep,
+                                           checkpoint_score_attribute="dev_f1" if dev else None),
+    )
+    return TorchTrainer(
+        mgen_train_loop,
+        train_loop_config={"cfg": cfg.model_dump(mode="json"),
+                           "train": ray.put(train), "dev": ray.put(dev)},
+        scaling_config=scaling,
+        torch_config=TorchConfig(backend="nccl" if train_cfg.use_gpu else "gloo"),
+        run_config=run,
+    )
+
+
+def train_mgen(cfg: MGENJobConfig):
+    """Train mGEN as ``cfg`` says; returns the Ray Train ``Result``."""
+    report = BadRecords()
+    train = read_files(cfg.data.train_files, cfg.data.strict, report)
+    dev = read_files(cfg.data.dev_files, cfg.data.strict, report)
+    if not train:
+        raise ValueError("no usable training examples in data.train_files")
+    print(f"[rayqa.train] mGEN: {len(train)} training and {len(dev)} dev questions; "
+          f"{report.summary()}", flush=True)
+    result = build_trainer(cfg, train, dev).fit()
+    best = best_checkpoint(result)
+    final = export_model(best.path, Path(cfg.output_dir) / "final")
+    save_config(cfg, final)
+    print(f"[rayqa.train] best checkpoint {best.path} -> {final}", flush=True)
+    return result

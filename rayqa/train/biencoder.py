@@ -1,0 +1,343 @@
+"""Ray Train worker loop for mDPR (DeepSpeed; in-batch negatives from every worker).
+
+Each step every worker encodes its questions, their positives and their hard negatives;
+the question and passage vectors of all workers are gathered, so each question is scored
+against the positives and hard negatives of the whole global batch (DPR's recipe). The
+gathered copies carry no gradient; each worker puts its own, differentiable vectors back
+into its slice, so a worker's backward covers every loss term its vectors appear in.
+Every worker computes the same global loss; DeepSpeed averages the workers' gradients,
+so the loss is scaled by the world size first to make the update the gradient of the
+global mean loss, exactly as one process holding the whole batch would compute it.
+
+Validation encodes the dev questions and the pool of dev passages (all positives and
+hard negatives of the dev file) and reports recall@k and the average rank of the first
+positive, with a checkpoint, at the end of every ``checkpoint_every`` epochs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import ray
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, DistributedSampler
+
+from rayqa.config import MDPRJobConfig
+from rayqa.models.biencoder import PADDING_KEY, PASSAGE_DIR, QUERY_DIR, BiEncoder, biencoder_nll
+from rayqa.train.checkpoint import report_checkpoint, restore
+from rayqa.train.engine import build_engine
+from rayqa.train.reader import (_gather, _max_across_workers, _mean_across_workers,
+                                _rank_world, log, total_steps)
+
+RECALL_AT = (1, 5, 20)
+
+
+@dataclass
+class Context:
+    """A passage of the training data: `[CLS] title [SEP] text [SEP]` to the encoder."""
+
+    title: str
+    text: str
+    id: str | None = None
+
+    @property
+    def key(self) -> int:
+        """Non-negative int64 identity of title and text.
+
+        Content, not id: the same paragraph read from a SQuAD file (no id) and from a
+        passages file (with one) must be recognized as one passage.
+        """
+        digest = hashlib.blake2b(f"{self.title}\x00{self.text}".encode(), digest_size=8)
+        return int.from_bytes(digest.digest(), "little") >> 1
+
+
+@dataclass
+class DPRExample:
+    """One training or dev question with its passages.
+
+    Attributes:
+        id: Question id.
+        question: The question text.
+        lang: Language of the question.
+        answers: Answer strings (used to keep BM25-mined negatives answer-free).
+        positives: Passages that answer it; training uses the first (as DPR does), dev
+            ranking counts any.
+        hard_negatives: Passages that do not answer it, best first.
+    """
+
+    id: str
+    question: str
+    lang: str
+    answers: list[str]
+    positives: list[Context]
+    hard_negatives: list[Context] = field(default_factory=list)
+
+
+@dataclass
+class DevSet:
+    """Dev questions, the passage pool they are ranked against, and their positives."""
+
+    questions: list[str]
+    passages: list[Context]
+    positive_rows: list[list[int]]
+
+
+class BiEncoderCollator:
+    """Tokenizes a batch of `DPRExample`s into question and passage inputs.
+
+    Passages come as `[positives of the batch; hard_negatives slots per question]`; a
+    question with fewer hard negatives gets empty slots keyed `PADDING_KEY`, so every
+    worker's block has the same shape (``all_gather`` needs that).
+
+    Args:
+        tokenizer: The encoders' tokenizer.
+        max_query_length: Questions are cut to this many tokens.
+        max_passage_length: Passages are cut to this many tokens (text first, never title).
+        hard_negatives: Hard-negative slots per question.
+    """
+
+    def __init__(self, tokenizer, max_query_length: int, max_passage_length: int,
+                 hard_negatives: int):
+        self.tokenizer = tokenizer
+        self.max_query_length = max_query_length
+        self.max_passage_length = max_passage_length
+        self.hard_negatives = hard_negatives
+
+    def __call__(self, examples: list[DPRExample]) -> dict:
+        passages = [e.positives[0] for e in examples]
+        keys = [p.key for p in passages]
+        for example in examples:
+            chosen = example.hard_negatives[:self.hard_negatives]
+            passages += chosen + [Context("", "")] * (self.hard_negatives - len(chosen))
+            keys += [p.key for p in chosen] + [PADDING_KEY] * (self.hard_negatives - len(chosen))
+        return {"queries": self.queries([e.question for e in examples]),
+                "passages": self.passages(passages),
+                "keys": torch.tensor(keys, dtype=torch.int64)}
+
+    def queries(self, questions: list[str]) -> dict:
+        """`[CLS] question [SEP]` inputs."""
+        return dict(self.tokenizer(questions, truncation=True, max_length=self.max_query_length,
+                                   padding=True, return_tensors="pt"))
+
+    def passages(self, passages: list[Context]) -> dict:
+        """`[CLS] title [SEP] text [SEP]` inputs; only the text is ever truncated."""
+        return dict(self.tokenizer([p.title for p in passages], [p.text for p in passages],
+                                   truncation="only_second", max_length=self.max_passage_length,
+                                   padding=True, return_tensors="pt"))
+
+
+def splice_local(parts: list[torch.Tensor], local: torch.Tensor, rank: int) -> torch.Tensor:
+    """Concatenates gathered `parts` with `local` (which has a gradient) in slot `rank`."""
+    parts = list(parts)
+    parts[rank] = local
+    return torch.cat(parts)
+
+
+def gather_with_grad(local: torch.Tensor) -> torch.Tensor:
+    """All workers' `local` tensors stacked by rank; gradients reach this worker's own."""
+    rank, world = _rank_world()
+    if world == 1:
+        return local
+    parts = [torch.empty_like(local) for _ in range(world)]
+    dist.all_gather(parts, local.detach().contiguous())
+    return splice_local(parts, local, rank)
+
+
+def global_loss(queries: torch.Tensor, passages: torch.Tensor,
+                keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The NLL over the global batch from this worker's vectors (see the module docstring).
+
+    Args:
+        queries: `[b, dim]` this worker's question vectors.
+        passages: `[b * (1 + hard_negatives), dim]` its positives, then hard negatives.
+        keys: `[len(passages)]` their keys (`BiEncoderCollator`).
+
+    Returns:
+        The mean loss over all workers' questions and the `[world * b, world * len(passages)]`
+        score matrix.
+    """
+    _, world = _rank_world()
+    local_q, local_p = len(queries), len(passages)
+    all_q = gather_with_grad(queries.float())
+    all_p = gather_with_grad(passages.float())
+    all_keys = gather_with_grad(keys)
+    # Worker r's question j has its positive at column r * local_p + j.
+    cols = (torch.arange(world, device=all_q.device)[:, None] * local_p
+            + torch.arange(local_q, device=all_q.device)[None, :]).flatten()
+    return biencoder_nll(all_q, all_p, cols, all_keys)
+
+
+def biencoder_train_loop(config: dict) -> None:
+    """``train_loop_per_worker`` of the mDPR ``TorchTrainer``.
+
+    Args:
+        config: ``{"cfg": MDPRJobConfig as a dict, "train": ObjectRef of DPRExamples,
+            "dev": ObjectRef of a DevSet or None}``.
+    """
+    from transformers import AutoTokenizer
+
+    cfg = MDPRJobConfig.model_validate(config["cfg"])
+    torch.manual_seed(cfg.train.seed)
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir(cfg.encoder.name_or_path))
+    collator = BiEncoderCollator(tokenizer, cfg.encoder.max_query_length,
+                                 cfg.encoder.max_passage_length, cfg.data.hard_negatives)
+    loader = train_loader(ray.get(config["train"]), collator, cfg)
+    total = total_steps(cfg.train, len(loader))
+    engine = build_engine(BiEncoder.from_pretrained(cfg.encoder.name_or_path), cfg.train, total)
+    state = restore(engine) or {"epoch": 0, "step": 0, "batches_done": 0}
+    dev = ray.get(config["dev"])
+    while state["epoch"] < cfg.train.epochs and state["step"] < total:
+        loss = train_epoch(engine, loader, state, total, cfg)
+        finished = state["epoch"] >= cfg.train.epochs or state["step"] >= total
+        if state["epoch"] % cfg.train.checkpoint_every and not finished:
+            continue
+        done = state["epoch"] + state["batches_done"] / len(loader)
+        metrics = {"epoch": round(done, 4), "step": state["step"], "train_loss": loss}
+        if dev is not None:
+            metrics.update(evaluate(engine, collator, dev, cfg.train.eval_batch_size))
+        report_checkpoint(engine, EncoderTokenizers(tokenizer), cfg, state, metrics)
+        log(f"epoch {metrics['epoch']} step {state['step']}: " + ", ".join(
+            f"{k} {v:.4f}" for k, v in metrics.items() if k.startswith(("train", "dev"))))
+
+
+def tokenizer_dir(name_or_path: str) -> str:
+    """The query encoder's directory of a saved bi-encoder, else `name_or_path` itself."""
+    query_dir = Path(name_or_path) / QUERY_DIR
+    return str(query_dir) if query_dir.is_dir() else name_or_path
+
+
+class EncoderTokenizers:
+    """Saves the tokenizer into both encoder directories of a checkpoint.
+
+    ``report_checkpoint`` calls ``tokenizer.save_pretrained(checkpoint_dir)``; this makes
+    each of ``query_encoder/`` and ``passage_encoder/`` a self-contained
+    ``from_pretrained`` directory (what ``TextEncoder`` loads).
+    """
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+
+    def save_pretrained(self, directory: str | Path) -> None:
+        for name in (QUERY_DIR, PASSAGE_DIR):
+            self.tokenizer.save_pretrained(str(Path(directory) / name))
+
+
+def train_loader(examples: list[DPRExample], collator: BiEncoderCollator,
+                 cfg: MDPRJobConfig) -> DataLoader:
+    """Batches of `batch_size` questions per worker, sharded by a `DistributedSampler`.
+
+    The sampler gives every worker the same number of questions, so the i-th batches of
+    all workers have one shape, as the gathering of vectors requires.
+    """
+    sampler = DistributedSampler(examples, seed=cfg.train.seed) if dist.is_initialized() else None
+    return DataLoader(examples, batch_size=cfg.train.batch_size, sampler=sampler,
+                      shuffle=sampler is None, collate_fn=collator)
+
+
+def train_epoch(engine, loader: DataLoader, state: dict, total: int, cfg: MDPRJobConfig) -> float:
+    """Train until the epoch ends or `total` steps are done; updates `state`.
+
+    Returns the mean global-batch loss of the steps taken.
+    """
+    if isinstance(loader.sampler, DistributedSampler):
+        loader.sampler.set_epoch(state["epoch"])
+    engine.train()
+    world = _rank_world()[1]
+    losses, started = [], time.perf_counter()
+    for index, batch in enumerate(loader):
+        if index < state["batches_done"]:  # resuming inside a partly trained epoch
+            continue
+        batch = _to_device(batch, engine.device)
+        queries, passages = engine(batch["queries"], batch["passages"])
+        loss, _ = global_loss(queries, passages, batch["keys"])
+        engine.backward(loss * world)  # DeepSpeed averages over workers; see module docstring
+        engine.step()
+        losses.append(loss.item())
+        state["step"] += 1
+        state["batches_done"] = index + 1
+        if state["step"] % cfg.train.log_every == 0:
+            rate = len(losses) * cfg.train.batch_size / (time.perf_counter() - started)
+            log(f"step {state['step']}/{total} loss {loss.item():.4f} ({rate:.1f} q/s/worker)")
+        if state["step"] >= total:
+            break
+    if state["batches_done"] >= len(loader):
+        state["epoch"] += 1
+        state["batches_done"] = 0
+    # Every worker computed the same global loss: the mean over workers is that loss.
+    return _mean_across_workers(sum(losses), len(losses))
+
+
+def _to_device(batch: dict, device) -> dict:
+    moved = {}
+    for name, value in batch.items():
+        if isinstance(value, dict):
+            moved[name] = {k: t.to(device) for k, t in value.items()}
+        else:
+            moved[name] = value.to(device)
+    return moved
+
+
+def evaluate(engine, collator: BiEncoderCollator, dev: DevSet, batch_size: int) -> dict:
+    """Dev recall@k and average rank of the positive among all dev passages.
+
+    Each worker encodes its share of the questions and passages; the vectors are
+    gathered, and every worker ranks all of them (the same numbers on every rank).
+    """
+    model = engine.module
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        questions = _encode_all(dev.questions, batch_size, collator.queries,
+                                model.encode_queries, engine.device)
+        passages = _encode_all(dev.passages, batch_size, collator.passages,
+                               model.encode_passages, engine.device)
+    model.train(was_training)
+    return {f"dev_{name}": value
+            for name, value in retrieval_ranks(questions, passages, dev.positive_rows).items()}
+
+
+def _encode_all(items: list, batch_size: int, tokenize, encode, device) -> np.ndarray:
+    """Vectors `encode(**tokenize(batch))` of `items` in order, gathered from all workers.
+
+    Each worker encodes every world-th item. Every worker runs the same number of
+    forward passes (ZeRO-3 gathers parameters in each), repeating a batch when it has
+    fewer items.
+    """
+    rank, world = _rank_world()
+    shard = items[rank::world] or items[:1]
+    batches = [shard[i:i + batch_size] for i in range(0, len(shard), batch_size)]
+    needed = _max_across_workers(len(batches))
+    vectors = [encode(**_to_device(tokenize(batches[min(i, len(batches) - 1)]), device))
+               .float().cpu().numpy()
+               for i in range(needed)][:len(batches)]
+    mine = np.concatenate(vectors)[:len(items[rank::world])]
+    out = np.zeros((len(items), mine.shape[1]), np.float32)
+    for r, part in enumerate(_gather(mine)):
+        out[r::world] = part
+    return out
+
+
+def retrieval_ranks(questions: np.ndarray, passages: np.ndarray,
+                    positive_rows: list[list[int]], ks: tuple[int, ...] = RECALL_AT) -> dict:
+    """Recall@k and average rank of each question's best-ranked positive, by inner product.
+
+    Args:
+        questions: `[q, dim]` question vectors.
+        passages: `[p, dim]` passage vectors.
+        positive_rows: Per question, the passage rows that answer it.
+        ks: Cut-offs; those above the number of passages are left out.
+
+    Returns:
+        `{"recall@k": fraction, ..., "avg_rank": mean 1-based rank}`.
+    """
+    scores = questions @ passages.T
+    ranks = np.array([1 + int((row > row[rows].max()).sum())
+                      for row, rows in zip(scores, positive_rows)])
+    metrics = {f"recall@{k}": float((ranks <= k).mean()) for k in ks if k <= len(passages)}
+    metrics["avg_rank"] = float(ranks.mean())
+    return metrics

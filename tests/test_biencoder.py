@@ -1,0 +1,184 @@
+"""mDPR without Ray: the loss, gradient routing, batches, saving, data reading, ranking."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from rayqa.config import DataFile, MDPRJobConfig, load_config
+from rayqa.data.passages import read_passages
+from rayqa.data.records import BadRecords, DataError
+from rayqa.demo import demo_file
+from rayqa.models.biencoder import PADDING_KEY, BiEncoder, biencoder_nll
+from rayqa.models.tiny import build_tiny_encoder, build_tokenizer
+from rayqa.train.biencoder import (BiEncoderCollator, Context, DPRExample, global_loss,
+                                   retrieval_ranks, splice_local)
+from rayqa.train.biencoder_trainer import (build_dev_set, mine_bm25_negatives, read_dpr_file,
+                                           read_dpr_jsonl)
+from test_config import REPO
+from test_config import test_every_yaml_key_has_a_comment as assert_keys_commented
+
+
+def test_loss_is_the_hand_computed_nll():
+    queries = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    passages = torch.tensor([[1.0, 1.0], [0.5, 0.0], [0.0, 1.0]])
+    loss, scores = biencoder_nll(queries, passages, torch.tensor([0, 2]))
+    # q0 . p = (1, 0.5, 0), positive p0; q1 . p = (2, 0, 2), positive p2.
+    nll0 = -math.log(math.e ** 1 / (math.e ** 1 + math.e ** 0.5 + 1))
+    nll1 = -math.log(math.e ** 2 / (math.e ** 2 + 1 + math.e ** 2))
+    assert scores.tolist() == [[1.0, 0.5, 0.0], [2.0, 0.0, 2.0]]
+    assert loss.item() == pytest.approx((nll0 + nll1) / 2, abs=1e-6)
+
+
+def test_same_passage_and_empty_slots_are_no_negatives():
+    queries = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    passages = torch.tensor([[1.0, 0.0], [1.0, 0.0], [3.0, 3.0]])
+    # Both questions have the same paragraph (key 7); the third column is an empty slot.
+    keys = torch.tensor([7, 7, PADDING_KEY])
+    loss, scores = biencoder_nll(queries, passages, torch.tensor([0, 1]), keys)
+    assert torch.isinf(scores[0, 1]) and torch.isinf(scores[1, 0])
+    assert torch.isinf(scores[:, 2]).all()
+    assert loss.item() == pytest.approx(0.0, abs=1e-6)  # only the positive is left
+
+
+def test_gradient_reaches_only_the_local_slice():
+    local = torch.randn(2, 3, requires_grad=True)
+    others = [torch.randn(2, 3), torch.randn(2, 3)]  # what all_gather returned: no graph
+    gathered = splice_local([others[0], local.detach(), others[1]], local, rank=1)
+    weights = torch.arange(18.0).reshape(6, 3)
+    (gathered * weights).sum().backward()
+    assert torch.equal(local.grad, weights[2:4])
+    assert torch.equal(gathered[:2], others[0]) and torch.equal(gathered[4:], others[1])
+    assert all(part.grad is None for part in others)
+
+
+def test_global_loss_in_one_process_is_plain_in_batch_nll():
+    queries, passages = torch.randn(3, 4), torch.randn(6, 4)  # 3 positives + 3 hard
+    keys = torch.arange(6)
+    loss, scores = global_loss(queries, passages, keys)
+    expected = torch.nn.functional.cross_entropy(queries @ passages.T, torch.arange(3))
+    assert scores.shape == (3, 6)
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A tiny BERT (AutoModel-loadable) and its tokenizer, trained on the demo passages."""
+    root = tmp_path_factory.mktemp("bienc")
+    texts = [p.text for p in read_passages(demo_file("passages.jsonl"))]
+    tokenizer = build_tokenizer(texts, vocab_size=600)
+    build_tiny_encoder(tokenizer, root / "init", hidden=32, layers=1, heads=2, intermediate=64)
+    return root, tokenizer
+
+
+def _example(n: int, hard: int) -> DPRExample:
+    return DPRExample(f"q{n}", f"question {n}?", "en", [f"answer {n}"],
+                      [Context(f"title {n}", f"text {n}", f"p{n}")],
+                      [Context("neg", f"negative {n}.{i}") for i in range(hard)])
+
+
+def test_hard_negatives_widen_the_score_matrix(tiny):
+    _, tokenizer = tiny
+    batch = [_example(0, 2), _example(1, 0), _example(2, 5)]
+    queries = torch.randn(3, 8)
+    widths = {}
+    for hard in (0, 2):
+        collated = BiEncoderCollator(tokenizer, 16, 32, hard)(batch)
+        assert collated["passages"]["input_ids"].shape[0] == 3 * (1 + hard)
+        _, scores = global_loss(queries, torch.randn(3 * (1 + hard), 8), collated["keys"])
+        widths[hard] = scores.shape
+    assert widths == {0: (3, 3), 2: (3, 9)}
+    # Question 1 has no hard negatives: its two slots are empty and masked everywhere.
+    keys = BiEncoderCollator(tokenizer, 16, 32, 2)(batch)["keys"]
+    assert keys[5:7].tolist() == [PADDING_KEY] * 2 and (keys[[3, 4, 7, 8]] >= 0).all()
+
+
+def test_saved_encoders_index_and_query_through_text_encoder(tiny, tmp_path):
+    from transformers import AutoModel
+
+    from rayqa.retrieval.encode import TextEncoder
+
+    root, tokenizer = tiny
+    model = BiEncoder.from_pretrained(root / "init").eval()
+    with torch.no_grad():  # make the two encoders differ, as after training
+        weight = next(model.query_encoder.parameters())
+        weight.add_(torch.randn(weight.shape, generator=torch.Generator().manual_seed(0)))
+    model.save_pretrained(tmp_path)
+    for name in ("query_encoder", "passage_encoder"):
+        tokenizer.save_pretrained(tmp_path / name)
+        AutoModel.from_pretrained(tmp_path / name)
+    collator = BiEncoderCollator(tokenizer, 64, 64, 0)
+    titles, texts, questions = ["Brenna", "Tea"], ["A lighthouse.", "A drink made of leaves."], \
+        ["How tall is it?", "What is tea?"]
+    with torch.no_grad():
+        passages = model.encode_passages(**collator.passages(
+            [Context(t, x) for t, x in zip(titles, texts)])).numpy()
+        queries = model.encode_queries(**collator.queries(questions)).numpy()
+    index_side = TextEncoder(str(tmp_path / "passage_encoder"), 64, "cls", "cpu")
+    query_side = TextEncoder(str(tmp_path / "query_encoder"), 64, "cls", "cpu")
+    np.testing.assert_allclose(index_side.encode_passages(titles, texts), passages, atol=1e-5)
+    np.testing.assert_allclose(query_side.encode_queries(questions), queries, atol=1e-5)
+    assert not np.allclose(index_side.encode_queries(questions), queries, atol=1e-3)
+    reloaded = BiEncoder.from_pretrained(tmp_path)
+    assert torch.equal(next(reloaded.query_encoder.parameters()),
+                       next(model.query_encoder.parameters()))
+
+
+def test_dpr_jsonl_reading_counts_bad_lines(tmp_path):
+    good = {"question": "Who?", "lang": "ja", "answers": ["X"],
+            "positive_ctxs": [{"title": "T", "text": "X did it.", "passage_id": "7"}],
+            "hard_negative_ctxs": [{"title": "N", "text": "Nothing."}, {"title": "bad"}]}
+    lines = [json.dumps(good), "{broken", json.dumps({"question": "No positive?", "lang": "en",
+                                                      "positive_ctxs": []}),
+             json.dumps({**good, "lang": None}), ""]
+    path = tmp_path / "train.jsonl"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    report = BadRecords()
+    examples = read_dpr_jsonl(str(path), None, False, report)
+    assert len(examples) == 1
+    assert examples[0].positives[0].id == "7" and len(examples[0].hard_negatives) == 1
+    assert dict(report.counts) == {"bad_ctx": 1, "broken_json": 1, "no_positive": 1,
+                                   "missing_lang": 1}
+    # The file entry's language fills in for lines without one.
+    assert len(read_dpr_file(DataFile(path=str(path), lang="en"), False, BadRecords())) == 2
+    with pytest.raises(DataError, match=r"train.jsonl:1.*hard_negative_ctxs\[1\]"):
+        read_dpr_jsonl(str(path), None, True, BadRecords())
+
+
+def test_squad_paragraphs_are_positives_and_bm25_negatives_avoid_answers():
+    train = read_dpr_file(DataFile(path=demo_file("train.json")), False, BadRecords())
+    assert len(train) == 576 and train[0].positives[0].title == "Brenna Lighthouse"
+    pool = {}
+    for example in train:
+        pool.setdefault(example.positives[0].key, (example.positives[0], example.lang))
+    added = mine_bm25_negatives(train, list(pool.values()), count=2)
+    # BM25 returns only passages sharing a term with the question: most get both.
+    assert sum(len(e.hard_negatives) for e in train) == added > len(train)
+    assert max(len(e.hard_negatives) for e in train) == 2
+    for example in train:
+        for negative in example.hard_negatives:
+            assert negative.key != example.positives[0].key
+            assert not any(a.casefold() in negative.text.casefold() for a in example.answers)
+    langs = {ctx.key: lang for ctx, lang in pool.values()}
+    assert all(langs[n.key] == e.lang for e in train for n in e.hard_negatives)
+
+
+def test_dev_set_and_ranks():
+    again = DPRExample("q2", "again?", "en", [], [Context("title 0", "text 0", "p0")])
+    dev = build_dev_set([_example(0, 1), _example(1, 0), again])
+    assert len(dev.passages) == 3 and dev.positive_rows == [[0], [2], [0]]
+    questions = np.array([[1.0, 0.0], [0.0, 1.0]])
+    passages = np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5], [0.9, 0.0]])
+    metrics = retrieval_ranks(questions, passages, [[3], [0, 1]], ks=(1, 2, 20))
+    # q0: p1 (1.0) beats p3 (0.9) -> rank 2; q1: best positive p0 is first -> rank 1.
+    assert metrics == {"recall@1": 0.5, "recall@2": 1.0, "avg_rank": 1.5}
+
+
+def test_shipped_config_loads_and_is_commented():
+    cfg = load_config(MDPRJobConfig, REPO / "configs" / "mdpr.yaml")
+    assert cfg.encoder.name_or_path == "bert-base-multilingual-cased"
+    assert all((REPO / f.path).is_file() for f in cfg.data.train_files + cfg.data.dev_files
+               + cfg.data.passages_files)
+    assert_keys_commented("configs/mdpr.yaml")

@@ -17,8 +17,7 @@ from rayqa.train.biencoder import (BiEncoderCollator, Context, DPRExample, globa
                                    retrieval_ranks, splice_local)
 from rayqa.train.biencoder_trainer import (build_dev_set, mine_bm25_negatives, read_dpr_file,
                                            read_dpr_jsonl)
-from test_config import REPO
-from test_config import test_every_yaml_key_has_a_comment as assert_keys_commented
+from tests.conftest import REPO
 
 
 def test_loss_is_the_hand_computed_nll():
@@ -181,4 +180,3 @@ def test_shipped_config_loads_and_is_commented():
     assert cfg.encoder.name_or_path == "bert-base-multilingual-cased"
     assert all((REPO / f.path).is_file() for f in cfg.data.train_files + cfg.data.dev_files
                + cfg.data.passages_files)
-    assert_keys_commented("configs/mdpr.yaml")

@@ -26,7 +26,8 @@ def test_shipped_configs_load():
     assert load_config(IndexJobConfig, REPO / "configs" / "index.yaml").index.factory == "Flat"
 
 
-@pytest.mark.parametrize("name", ["configs/reader.yaml", "configs/index.yaml", "configs/mgen.yaml",
+@pytest.mark.parametrize("name", ["configs/reader.yaml", "configs/index.yaml", "configs/mdpr.yaml",
+                                  "configs/mgen.yaml", "configs/passages.yaml",
                                   "serve_config.yaml", "cluster.yaml"])
 def test_every_yaml_key_has_a_comment(name):
     """Each key line is commented on the line itself or on the line above."""

@@ -13,7 +13,6 @@ from rayqa.corpus.xquad import build_xquad_collection
 from rayqa.data.records import BadRecords, DataError
 from rayqa.langs import token_spans
 from tests.conftest import REPO
-from tests.test_config import test_every_yaml_key_has_a_comment as check_yaml_comments
 
 WORDS = ("The  quick brown\tfox, jumps over\n\nthe lazy dog; " * 40).strip()
 
@@ -183,7 +182,6 @@ def test_jsonl_articles_bad_lines_counted_and_strict(tmp_path):
 
 
 def test_passages_config_is_commented_and_validated():
-    check_yaml_comments("configs/passages.yaml")
     cfg = load_config(PassagesJobConfig, REPO / "configs" / "passages.yaml")
     assert (cfg.passage_tokens, cfg.min_article_tokens) == (100, 20)
     with pytest.raises(ConfigError, match="either article_files or xquad_dir"):

@@ -28,11 +28,23 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler
 
 from rayqa.config import MDPRJobConfig
-from rayqa.models.biencoder import PADDING_KEY, PASSAGE_DIR, QUERY_DIR, BiEncoder, biencoder_nll
+from rayqa.models.biencoder import (
+    PADDING_KEY,
+    PASSAGE_DIR,
+    QUERY_DIR,
+    BiEncoder,
+    biencoder_nll,
+)
 from rayqa.train.checkpoint import report_checkpoint, restore
+from rayqa.train.distributed import (
+    gather,
+    log,
+    max_across_workers,
+    mean_across_workers,
+    rank_world,
+)
 from rayqa.train.engine import build_engine
-from rayqa.train.reader import (_gather, _max_across_workers, _mean_across_workers,
-                                _rank_world, log, total_steps)
+from rayqa.train.reader import total_steps
 
 RECALL_AT = (1, 5, 20)
 
@@ -140,7 +152,7 @@ def splice_local(parts: list[torch.Tensor], local: torch.Tensor, rank: int) -> t
 
 def gather_with_grad(local: torch.Tensor) -> torch.Tensor:
     """All workers' `local` tensors stacked by rank; gradients reach this worker's own."""
-    rank, world = _rank_world()
+    rank, world = rank_world()
     if world == 1:
         return local
     parts = [torch.empty_like(local) for _ in range(world)]
@@ -161,7 +173,7 @@ def global_loss(queries: torch.Tensor, passages: torch.Tensor,
         The mean loss over all workers' questions and the `[world * b, world * len(passages)]`
         score matrix.
     """
-    _, world = _rank_world()
+    _, world = rank_world()
     local_q, local_p = len(queries), len(passages)
     all_q = gather_with_grad(queries.float())
     all_p = gather_with_grad(passages.float())
@@ -247,7 +259,7 @@ def train_epoch(engine, loader: DataLoader, state: dict, total: int, cfg: MDPRJo
     if isinstance(loader.sampler, DistributedSampler):
         loader.sampler.set_epoch(state["epoch"])
     engine.train()
-    world = _rank_world()[1]
+    world = rank_world()[1]
     losses, started = [], time.perf_counter()
     for index, batch in enumerate(loader):
         if index < state["batches_done"]:  # resuming inside a partly trained epoch
@@ -269,7 +281,7 @@ def train_epoch(engine, loader: DataLoader, state: dict, total: int, cfg: MDPRJo
         state["epoch"] += 1
         state["batches_done"] = 0
     # Every worker computed the same global loss: the mean over workers is that loss.
-    return _mean_across_workers(sum(losses), len(losses))
+    return mean_across_workers(sum(losses), len(losses))
 
 
 def _to_device(batch: dict, device) -> dict:
@@ -308,16 +320,16 @@ def _encode_all(items: list, batch_size: int, tokenize, encode, device) -> np.nd
     forward passes (ZeRO-3 gathers parameters in each), repeating a batch when it has
     fewer items.
     """
-    rank, world = _rank_world()
+    rank, world = rank_world()
     shard = items[rank::world] or items[:1]
     batches = [shard[i:i + batch_size] for i in range(0, len(shard), batch_size)]
-    needed = _max_across_workers(len(batches))
+    needed = max_across_workers(len(batches))
     vectors = [encode(**_to_device(tokenize(batches[min(i, len(batches) - 1)]), device))
                .float().cpu().numpy()
                for i in range(needed)][:len(batches)]
     mine = np.concatenate(vectors)[:len(items[rank::world])]
     out = np.zeros((len(items), mine.shape[1]), np.float32)
-    for r, part in enumerate(_gather(mine)):
+    for r, part in enumerate(gather(mine)):
         out[r::world] = part
     return out
 

@@ -23,12 +23,21 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from rayqa.answer.generative import generate_answers
 from rayqa.config import MGENJobConfig, TrainConfig
-from rayqa.eval import score_by_language
-from rayqa.models.generator import (collate, encode_sources, encode_targets, format_source,
-                                    seq2seq_loss)
+from rayqa.models.generator import (
+    collate,
+    encode_sources,
+    encode_targets,
+    format_source,
+    seq2seq_loss,
+)
 from rayqa.train.checkpoint import report_checkpoint, restore
+from rayqa.train.distributed import (
+    log,
+    max_across_workers,
+    mean_across_workers,
+    sharded_dev_scores,
+)
 from rayqa.train.engine import build_engine
-from rayqa.train.reader import _gather, _max_across_workers, _mean_across_workers, _rank_world, log
 
 
 def mgen_train_loop(config: dict) -> None:
@@ -120,23 +129,12 @@ def train_epoch(engine, loader: DataLoader, state: dict, total: int, cfg: MGENJo
     if state["batches_done"] >= len(loader):
         state["epoch"] += 1
         state["batches_done"] = 0
-    return _mean_across_workers(sum(losses), len(losses))
+    return mean_across_workers(sum(losses), len(losses))
 
 
 def evaluate(engine, tokenizer, examples, cfg: MGENJobConfig) -> dict:
     """Dev EM/F1 of generated answers per language (MLQA rules) and macro averages."""
-    if not examples:
-        return {}
-    rank, world = _rank_world()
-    predictions: dict[str, str] = {}
-    for part in _gather(predict_shard(engine, tokenizer, examples[rank::world], cfg)):
-        predictions.update(part)
-    scores = score_by_language(examples, predictions)
-    flat = {f"dev/{lang}/{name}": value
-            for lang, values in scores.items() for name, value in values.items()}
-    flat["dev_exact_match"] = sum(v["exact_match"] for v in scores.values()) / len(scores)
-    flat["dev_f1"] = sum(v["f1"] for v in scores.values()) / len(scores)
-    return flat
+    return sharded_dev_scores(examples, functools.partial(predict_shard, engine, tokenizer, cfg=cfg))
 
 
 def predict_shard(engine, tokenizer, examples, cfg: MGENJobConfig) -> dict[str, str]:
@@ -153,6 +151,6 @@ def predict_shard(engine, tokenizer, examples, cfg: MGENJobConfig) -> dict[str, 
         engine.module, tokenizer, sources, max_source_length=cfg.model.max_source_length,
         batch_size=batch_size, num_beams=cfg.model.num_beams,
         max_new_tokens=cfg.model.max_target_length, device=engine.device,
-        min_batches=_max_across_workers(math.ceil(len(sources) / batch_size)),
+        min_batches=max_across_workers(math.ceil(len(sources) / batch_size)),
         synced_gpus=zero3)
     return {e.id: answer for e, answer in zip(examples, answers)}

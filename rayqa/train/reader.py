@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+from functools import partial
 
 import ray
 import ray.train
@@ -24,8 +25,13 @@ from rayqa.config import ReaderJobConfig, TrainConfig
 from rayqa.data.features import prepare_eval_features, prepare_train_features
 from rayqa.data.postprocess import postprocess_predictions
 from rayqa.data.squad import QAExample
-from rayqa.eval import score_by_language
 from rayqa.train.checkpoint import report_checkpoint, restore
+from rayqa.train.distributed import (
+    log,
+    max_across_workers,
+    mean_across_workers,
+    sharded_dev_scores,
+)
 from rayqa.train.engine import build_engine
 
 TRAIN_COLUMNS = ("input_ids", "attention_mask", "token_type_ids", "start_positions",
@@ -113,27 +119,12 @@ def train_epoch(engine, loader: DataLoader, state: dict, total: int, cfg: TrainC
     if state["batches_done"] >= len(loader):
         state["epoch"] += 1
         state["batches_done"] = 0
-    return _mean_across_workers(sum(losses), len(losses))
+    return mean_across_workers(sum(losses), len(losses))
 
 
 def evaluate(engine, tokenizer, examples: list[QAExample], cfg: ReaderJobConfig) -> dict:
-    """Dev EM/F1 per language (MLQA rules) and their macro average, flat for reporting."""
-    if not examples:
-        return {}
-    rank, world = _rank_world()
-    shard = examples[rank::world]
-    predictions = predict_shard(engine, tokenizer, shard, cfg)
-    merged: dict[str, str] = {}
-    for part in _gather(predictions):
-        merged.update(part)
-    scores = score_by_language(examples, merged)
-    flat = {}
-    for lang, values in scores.items():
-        for name, value in values.items():
-            flat[f"dev/{lang}/{name}"] = value
-    flat["dev_exact_match"] = sum(v["exact_match"] for v in scores.values()) / len(scores)
-    flat["dev_f1"] = sum(v["f1"] for v in scores.values()) / len(scores)
-    return flat
+    """Dev EM/F1 per language and their macro average, flat for reporting."""
+    return sharded_dev_scores(examples, partial(predict_shard, engine, tokenizer, cfg=cfg))
 
 
 def predict_shard(engine, tokenizer, examples: list[QAExample], cfg: ReaderJobConfig) -> dict:
@@ -151,54 +142,12 @@ def predict_shard(engine, tokenizer, examples: list[QAExample], cfg: ReaderJobCo
     )
     batches = math.ceil(len(features["input_ids"]) / cfg.train.eval_batch_size)
     start, end = span_logits(engine, features, cfg.train.eval_batch_size, engine.device,
-                             min_batches=_max_across_workers(batches))
+                             min_batches=max_across_workers(batches))
     return postprocess_predictions(examples, features, start, end,
                                    n_best_size=cfg.model.n_best_size,
                                    max_answer_length=cfg.model.max_answer_length)
 
 
-def log(message: str) -> None:
-    """Progress line from rank 0 only (workers' stdout reaches the driver)."""
-    if _rank_world()[0] == 0:
-        print(f"[rayqa.train] {message}", flush=True)
-
-
 def _summary(metrics: dict) -> str:
     keys = ["train_loss", "dev_exact_match", "dev_f1"]
     return ", ".join(f"{k} {metrics[k]:.4f}" for k in keys if k in metrics)
-
-
-def _rank_world() -> tuple[int, int]:
-    if dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
-def _gather(obj) -> list:
-    if not dist.is_initialized():
-        return [obj]
-    out = [None] * dist.get_world_size()
-    dist.all_gather_object(out, obj)
-    return out
-
-
-def _all_reduce(values: list[float], op=None) -> torch.Tensor:
-    """All-reduce a few numbers; NCCL only reduces tensors that live on the GPU."""
-    if not dist.is_initialized():
-        return torch.tensor(values, dtype=torch.float64)
-    device = torch.device("cpu")
-    if dist.get_backend() == "nccl":
-        device = torch.device("cuda", torch.cuda.current_device())
-    tensor = torch.tensor(values, dtype=torch.float64, device=device)
-    dist.all_reduce(tensor, op=op or dist.ReduceOp.SUM)
-    return tensor.cpu()
-
-
-def _mean_across_workers(total: float, count: int) -> float:
-    summed = _all_reduce([total, float(count)])
-    return (summed[0] / summed[1].clamp(min=1)).item()
-
-
-def _max_across_workers(value: int) -> int:
-    op = dist.ReduceOp.MAX if dist.is_initialized() else None
-    return int(_all_reduce([float(value)], op=op)[0].item())

@@ -4,10 +4,16 @@ Layout of `output_dir`::
 
     passages.jsonl        the good passages; row i of every index is line i
     bad_records.json      what was skipped while reading, by reason, with file:line
-    faiss.index           dense vectors (Ray Data encoding), inner product, id map
+    embeddings/           the passage vectors in resumable shards (Ray Data actor pool,
+                          see `rayqa.retrieval.shards`); a rerun encodes only the
+                          shards a killed or failed run did not finish
+    faiss.index           dense vectors, inner product, id map (index.num_shards = 1)
+    faiss_shards/         or index.num_shards FAISS shards with their own manifests
+                          (see `rayqa.retrieval.sharded`)
     bm25/<lang>/          per-language BM25 (when index.bm25), with the rows it covers
-    manifest.json         count, dim, encoder, factory, sha256 of faiss.index and
-                          passages.jsonl; written after everything it vouches for
+    manifest.json         count, dim, encoder, factory, sha256 of faiss.index (or of
+                          the shard manifests) and passages.jsonl; written after
+                          everything it vouches for
     rayqa_config.yaml     the resolved job config
 """
 
@@ -24,9 +30,11 @@ from rayqa.config import EncoderConfig, IndexJobConfig, save_config
 from rayqa.data.passages import Passage, read_passages, write_passages
 from rayqa.data.records import BadRecords
 from rayqa.retrieval.bm25 import MultilingualBM25
-from rayqa.retrieval.encode import encode_passages_ray
-from rayqa.retrieval.faiss_index import MANIFEST_FILE, FaissIndex
+from rayqa.retrieval.encode import encode_to_shards
+from rayqa.retrieval.faiss_index import MANIFEST_FILE, sha256_file
 from rayqa.retrieval.retriever import BM25_DIR, PASSAGES_FILE
+from rayqa.retrieval.sharded import SHARDS_DIR, build_dense_index
+from rayqa.retrieval.shards import EMBEDDINGS_DIR, EmbeddingShards
 
 BAD_RECORDS_FILE = "bad_records.json"
 
@@ -57,6 +65,9 @@ def encoder_facts(cfg: EncoderConfig) -> dict:
 def build_index(cfg: IndexJobConfig) -> Path:
     """Reads passages, encodes them with Ray Data, and writes FAISS + BM25 indexes.
 
+    Rerunning on the same `output_dir` reuses the embedding shards that are complete
+    and encodes the rest, so a killed job resumes where it stopped.
+
     Args:
         cfg: The job config; Ray must be initialized.
 
@@ -72,7 +83,7 @@ def build_index(cfg: IndexJobConfig) -> Path:
     _log(f"{len(passages)} passages in languages {sorted({p.lang for p in passages})}; "
          f"{report.summary()}")
     start_output(out, passages, report)
-    write_index(out, passages, _encode(passages, cfg), cfg)
+    write_index(out, passages, _encode(out, passages, cfg), cfg)
     return out
 
 
@@ -91,10 +102,10 @@ def write_index(out: Path, passages: list[Passage], embeddings: np.ndarray,
                                       [p.lang for p in passages])
         bm25.save(out / BM25_DIR)
         _log(f"BM25 indexes for {', '.join(bm25.indexes)}")
-    index = FaissIndex(cfg.index.factory, cfg.index.train_sample, cfg.index.search_params,
-                       use_gpu=False)  # building needs no GPU copy for search
-    index.build(embeddings).save(out, {"encoder": encoder_facts(cfg.encoder)}, (PASSAGES_FILE,))
-    _log(f"FAISS {cfg.index.factory!r} index of {index.ntotal} vectors -> {out}")
+    index = build_dense_index(embeddings, cfg.index)  # building needs no GPU copy for search
+    index.save(out, {"encoder": encoder_facts(cfg.encoder)}, (PASSAGES_FILE,))
+    _log(f"FAISS {cfg.index.factory!r} index of {index.ntotal} vectors in "
+         f"{cfg.index.num_shards} shard(s) -> {out}")
     save_config(cfg, out)
 
 
@@ -111,16 +122,27 @@ def start_output(out: Path, passages: list[Passage], report: BadRecords) -> None
     # stale BM25 beside a new FAISS index.
     (out / MANIFEST_FILE).unlink(missing_ok=True)
     shutil.rmtree(out / BM25_DIR, ignore_errors=True)
+    shutil.rmtree(out / SHARDS_DIR, ignore_errors=True)
     (out / BAD_RECORDS_FILE).write_text(json.dumps(report.to_dict(), indent=2,
                                                    ensure_ascii=False), encoding="utf-8")
     write_passages(passages, out / PASSAGES_FILE)
 
 
-def _encode(passages: list[Passage], cfg: IndexJobConfig) -> np.ndarray:
-    """Dense vectors of the passages in row order, with the throughput printed."""
+def _encode(out: Path, passages: list[Passage], cfg: IndexJobConfig) -> np.ndarray:
+    """Dense vectors of the passages in row order, encoding only the missing shards."""
+    # Shards of other passages or another encoder must not be reused: both are part
+    # of the plan the shards were written under.
+    fingerprint = {"passages_sha256": sha256_file(out / PASSAGES_FILE),
+                   "encoder": encoder_facts(cfg.encoder)}
+    store = EmbeddingShards(out / EMBEDDINGS_DIR, len(passages), cfg.encoder.shard_size)
     start = time.perf_counter()
-    embeddings = encode_passages_ray([p.to_dict() for p in passages], cfg.encoder)
+    encoded = encode_to_shards([p.to_dict() for p in passages], store.directory, cfg.encoder,
+                               fingerprint)
     seconds = time.perf_counter() - start
-    _log(f"encoded {len(passages)} passages in {seconds:.1f}s "
-         f"({len(passages) / seconds:.1f}/s), dim {embeddings.shape[1]}")
+    rows = sum(len(range(*store.bounds(shard))) for shard in encoded)
+    _log(f"encoded {len(encoded)} of {store.num_shards} shards ({rows} passages) in "
+         f"{seconds:.1f}s ({rows / seconds:.1f}/s); {store.num_shards - len(encoded)} "
+         "shards were already done")
+    embeddings = store.load()
+    _log(f"{len(embeddings)} embeddings of dim {embeddings.shape[1]}")
     return embeddings

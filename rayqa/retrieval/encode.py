@@ -3,12 +3,15 @@
 Passages are encoded as `[CLS] title [SEP] text [SEP]` and questions as
 `[CLS] question [SEP]` by the same encoder (DPR's input format), pooled to one vector
 by the `[CLS]` state or the mean of the token states. `TextEncoder` holds the model;
-`PassageEncoder` is the Ray Data step over batches with `title` and `text` columns.
+`PassageEncoder` is the Ray Data step over batches with `title` and `text` columns;
+`ShardEncoder` is the step that encodes whole shards and writes them to disk, which
+`encode_to_shards` runs over the shards a previous run did not finish.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -53,6 +56,13 @@ class TextEncoder:
         inputs = self.tokenizer(list(titles), list(texts), truncation="only_second",
                                 max_length=self.max_length, padding=True, return_tensors="pt")
         return self._embed(inputs)
+
+    def encode_passages_batched(self, titles: Sequence[str], texts: Sequence[str],
+                                batch_size: int) -> np.ndarray:
+        """`encode_passages` over `batch_size` passages at a time; `[n, dim]` float32."""
+        chunks = [self.encode_passages(titles[i:i + batch_size], texts[i:i + batch_size])
+                  for i in range(0, len(titles), batch_size)]
+        return np.concatenate(chunks) if chunks else np.zeros((0, 0), np.float32)
 
     def encode_queries(self, questions: Sequence[str]) -> np.ndarray:
         """Returns float32 `[n, dim]` embeddings of `[CLS] question [SEP]`."""
@@ -106,10 +116,8 @@ def encode_passages_local(rows: Iterable[dict], cfg: EncoderConfig) -> np.ndarra
     """
     encoder = TextEncoder.from_config(cfg)
     rows = list(rows)
-    chunks = [encoder.encode_passages([r["title"] for r in rows[i:i + cfg.batch_size]],
-                                      [r["text"] for r in rows[i:i + cfg.batch_size]])
-              for i in range(0, len(rows), cfg.batch_size)]
-    return np.concatenate(chunks) if chunks else np.zeros((0, 0), np.float32)
+    return encoder.encode_passages_batched([r["title"] for r in rows], [r["text"] for r in rows],
+                                           cfg.batch_size)
 
 
 def encode_dataset(ds, cfg: EncoderConfig):
@@ -169,3 +177,90 @@ def encode_passages_ray(rows: Sequence[dict], cfg: EncoderConfig) -> np.ndarray:
     if out is None:
         raise ValueError("no passages to encode")
     return out
+
+
+class ShardEncoder(TextEncoder):
+    """Ray Data step: encodes whole embedding shards and writes them to disk.
+
+    Each input row is one shard: `shard` (its number) and the lists `title` and `text`
+    of its passages. The actor encodes them `batch_size` at a time and writes the shard
+    atomically into the embeddings directory (shared storage on a cluster), so only a
+    shard number and a row count travel back to the driver, and a killed run loses at
+    most the shards in flight.
+
+    Args:
+        directory: The embeddings directory (see `rayqa.retrieval.shards`).
+        count: Number of passage rows in the whole collection.
+        shard_size: Rows per shard.
+        batch_size: Passages per forward pass.
+        **encoder: `TextEncoder` arguments (`name_or_path`, `max_length`, ...).
+    """
+
+    def __init__(self, directory: str, count: int, shard_size: int, batch_size: int,
+                 **encoder):
+        from rayqa.retrieval.shards import EmbeddingShards
+
+        super().__init__(**encoder)
+        self.store = EmbeddingShards(directory, count, shard_size)
+        self.batch_size = batch_size
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        counts = []
+        for shard, titles, texts in zip(batch["shard"], batch["title"], batch["text"]):
+            vectors = self.encode_passages_batched([str(t) for t in titles],
+                                                   [str(t) for t in texts], self.batch_size)
+            self.store.write(int(shard), vectors)
+            counts.append(len(vectors))
+        return {"shard": np.asarray(batch["shard"], np.int64), "count": np.asarray(counts)}
+
+
+def encode_to_shards(rows: Sequence[dict], directory: str | Path, cfg: EncoderConfig,
+                     fingerprint: dict) -> list[int]:
+    """Encodes the passages of the missing embedding shards with a Ray Data actor pool.
+
+    Finished shards (manifest present, checksums right, same plan) are skipped, so a
+    rerun after a crash or a kill encodes only what is missing.
+
+    Args:
+        rows: Dicts with `title` and `text`, in row order.
+        directory: The embeddings directory.
+        cfg: The encoder settings (`shard_size` rows per shard).
+        fingerprint: What else decides the vectors (encoder facts, passages checksum);
+            shards written under another fingerprint are discarded first.
+
+    Returns:
+        The shard numbers encoded by this call (empty when all were done).
+
+    Raises:
+        ValueError: A shard is still missing after the pool finished.
+    """
+    import ray
+    from ray.data import ActorPoolStrategy
+
+    from rayqa.retrieval.shards import EmbeddingShards
+
+    store = EmbeddingShards(directory, len(rows), cfg.shard_size)
+    store.prepare(fingerprint)
+    todo = store.missing()
+    if not todo:
+        return []
+    items = [{"shard": shard, "title": [r["title"] for r in rows[slice(*store.bounds(shard))]],
+              "text": [r["text"] for r in rows[slice(*store.bounds(shard))]]} for shard in todo]
+    # One block per shard, so the pool's actors take shards independently.
+    ds = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
+        ShardEncoder,
+        compute=ActorPoolStrategy(size=min(cfg.num_actors, len(todo))),
+        batch_size=1,
+        num_cpus=cfg.cpus_per_actor,
+        num_gpus=1 if cfg.use_gpu else 0,
+        fn_constructor_kwargs={"directory": str(directory), "count": len(rows),
+                               "shard_size": cfg.shard_size, "batch_size": cfg.batch_size,
+                               "name_or_path": cfg.name_or_path, "max_length": cfg.max_length,
+                               "pooling": cfg.pooling,
+                               "device": "cuda" if cfg.use_gpu else "cpu"},
+    )
+    for _ in ds.iter_batches(batch_format="numpy"):
+        pass  # the shards are on disk; the stream only has to run to its end
+    if missing := store.missing():
+        raise ValueError(f"{directory}: shards {missing} missing after encoding")
+    return todo

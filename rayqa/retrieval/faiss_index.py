@@ -8,13 +8,19 @@ numbers whatever the index type does internally.
 `manifest.json` sits next to the index and records what the vectors mean (count,
 dimension, factory, the encoder that made them) and the sha256 of every file the index
 depends on. Loading checks all of it, so an index never silently answers with the
-wrong passages or a different encoder.
+wrong passages or a different encoder. The same manifest functions vouch for the FAISS
+shards of a sharded index (`rayqa.retrieval.sharded`) and, under their own file names,
+for the embedding shards of a resumable encoding (`rayqa.retrieval.shards`).
+
+When FAISS sees GPUs, IVF training runs its k-means there and search uses a GPU copy
+of the index (index types without a GPU version stay on the CPU).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import faiss
@@ -34,47 +40,81 @@ def sha256_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def write_manifest(directory: str | Path, fields: dict, files: list[str]) -> Path:
-    """Writes `manifest.json`: `fields` plus the sha256 of each of `files`.
+def write_manifest(directory: str | Path, fields: dict, files: list[str],
+                   name: str = MANIFEST_FILE) -> Path:
+    """Writes a manifest: `fields` plus the sha256 of each of `files`.
+
+    The manifest is written to a temporary file and renamed, so it either exists whole
+    or not at all: its presence is the "done" mark of what it vouches for.
 
     Args:
         directory: The index directory.
         fields: JSON-serializable facts about the index (count, dim, encoder, ...).
         files: Paths relative to `directory` whose content the index depends on.
+        name: The manifest's file name in `directory`.
 
     Returns:
         The manifest path.
     """
     directory = Path(directory)
-    manifest = dict(fields, files={name: sha256_file(directory / name) for name in files})
-    path = directory / MANIFEST_FILE
-    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    manifest = dict(fields, files={file: sha256_file(directory / file) for file in files})
+    path = directory / name
+    tmp = path.with_name(f".{name}.tmp")
+    tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
     return path
 
 
-def read_manifest(directory: str | Path) -> dict:
-    """Reads `manifest.json` and checks the checksum of every file it lists.
+def read_manifest(directory: str | Path, name: str = MANIFEST_FILE, verify: bool = True) -> dict:
+    """Reads a manifest and checks the checksum of every file it lists.
+
+    Args:
+        directory: The index directory.
+        name: The manifest's file name in `directory`.
+        verify: Check the listed files; False only peeks at the facts (e.g. to choose
+            a loader that verifies them next).
 
     Raises:
         ValueError: The manifest is missing or unreadable, or a listed file is missing
             or changed since the index was built; the message names the file.
     """
     directory = Path(directory)
-    path = directory / MANIFEST_FILE
+    path = directory / name
     if not path.is_file():
         raise ValueError(f"{path}: no index manifest (was the index built completely?)")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}: unreadable manifest: {err}") from None
-    for name, expected in manifest.get("files", {}).items():
-        file = directory / name
+    for file_name, expected in manifest.get("files", {}).items() if verify else ():
+        file = directory / file_name
         if not file.is_file():
             raise ValueError(f"{file}: listed in {path} but missing")
         if sha256_file(file) != expected:
             raise ValueError(f"{file}: sha256 differs from {path}; the file was changed "
                              "or truncated after the index was built - rebuild the index")
     return manifest
+
+
+def _gpu_clustering(base: faiss.Index) -> faiss.Index | None:
+    """Lets IVF training run its k-means on the GPUs, when FAISS sees any.
+
+    k-means is most of the cost of training an IVF index; FAISS's documented way to
+    move it to the GPUs is to give the IVF layer a GPU flat index as `clustering_index`.
+    Other index types (Flat, HNSW) train on the CPU as before.
+
+    Returns:
+        The GPU index, which the caller keeps alive while training (FAISS holds only a
+        raw pointer), or None when nothing was changed.
+    """
+    if faiss.get_num_gpus() == 0:
+        return None
+    try:
+        ivf = faiss.extract_index_ivf(base)
+    except RuntimeError:  # not an IVF index
+        return None
+    ivf.clustering_index = faiss.index_cpu_to_all_gpus(faiss.IndexFlat(ivf.d, ivf.metric_type))
+    return ivf.clustering_index
 
 
 class FaissIndex:
@@ -108,26 +148,38 @@ class FaissIndex:
         """Vector dimension."""
         return 0 if self.index is None else self.index.d
 
-    def build(self, embeddings: np.ndarray, ids: np.ndarray | None = None) -> FaissIndex:
+    def build(self, embeddings: np.ndarray, ids: np.ndarray | None = None,
+              trained: faiss.Index | None = None) -> FaissIndex:
         """Trains (when the index type needs it) and adds `embeddings`.
 
         Args:
             embeddings: Float32 `[n, dim]`.
             ids: Int64 `[n]` row numbers returned by search; `0..n-1` when None.
+            trained: An empty index from `trained_base` to copy instead of training
+                again (the shards of one sharded index share their quantizers).
 
         Returns:
             self.
         """
         vectors = np.ascontiguousarray(embeddings, dtype=np.float32)
         ids = np.arange(len(vectors), dtype=np.int64) if ids is None else np.asarray(ids, np.int64)
-        base = faiss.index_factory(vectors.shape[1], self.factory, faiss.METRIC_INNER_PRODUCT)
-        if not base.is_trained:
-            self._train(base, vectors)
+        base = faiss.clone_index(trained) if trained is not None else self.trained_base(vectors)
         # The id map lets every index type (HNSW has no add_with_ids) return row numbers.
         self.index = faiss.IndexIDMap2(base)
         self.index.add_with_ids(vectors, ids)
         self._prepare_search()
         return self
+
+    def trained_base(self, vectors: np.ndarray) -> faiss.Index:
+        """Returns the empty factory index, trained on a sample of `vectors` if it needs it.
+
+        Args:
+            vectors: Float32 `[n, dim]`; at most `train_sample` of them are used.
+        """
+        base = faiss.index_factory(vectors.shape[1], self.factory, faiss.METRIC_INNER_PRODUCT)
+        if not base.is_trained:
+            self._train(base, vectors)
+        return base
 
     def _train(self, base: faiss.Index, vectors: np.ndarray) -> None:
         """Trains on a seeded random sample of at most `train_sample` vectors."""
@@ -135,11 +187,15 @@ class FaissIndex:
         if len(vectors) > self.train_sample:
             rows = np.random.default_rng(0).choice(len(vectors), self.train_sample, replace=False)
             sample = vectors[np.sort(rows)]
+        gpu_kmeans = _gpu_clustering(base)
         try:
             base.train(sample)
         except RuntimeError as err:
             raise ValueError(f"FAISS factory {self.factory!r} cannot be trained on "
                              f"{len(sample)} vectors (too few for its clusters?): {err}") from None
+        finally:
+            if gpu_kmeans is not None:  # do not leave a pointer to the freed GPU index
+                faiss.extract_index_ivf(base).clustering_index = None
 
     def _prepare_search(self) -> None:
         """Applies `search_params`, then copies to the GPUs when asked and possible."""
@@ -205,6 +261,9 @@ class FaissIndex:
         """
         directory = Path(directory)
         manifest = read_manifest(directory)
+        if manifest.get("num_shards", 1) > 1:
+            raise ValueError(f"{directory}: a sharded index; load it with "
+                             "rayqa.retrieval.sharded.load_dense_index")
         path = directory / INDEX_FILE
         index = cls(manifest["factory"], search_params=manifest.get("search_params", ""),
                     use_gpu=use_gpu)

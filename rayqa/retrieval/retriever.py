@@ -21,7 +21,8 @@ import numpy as np
 
 from rayqa.data.passages import Passage, read_passages
 from rayqa.retrieval.bm25 import MultilingualBM25
-from rayqa.retrieval.faiss_index import FaissIndex, read_manifest
+from rayqa.retrieval.faiss_index import read_manifest
+from rayqa.retrieval.sharded import load_dense_index
 
 PASSAGES_FILE = "passages.jsonl"
 BM25_DIR = "bm25"
@@ -54,7 +55,7 @@ class Retriever:
         if mode == "bm25":
             self.manifest = read_manifest(self.index_dir)
         else:
-            self.dense = FaissIndex.load(self.index_dir)
+            self.dense = load_dense_index(self.index_dir)  # one FAISS index or shards
             self.manifest = self.dense.manifest
             self.encoder = _query_encoder(self.manifest, device)
         if mode != "dense":

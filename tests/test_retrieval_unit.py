@@ -220,3 +220,18 @@ def test_rrf_sums_reciprocal_ranks():
     fused = rrf([[(1, 9.0), (2, 8.0)], [(2, 0.5), (3, 0.4)]], k=60)
     assert [row for row, _ in fused] == [2, 1, 3]
     assert fused[0][1] == pytest.approx(1 / 62 + 1 / 61)
+
+
+def test_bi_encoder_index_queries_with_its_query_encoder(tmp_path):
+    """An index over mDPR's passage encoder records the sibling query encoder."""
+    from rayqa.config import EncoderConfig
+    from rayqa.retrieval.build import encoder_facts
+    from rayqa.retrieval.retriever import _query_encoder
+
+    for side in ("query_encoder", "passage_encoder"):
+        (tmp_path / side).mkdir()
+    facts = encoder_facts(EncoderConfig(name_or_path=str(tmp_path / "passage_encoder")))
+    assert facts["query_name_or_path"] == str((tmp_path / "query_encoder").resolve())
+    assert "query_name_or_path" not in encoder_facts(EncoderConfig(name_or_path=str(tmp_path)))
+    with pytest.raises(OSError, match="round0"):  # the override wins over the manifest
+        _query_encoder({"encoder": facts}, "cpu", override=str(tmp_path / "round0"))

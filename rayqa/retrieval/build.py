@@ -58,8 +58,14 @@ def encoder_facts(cfg: EncoderConfig) -> dict:
     name = cfg.name_or_path
     # A local directory is recorded absolute, so the index works from any working dir.
     path = Path(name)
-    return {"name_or_path": str(path.resolve()) if path.is_dir() else name,
-            "max_length": cfg.max_length, "pooling": cfg.pooling}
+    facts = {"name_or_path": str(path.resolve()) if path.is_dir() else name,
+             "max_length": cfg.max_length, "pooling": cfg.pooling}
+    # An mDPR bi-encoder (rayqa.models.biencoder) keeps its question encoder beside the
+    # passage encoder; queries must go through that one.
+    query = path.parent / "query_encoder"
+    if path.name == "passage_encoder" and query.is_dir():
+        facts["query_name_or_path"] = str(query.resolve())
+    return facts
 
 
 def build_index(cfg: IndexJobConfig) -> Path:

@@ -39,6 +39,8 @@ class Retriever:
         device: Where the query encoder runs (`cuda`/`cpu`); None picks `cuda` if present.
         rrf_k: The RRF constant; 60 as in the RRF paper.
         rrf_depth: How many results of each list hybrid mode fuses (at least `top_k`).
+        query_encoder: Encoder for questions, overriding the manifest's (CORA keeps the
+            round-0 query encoder while passages come from the newest passage encoder).
 
     Raises:
         ValueError: Unknown mode, an index file changed since it was built, or a mode
@@ -46,7 +48,7 @@ class Retriever:
     """
 
     def __init__(self, index_dir: str | Path, mode: str = "hybrid", device: str | None = None,
-                 rrf_k: int = 60, rrf_depth: int = 100):
+                 rrf_k: int = 60, rrf_depth: int = 100, query_encoder: str | None = None):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         self.index_dir = Path(index_dir)
@@ -57,7 +59,7 @@ class Retriever:
         else:
             self.dense = load_dense_index(self.index_dir)  # one FAISS index or shards
             self.manifest = self.dense.manifest
-            self.encoder = _query_encoder(self.manifest, device)
+            self.encoder = _query_encoder(self.manifest, device, query_encoder)
         if mode != "dense":
             self.bm25 = _load_bm25(self.index_dir)
         self.passages = _load_passages(self.index_dir, self.manifest["count"])
@@ -120,12 +122,13 @@ def rrf(ranked_lists: list[list[tuple[int, float]]], k: int = 60) -> list[tuple[
     return sorted(fused.items(), key=lambda item: -item[1])
 
 
-def _query_encoder(manifest: dict, device: str | None):
-    """The encoder that made the passage vectors, as the manifest records it."""
+def _query_encoder(manifest: dict, device: str | None, override: str | None = None):
+    """The question encoder: ``override``, the bi-encoder's query side, or the passage one."""
     from rayqa.retrieval.encode import TextEncoder
 
     enc = manifest["encoder"]
-    return TextEncoder(enc["name_or_path"], enc["max_length"], enc["pooling"], device)
+    name = override or enc.get("query_name_or_path") or enc["name_or_path"]
+    return TextEncoder(name, enc["max_length"], enc["pooling"], device)
 
 
 def _load_bm25(index_dir: Path) -> MultilingualBM25:

@@ -357,3 +357,129 @@ class PassagesJobConfig(Section):
         if bool(self.article_files) == bool(self.xquad_dir):
             raise ValueError("give either article_files or xquad_dir (not both)")
         return self
+
+
+class CORAMDPRConfig(Section):
+    """The mDPR part of a CORA round: encoders, hard negatives and Ray Train settings."""
+
+    encoder: BiEncoderConfig
+    hard_negatives: int = Field(1, ge=0)  # per question per step (mined negatives first)
+    train: TrainConfig = Field(default_factory=lambda: TrainConfig(run_name="mdpr"))
+
+
+class CORAMGENConfig(Section):
+    """The mGEN part of a CORA round; ``model.train_passages`` / ``eval_passages`` are the
+    top-k retrieved for training (paper: 10) and at inference (paper: 15)."""
+
+    model: GeneratorConfig
+    train: TrainConfig = Field(default_factory=_mgen_train_defaults)
+
+
+class CORARetrievalConfig(Section):
+    """Passage encoding (Ray Data actor pool), the FAISS index and batch retrieval."""
+
+    index: IndexConfig = Field(default_factory=lambda: IndexConfig(bm25=False))
+    batch_size: int = Field(32, ge=1)
+    num_actors: int = Field(1, ge=1)
+    cpus_per_actor: float = Field(1.0, gt=0)
+    use_gpu: bool = False
+    shard_size: int = Field(50_000, ge=1)
+    recall_ks: list[int] = Field(default_factory=lambda: [1, 5, 10, 15])
+
+
+class CORAMiningConfig(Section):
+    """Cross-lingual data mining (paper §2.2.2) and synthetic mGEN data (appendix A.2)."""
+
+    language_links: bool = True  # English questions: passages of linked articles
+    max_link_candidates: int = Field(20, ge=0)  # per English question and round
+    retrieved_candidates: int = Field(10, ge=0)  # top retrieved passages labeled too
+    synthetic: bool = True
+    synthetic_langs: list[str] | None = None  # None: every language of the collection
+    synthetic_max_langs: int = Field(10, ge=0)  # per English question (paper: 10)
+    parallel_key: str | None = "xquad_id"  # question field grouping parallel questions
+    batch_size: int = Field(16, ge=1)
+    num_actors: int = Field(1, ge=1)
+    cpus_per_actor: float = Field(1.0, gt=0)
+    use_gpu: bool = False
+    seed: int = 0
+
+
+class CORAJobConfig(Section):
+    """``jobs/cora.py``: CORA iterative training (paper Algorithm 1) as one job."""
+
+    output_dir: str
+    passages_file: str
+    language_links: str | None = None
+    train_questions: str
+    dev_questions: str | None = None
+    rounds: int = Field(2, ge=1)
+    mdpr: CORAMDPRConfig
+    mgen: CORAMGENConfig
+    retrieval: CORARetrievalConfig = Field(default_factory=CORARetrievalConfig)
+    mining: CORAMiningConfig = Field(default_factory=CORAMiningConfig)
+    strict: bool = False
+
+
+_PAIR = re.compile(r"^[A-Za-z_]+-[A-Za-z_]+$")
+
+
+class TranslatorConfig(Section):
+    """A translator: MarianMT models per language pair, or a parallel corpus (XQuAD)."""
+
+    kind: Literal["marian", "parallel"] = "marian"
+    # marian: {"en-ar": "Helsinki-NLP/opus-mt-en-ar" or a local directory, ...}
+    models: dict[str, str] = Field(default_factory=dict)
+    # Target-language tokens per pair over CORA Table 11's (">>ara<<"; "" for none).
+    prefixes: dict[str, str] = Field(default_factory=dict)
+    batch_size: int = Field(32, ge=1)
+    max_new_tokens: int = Field(128, ge=1)
+    num_beams: int = Field(1, ge=1)
+    num_actors: int = Field(1, ge=1)  # Ray Data actors for bulk translation
+    use_gpu: bool = False  # one GPU per actor
+    xquad_dir: str | None = None  # parallel: the xquad.<lang>.json directory
+    langs: list[str] | None = None  # parallel: languages to load (None: all files)
+
+    @field_validator("models", "prefixes")
+    @classmethod
+    def _pair_keys(cls, value: dict) -> dict:
+        bad = [k for k in value if not _PAIR.match(k)]
+        if bad:
+            raise ValueError(f"keys must be language pairs like 'en-ar', got {bad}")
+        return value
+
+    @model_validator(mode="after")
+    def _backend_has_source(self):
+        if self.kind == "marian" and not self.models:
+            raise ValueError("kind 'marian' needs models: {'src-tgt': path}")
+        if self.kind == "parallel" and not self.xquad_dir:
+            raise ValueError("kind 'parallel' needs xquad_dir")
+        return self
+
+
+class BaselinesJobConfig(Section):
+    """``jobs/baselines.py``: CORA's baselines (BM25, MT+DPR, MT+Mono, closed-book)."""
+
+    output_dir: str
+    questions: str  # open-QA JSONL (XOR-TyDi style or MKQA) with gold answers
+    scoring: Literal["mlqa", "xor"] = "mlqa"  # per-language EM/F1 rules
+    baselines: list[Literal["bm25", "mt_dpr", "mt_mono", "closed_book"]] = Field(
+        default_factory=lambda: ["bm25", "mt_dpr", "mt_mono", "closed_book"])
+    index_dir: str | None = None  # build_index output (BM25 and dense)
+    reader: str | None = None  # extractive reader for BM25 / MT+DPR / MT+Mono
+    generator: str | None = None  # mGEN checkpoint for closed-book
+    translator: TranslatorConfig | None = None  # question -> pivot, answer -> question lang
+    pivot_lang: str = "en"
+    top_k: int = Field(10, ge=1)  # passages read per question (paper B.7: top 10)
+    dense_depth: int = Field(100, ge=1)  # dense hits searched for top_k pivot passages
+    mono_threshold: float = Field(0.5, ge=0, le=1)  # MT+Mono (paper B.8)
+    strict: bool = False
+
+    @model_validator(mode="after")
+    def _parts_present(self):
+        need = {"bm25": ("index_dir", "reader"), "mt_dpr": ("index_dir", "reader", "translator"),
+                "mt_mono": ("index_dir", "reader", "translator"), "closed_book": ("generator",)}
+        for name in self.baselines:
+            missing = [key for key in need[name] if getattr(self, key) is None]
+            if missing:
+                raise ValueError(f"baseline {name!r} needs {', '.join(missing)}")
+        return self

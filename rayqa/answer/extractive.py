@@ -100,12 +100,11 @@ class ExtractiveReader:
         return postprocess_predictions(examples, features, start, end,
                                        self.config.n_best_size, self.config.max_answer_length)
 
-    def answer_batch(self, questions: list[str], passages: list[list[str]]) -> list[dict]:
-        """Best span per question over its passages.
+    def candidates(self, questions: list[str], passages: list[list[str]]) -> list[list]:
+        """Every n-best span of each question over its passages.
 
         Returns:
-            Per question ``{"answer": str, "score": float, "passage_index": int}``; the
-            answer is "" with score ``-inf`` when no passage holds a valid span.
+            Per question a list of ``(passage_index, Span)`` (``rayqa.data.postprocess``).
         """
         pairs = [(i, j) for i, texts in enumerate(passages) for j in range(len(texts))]
         ids = [f"{i}:{j}" for i, j in pairs]
@@ -114,11 +113,26 @@ class ExtractiveReader:
         start, end = span_logits(self.model, features, self.batch_size, self.device)
         spans = nbest_spans({"id": ids, "context": contexts}, features, start, end,
                             self.config.n_best_size, self.config.max_answer_length)
-        best = [{"answer": "", "score": float("-inf"), "passage_index": -1} for _ in questions]
+        found: list[list] = [[] for _ in questions]
         for (i, j), key in zip(pairs, ids):
-            if spans[key] and spans[key][0].score > best[i]["score"]:
-                best[i] = {"answer": spans[key][0].text, "score": float(spans[key][0].score),
-                           "passage_index": j}
+            found[i].extend((j, span) for span in spans[key])
+        return found
+
+    def answer_batch(self, questions: list[str], passages: list[list[str]]) -> list[dict]:
+        """Best span per question over its passages.
+
+        Returns:
+            Per question ``{"answer": str, "score": float, "passage_index": int}``; the
+            answer is "" with score ``-inf`` when no passage holds a valid span.
+        """
+        best = []
+        for found in self.candidates(questions, passages):
+            if not found:
+                best.append({"answer": "", "score": float("-inf"), "passage_index": -1})
+                continue
+            index, span = max(found, key=lambda pair: pair[1].score)
+            best.append({"answer": span.text, "score": float(span.score),
+                         "passage_index": index})
         return best
 
     def answer(self, question: str, passages: list[str]) -> dict:

@@ -1,0 +1,15 @@
+"""Translators behind one small interface: MarianMT (OPUS-MT) and a parallel corpus.
+
+``Translator.translate(texts, src, tgt)`` is all callers use; ``build_translator`` picks
+the backend from a ``TranslatorConfig``; ``TranslateBatch`` runs one as a Ray Data step.
+Heavy modules (torch, transformers, ray) load only when a backend is built.
+"""
+
+from rayqa.translate.base import (
+    TranslationError,
+    Translator,
+    build_translator,
+    pair_name,
+)
+
+__all__ = ["TranslationError", "Translator", "build_translator", "pair_name"]

@@ -1,0 +1,148 @@
+"""CORA baselines end to end with tiny models on a demo-corpus slice in three languages:
+every baseline answers every question, predictions, scores and the table are written."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from rayqa.config import BaselinesJobConfig, EncoderConfig, IndexJobConfig, load_config
+from rayqa.data.openqa import OpenQAExample
+from rayqa.data.passages import read_passages
+from rayqa.data.records import BadRecords
+from rayqa.models.tiny import build_tiny_reader
+from rayqa.models.tiny_seq2seq import build_tiny_marian, build_tiny_mt5
+from rayqa.pipelines.baselines import mt_mono_answers, score_answers, translate_by_lang
+from rayqa.retrieval.build import start_output, write_index
+from rayqa.retrieval.encode import encode_passages_local
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "jobs"))
+import baselines as job  # noqa: E402
+
+DEMO = REPO / "rayqa" / "resources" / "demo"
+LANGS = ("en", "de", "zh")
+PER_LANG = 3
+
+
+def _questions() -> list[dict]:
+    data = json.loads((DEMO / "dev.json").read_text(encoding="utf-8"))["data"]
+    rows, counts = [], dict.fromkeys(LANGS, 0)
+    for article in data:
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                if qa["lang"] in counts and counts[qa["lang"]] < PER_LANG:
+                    counts[qa["lang"]] += 1
+                    rows.append({"id": qa["id"], "question": qa["question"], "lang": qa["lang"],
+                                 "answers": [a["text"] for a in qa["answers"]]})
+    return rows
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("baselines")
+    passages = [p for p in read_passages(DEMO / "passages.jsonl") if p.lang in LANGS]
+    texts = [f"{p.title} {p.text}" for p in passages]
+    questions = _questions()
+    (tmp / "questions.jsonl").write_text(
+        "".join(json.dumps(q, ensure_ascii=False) + "\n" for q in questions), encoding="utf-8")
+    encoder = EncoderConfig(name_or_path=str(build_tiny_reader(texts, tmp / "reader",
+                                                               vocab_size=1500)),
+                            max_length=64, batch_size=16)
+    index_cfg = IndexJobConfig(output_dir=str(tmp / "index"),
+                               passages_files=[str(DEMO / "passages.jsonl")], encoder=encoder)
+    start_output(tmp / "index", passages, BadRecords())
+    write_index(tmp / "index", passages, encode_passages_local(
+        [p.to_dict() for p in passages], encoder), index_cfg)
+    by_lang = {lang: [t for p, t in zip(passages, texts) if p.lang == lang] for lang in LANGS}
+    models = {}
+    for lang in ("de", "zh"):
+        models[f"{lang}-en"] = str(build_tiny_marian(by_lang[lang], by_lang["en"],
+                                                     tmp / f"{lang}-en"))
+        models[f"en-{lang}"] = str(build_tiny_marian(by_lang["en"], by_lang[lang],
+                                                     tmp / f"en-{lang}"))
+    generator = build_tiny_mt5(texts + [q["question"] for q in questions], tmp / "mgen",
+                               vocab_size=1500)
+    config = {
+        "output_dir": str(tmp / "out"), "questions": str(tmp / "questions.jsonl"),
+        "index_dir": str(tmp / "index"), "reader": encoder.name_or_path,
+        "generator": str(generator), "top_k": 3, "dense_depth": 20,
+        "translator": {"kind": "marian", "models": models, "max_new_tokens": 8},
+    }
+    path = tmp / "baselines.yaml"
+    path.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
+    return {"config": path, "questions": questions, "out": tmp / "out"}
+
+
+@pytest.fixture(scope="module")
+def ran(setup):
+    return job.main(["--config", str(setup["config"])])
+
+
+def test_every_baseline_answers_every_question(setup, ran):
+    assert ran == setup["out"]
+    for name in ("bm25", "mt_dpr", "mt_mono", "closed_book"):
+        for lang in LANGS:
+            preds = json.loads((ran / name / f"predictions.{lang}.json").read_text("utf-8"))
+            expected = {q["id"] for q in setup["questions"] if q["lang"] == lang}
+            assert set(preds) == expected, (name, lang)
+            assert all(isinstance(a, str) for a in preds.values())
+
+
+def test_scores_and_results_table_are_written(ran):
+    scores = json.loads((ran / "scores.json").read_text("utf-8"))
+    assert list(scores) == ["bm25", "mt_dpr", "mt_mono", "closed_book"]
+    for per_lang in scores.values():
+        assert sorted(per_lang) == sorted(LANGS)
+        assert all(0 <= s["f1"] <= 100 and 0 <= s["exact_match"] <= 100
+                   for s in per_lang.values())
+    table = (ran / "results.md").read_text("utf-8").splitlines()
+    assert table[0] == "| run | en | de | zh | avg |"
+    assert [line.split("|")[1].strip() for line in table[2:]] == list(scores)
+    assert (ran / "results.csv").is_file() and (ran / "rayqa_config.yaml").is_file()
+
+
+def test_mt_mono_takes_the_monolingual_answer_only_above_threshold(ran):
+    mono = [{"answer": "a", "score": 0.9}, {"answer": "b", "score": 0.5},
+            {"answer": "", "score": 0.0}]
+    translated = [{"answer": "x", "score": 0.1}] * 3
+    assert [a["answer"] for a in mt_mono_answers(mono, translated, 0.5)] == ["a", "x", "x"]
+    # On the run's own outputs: each MT+Mono answer is the BM25 or the MT+DPR one.
+    for lang in LANGS:
+        mixed, bm25, mt = (json.loads((ran / n / f"predictions.{lang}.json").read_text("utf-8"))
+                           for n in ("mt_mono", "bm25", "mt_dpr"))
+        assert all(mixed[q] in (bm25[q], mt[q]) for q in mixed)
+
+
+def test_score_answers_per_language_with_shared_ids():
+    examples = [OpenQAExample("1", "q", "en", ["Paris"]), OpenQAExample("1", "q", "de", ["Paris"])]
+    scores = score_answers(examples, [{"answer": "Paris"}, {"answer": "Rom"}])
+    assert scores["en"]["exact_match"] == 100.0 and scores["de"]["exact_match"] == 0.0
+
+
+def test_missing_parts_and_shipped_config_are_checked():
+    with pytest.raises(ValueError, match="baseline 'mt_dpr' needs translator"):
+        BaselinesJobConfig(output_dir="o", questions="q", baselines=["mt_dpr"], index_dir="i",
+                           reader="r")
+    cfg = load_config(BaselinesJobConfig, REPO / "configs" / "baselines.yaml")
+    assert cfg.mono_threshold == 0.5 and cfg.translator.models["en-ar"].endswith("en-ar")
+    assert cfg.top_k == 10
+
+
+def test_score_answers_with_xor_full_rules():
+    examples = [OpenQAExample("a", "q", "ru", ["Москва"]),
+                OpenQAExample("b", "q", "fi", ["Oulu"])]
+    scores = score_answers(examples, [{"answer": "Москва"}, {"answer": "Turku"}], "xor")
+    assert scores["ru"]["em"] == 100.0 and scores["fi"]["f1"] == 0.0
+    assert set(scores["ru"]) == {"f1", "em", "bleu"}
+
+
+def test_translate_by_lang_uses_each_questions_pair(shared_dir):
+    from rayqa.translate.parallel import ParallelTranslator
+
+    xquad = ParallelTranslator.from_xquad(shared_dir / "data" / "xquad", ["en", "de", "zh"])
+    ids = list(xquad.tables["en"]["question"])[:2]
+    texts = [xquad.translate_ids(ids[:1], "de")[0], xquad.translate_ids(ids[1:], "zh")[0], ""]
+    out = translate_by_lang(xquad, texts, ["de", "zh", "de"], ["en"] * 3)
+    assert out == [*xquad.translate_ids(ids, "en"), ""]

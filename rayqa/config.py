@@ -363,7 +363,7 @@ class CORAMDPRConfig(Section):
     """The mDPR part of a CORA round: encoders, hard negatives and Ray Train settings."""
 
     encoder: BiEncoderConfig
-    hard_negatives: int = Field(1, ge=0)  # per question per step (mined negatives first)
+    hard_negatives: int = Field(1, ge=0)  # per question per step, from the mined negatives
     train: TrainConfig = Field(default_factory=lambda: TrainConfig(run_name="mdpr"))
 
 
@@ -379,11 +379,11 @@ class CORARetrievalConfig(Section):
     """Passage encoding (Ray Data actor pool), the FAISS index and batch retrieval."""
 
     index: IndexConfig = Field(default_factory=lambda: IndexConfig(bm25=False))
-    batch_size: int = Field(32, ge=1)
+    batch_size: int = Field(32, ge=1)  # passages or questions per forward pass
     num_actors: int = Field(1, ge=1)
     cpus_per_actor: float = Field(1.0, gt=0)
     use_gpu: bool = False
-    shard_size: int = Field(50_000, ge=1)
+    shard_size: int = Field(50_000, ge=1)  # passages per embedding shard (unit of resume)
     recall_ks: list[int] = Field(default_factory=lambda: [1, 5, 10, 15])
 
 
@@ -397,22 +397,22 @@ class CORAMiningConfig(Section):
     synthetic_langs: list[str] | None = None  # None: every language of the collection
     synthetic_max_langs: int = Field(10, ge=0)  # per English question (paper: 10)
     parallel_key: str | None = "xquad_id"  # question field grouping parallel questions
-    batch_size: int = Field(16, ge=1)
+    batch_size: int = Field(16, ge=1)  # mGEN labeling / dev generation per generate call
     num_actors: int = Field(1, ge=1)
     cpus_per_actor: float = Field(1.0, gt=0)
     use_gpu: bool = False
-    seed: int = 0
+    seed: int = 0  # synthetic-language sampling (plus the round number)
 
 
 class CORAJobConfig(Section):
     """``jobs/cora.py``: CORA iterative training (paper Algorithm 1) as one job."""
 
     output_dir: str
-    passages_file: str
-    language_links: str | None = None
-    train_questions: str
-    dev_questions: str | None = None
-    rounds: int = Field(2, ge=1)
+    passages_file: str  # JSONL {id, title, text, lang, article_id = link entity}
+    language_links: str | None = None  # translates entity answers for synthetic data
+    train_questions: str  # JSONL {id, question, lang, answers, gold_passage_ids}
+    dev_questions: str | None = None  # per-round metrics; None skips evaluation
+    rounds: int = Field(2, ge=1)  # iterations of Algorithm 1; no mining after the last
     mdpr: CORAMDPRConfig
     mgen: CORAMGENConfig
     retrieval: CORARetrievalConfig = Field(default_factory=CORARetrievalConfig)

@@ -1,1 +1,1 @@
-"""rayqa.pipelines: multi-stage jobs built from the other packages (CORA iterative training)."""
+"""rayqa.pipelines: multi-stage jobs built from the other packages (CORA iterative training, baselines)."""

@@ -1,0 +1,1 @@
+"""rayqa.mining: training data mining (CORA's cross-lingual positives and negatives)."""

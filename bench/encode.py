@@ -1,12 +1,14 @@
 """Passage encoding throughput: Ray Data actor pool vs a plain single-process torch loop.
 
-    python bench/encode.py [--passages 2000] [--model DIR] [--num-actors 1]
+    python bench/encode.py [--passages 2000] [--model DIR] [--num-actors 1] [--mdpr]
 
 Both sides encode the same passages with the same model, max length and batch size, and
 both are timed end to end from "here are the rows" to "here is the array": the loop
 includes loading the model, the Ray side its actor start-up (Ray itself is started
 before the clock). Without `--model` a small BERT (4 layers, hidden 256) is built on the
-fly with a tokenizer trained on the synthetic passages.
+fly with a tokenizer trained on the synthetic passages. With `--mdpr` the encoder is the
+passage side of an mDPR bi-encoder (`rayqa.models.biencoder`): the `passage_encoder/` of
+`--model` when it is a saved bi-encoder, else one started from the tiny BERT.
 
 On one machine the pool can only win by using more cores than the loop's torch threads
 do; its point is scaling out across nodes and GPUs, which this measures the overhead of.
@@ -52,6 +54,19 @@ def tiny_model(rows: list[dict], out_dir: str) -> str:
     return out_dir
 
 
+def mdpr_passage_encoder(model: str, out_dir: str) -> str:
+    """The passage encoder of the bi-encoder at ``model`` (built from it when plain)."""
+    from rayqa.models.biencoder import PASSAGE_DIR, BiEncoder
+
+    if (Path(model) / PASSAGE_DIR).is_dir():
+        return str(Path(model) / PASSAGE_DIR)
+    from transformers import AutoTokenizer
+
+    BiEncoder.from_pretrained(model).save_pretrained(out_dir)
+    AutoTokenizer.from_pretrained(model).save_pretrained(Path(out_dir) / PASSAGE_DIR)
+    return str(Path(out_dir) / PASSAGE_DIR)
+
+
 def timed(fn, *args) -> tuple[np.ndarray, float]:
     start = time.perf_counter()
     result = fn(*args)
@@ -68,6 +83,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--num-actors", type=int, default=1, help="encoder actors in the pool")
     parser.add_argument("--cpus-per-actor", type=float, default=1.0)
     parser.add_argument("--num-cpus", type=int, default=os.cpu_count(), help="Ray's CPUs")
+    parser.add_argument("--mdpr", action="store_true",
+                        help="encode with an mDPR bi-encoder's passage encoder")
     return parser.parse_args(argv)
 
 
@@ -76,6 +93,8 @@ def main(argv=None) -> dict:
     rows = synthetic_passages(args.passages)
     with tempfile.TemporaryDirectory() as tmp:
         model = args.model or tiny_model(rows, tmp)
+        if args.mdpr:
+            model = mdpr_passage_encoder(model, str(Path(tmp) / "mdpr"))
         cfg = EncoderConfig(name_or_path=model, max_length=args.max_length,
                             batch_size=args.batch_size, num_actors=args.num_actors,
                             cpus_per_actor=args.cpus_per_actor)
@@ -93,7 +112,7 @@ def main(argv=None) -> dict:
     n = len(rows)
     result = {"local_per_s": n / local_s, "ray_per_s": n / ray_s, "ratio": local_s / ray_s}
     print(f"passages={n} batch_size={cfg.batch_size} max_length={cfg.max_length} "
-          f"model={args.model or 'tiny BERT 4x256'}")
+          f"model={args.model or 'tiny BERT 4x256'}{' (mDPR passage encoder)' * args.mdpr}")
     print(f"local loop  : {result['local_per_s']:8.1f} passages/s "
           f"({local_s:.1f}s, torch threads {torch.get_num_threads()})")
     print(f"ray data    : {result['ray_per_s']:8.1f} passages/s ({ray_s:.1f}s, "

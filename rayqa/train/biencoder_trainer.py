@@ -28,20 +28,15 @@ plain ``from_pretrained`` directory, beside the resolved config.
 
 from __future__ import annotations
 
-from pathlib import Path
 
-import ray
-from ray.train import CheckpointConfig, RunConfig, ScalingConfig
-from ray.train.torch import TorchConfig, TorchTrainer
 
-from rayqa.config import DataFile, MDPRJobConfig, save_config
+from rayqa.config import DataFile, MDPRJobConfig
 from rayqa.data.passages import read_passages
 from rayqa.data.records import BadRecord, BadRecords, iter_jsonl, log_report, reject
 from rayqa.data.squad import read_squad
 from rayqa.retrieval.bm25 import MultilingualBM25
 from rayqa.train.biencoder import Context, DevSet, DPRExample, biencoder_train_loop
-from rayqa.train.checkpoint import export_model
-from rayqa.train.trainer import storage_path
+from rayqa.train.launch import fit_and_export
 
 SCORE = "dev_avg_rank"  # DPR selects its checkpoint by validation average rank
 
@@ -181,29 +176,6 @@ def build_dev_set(examples: list[DPRExample]) -> DevSet:
     return DevSet([e.question for e in examples], passages, positive_rows)
 
 
-def build_trainer(cfg: MDPRJobConfig, train: list[DPRExample],
-                  dev: DevSet | None) -> TorchTrainer:
-    """A ``TorchTrainer`` for ``cfg``; the same run name and storage resume a run."""
-    train_cfg = cfg.train
-    run = RunConfig(
-        name=train_cfg.run_name,
-        storage_path=storage_path(cfg),
-        checkpoint_config=CheckpointConfig(num_to_keep=train_cfg.checkpoints_to_keep,
-                                           checkpoint_score_attribute=SCORE if dev else None,
-                                           checkpoint_score_order="min"),
-    )
-    return TorchTrainer(
-        biencoder_train_loop,
-        train_loop_config={"cfg": cfg.model_dump(mode="json"),
-                           "train": ray.put(train), "dev": ray.put(dev)},
-        scaling_config=ScalingConfig(num_workers=train_cfg.num_workers,
-                                     use_gpu=train_cfg.use_gpu,
-                                     resources_per_worker={"CPU": train_cfg.cpus_per_worker}),
-        torch_config=TorchConfig(backend="nccl" if train_cfg.use_gpu else "gloo"),
-        run_config=run,
-    )
-
-
 def prepare_data(cfg: MDPRJobConfig) -> tuple[list[DPRExample], DevSet | None]:
     """Reads the data (and mines BM25 negatives when asked) on the driver."""
     report = BadRecords()
@@ -225,22 +197,7 @@ def prepare_data(cfg: MDPRJobConfig) -> tuple[list[DPRExample], DevSet | None]:
 def train_mdpr(cfg: MDPRJobConfig):
     """Train the bi-encoder described by ``cfg``; returns the Ray Train ``Result``."""
     train, dev = prepare_data(cfg)
-    result = build_trainer(cfg, train, dev).fit()
-    best = best_checkpoint(result)
-    final = export_model(best.path, Path(cfg.output_dir) / "final")
-    save_config(cfg, final)
-    _log(f"best checkpoint {best.path} -> {final}")
-    return result
-
-
-def best_checkpoint(result):
-    """Best retained checkpoint by dev average rank (latest when there is no dev set)."""
-    scored = [(c, m) for c, m in (result.best_checkpoints or []) if SCORE in m]
-    if scored:
-        return min(scored, key=lambda pair: pair[1][SCORE])[0]
-    if result.checkpoint is None:
-        raise RuntimeError(f"training reported no checkpoint: {result.error}")
-    return result.checkpoint
+    return fit_and_export(biencoder_train_loop, cfg, train, dev, score=SCORE, order="min")
 
 
 def _log(message: str) -> None:

@@ -17,16 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import ray
-from ray.train import CheckpointConfig, RunConfig, ScalingConfig
-from ray.train.torch import TorchConfig, TorchTrainer
 
-from rayqa.config import DataFile, MGENJobConfig, save_config
+from rayqa.config import DataFile, MGENJobConfig
 from rayqa.data.openqa import _Line, _xor_examples
 from rayqa.data.records import BadRecords, iter_jsonl, log_report
-from rayqa.train.checkpoint import export_model
 from rayqa.train.generator import mgen_train_loop
-from rayqa.train.trainer import best_checkpoint, storage_path
+from rayqa.train.launch import fit_and_export
 
 
 @dataclass
@@ -101,28 +97,6 @@ def read_files(files: list[DataFile], strict: bool, report: BadRecords) -> list[
     return examples
 
 
-def build_trainer(cfg: MGENJobConfig, train: list[GenerationExample],
-                  dev: list[GenerationExample]) -> TorchTrainer:
-    """A ``TorchTrainer`` for ``cfg``; the same run name and storage resume a run."""
-    train_cfg = cfg.train
-    scaling = ScalingConfig(num_workers=train_cfg.num_workers, use_gpu=train_cfg.use_gpu,
-                            resources_per_worker={"CPU": train_cfg.cpus_per_worker})
-    run = RunConfig(
-        name=train_cfg.run_name,
-        storage_path=storage_path(cfg),
-        checkpoint_config=CheckpointConfig(num_to_keep=train_cfg.checkpoints_to_keep,
-                                           checkpoint_score_attribute="dev_f1" if dev else None),
-    )
-    return TorchTrainer(
-        mgen_train_loop,
-        train_loop_config={"cfg": cfg.model_dump(mode="json"),
-                           "train": ray.put(train), "dev": ray.put(dev)},
-        scaling_config=scaling,
-        torch_config=TorchConfig(backend="nccl" if train_cfg.use_gpu else "gloo"),
-        run_config=run,
-    )
-
-
 def train_mgen(cfg: MGENJobConfig):
     """Train mGEN as ``cfg`` says; returns the Ray Train ``Result``."""
     report = BadRecords()
@@ -132,9 +106,4 @@ def train_mgen(cfg: MGENJobConfig):
         raise ValueError("no usable training examples in data.train_files")
     print(f"[rayqa.train] mGEN: {len(train)} training and {len(dev)} dev questions; "
           f"{report.summary()}", flush=True)
-    result = build_trainer(cfg, train, dev).fit()
-    best = best_checkpoint(result)
-    final = export_model(best.path, Path(cfg.output_dir) / "final")
-    save_config(cfg, final)
-    print(f"[rayqa.train] best checkpoint {best.path} -> {final}", flush=True)
-    return result
+    return fit_and_export(mgen_train_loop, cfg, train, dev)

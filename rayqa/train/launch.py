@@ -1,0 +1,72 @@
+"""Driver side shared by every rayqa training job: the ``TorchTrainer`` and the export.
+
+A job reads its data on the driver, then ``fit_and_export`` runs its worker loop on Ray
+Train (same run name and storage resume a run), picks the best retained checkpoint by
+the job's dev metric, and exports it to ``<output_dir>/final`` with the resolved config.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ray
+from ray.train import CheckpointConfig, RunConfig, ScalingConfig
+from ray.train.torch import TorchConfig, TorchTrainer
+
+from rayqa.config import save_config
+from rayqa.train.checkpoint import export_model
+
+
+def storage_path(cfg) -> str:
+    """Where Ray Train keeps checkpoints: ``train.storage_path`` or ``<output_dir>/ray``."""
+    return cfg.train.storage_path or str(Path(cfg.output_dir, "ray").resolve())
+
+
+def build_torch_trainer(loop, cfg, train, dev, score: str | None,
+                        order: str = "max") -> TorchTrainer:
+    """A ``TorchTrainer`` running ``loop`` with ``{"cfg", "train", "dev"}`` as its config.
+
+    The examples travel through the object store, so workers on other nodes need no
+    access to the driver's files. ``score`` (a reported metric) ranks checkpoints.
+    """
+    train_cfg = cfg.train
+    run = RunConfig(
+        name=train_cfg.run_name,
+        storage_path=storage_path(cfg),
+        checkpoint_config=CheckpointConfig(num_to_keep=train_cfg.checkpoints_to_keep,
+                                           checkpoint_score_attribute=score,
+                                           checkpoint_score_order=order),
+    )
+    return TorchTrainer(
+        loop,
+        train_loop_config={"cfg": cfg.model_dump(mode="json"),
+                           "train": ray.put(train), "dev": ray.put(dev)},
+        scaling_config=ScalingConfig(num_workers=train_cfg.num_workers,
+                                     use_gpu=train_cfg.use_gpu,
+                                     resources_per_worker={"CPU": train_cfg.cpus_per_worker}),
+        torch_config=TorchConfig(backend="nccl" if train_cfg.use_gpu else "gloo"),
+        run_config=run,
+    )
+
+
+def best_checkpoint(result, score: str = "dev_f1", order: str = "max"):
+    """Best retained checkpoint by ``score`` (the latest when none reported it)."""
+    scored = [(c, m) for c, m in (result.best_checkpoints or []) if score in m]
+    if scored:
+        pick = max if order == "max" else min
+        return pick(scored, key=lambda pair: pair[1][score])[0]
+    if result.checkpoint is None:
+        raise RuntimeError(f"training reported no checkpoint: {result.error}")
+    return result.checkpoint
+
+
+def fit_and_export(loop, cfg, train, dev, score: str = "dev_f1", order: str = "max"):
+    """Train, then export the best checkpoint to ``<output_dir>/final``; returns the Result."""
+    has_dev = bool(dev)
+    result = build_torch_trainer(loop, cfg, train, dev, score if has_dev else None,
+                                 order).fit()
+    best = best_checkpoint(result, score, order)
+    final = export_model(best.path, Path(cfg.output_dir) / "final")
+    save_config(cfg, final)
+    print(f"[rayqa.train] best checkpoint {best.path} -> {final}", flush=True)
+    return result

@@ -101,7 +101,8 @@ def main(argv=None) -> dict:
         import ray
         import torch
 
-        ray.init(num_cpus=args.num_cpus, include_dashboard=False, log_to_driver=False)
+        ray.init(address="local", num_cpus=args.num_cpus, include_dashboard=False,
+                 log_to_driver=False)
         try:
             local, local_s = timed(encode_passages_local, rows, cfg)
             pooled, ray_s = timed(encode_passages_ray, rows, cfg)

@@ -17,8 +17,8 @@ positive, with a checkpoint, at the end of every ``checkpoint_every`` epochs.
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -40,11 +40,10 @@ from rayqa.train.distributed import (
     gather,
     log,
     max_across_workers,
-    mean_across_workers,
     rank_world,
 )
 from rayqa.train.engine import build_engine
-from rayqa.train.reader import total_steps
+from rayqa.train.loop import NEW_STATE, run_epochs, total_steps
 
 RECALL_AT = (1, 5, 20)
 
@@ -201,20 +200,28 @@ def biencoder_train_loop(config: dict) -> None:
     loader = train_loader(ray.get(config["train"]), collator, cfg)
     total = total_steps(cfg.train, len(loader))
     engine = build_engine(BiEncoder.from_pretrained(cfg.encoder.name_or_path), cfg.train, total)
-    state = restore(engine) or {"epoch": 0, "step": 0, "batches_done": 0}
-    dev = ray.get(config["dev"])
-    while state["epoch"] < cfg.train.epochs and state["step"] < total:
-        loss = train_epoch(engine, loader, state, total, cfg)
-        finished = state["epoch"] >= cfg.train.epochs or state["step"] >= total
-        if state["epoch"] % cfg.train.checkpoint_every and not finished:
-            continue
-        done = state["epoch"] + state["batches_done"] / len(loader)
-        metrics = {"epoch": round(done, 4), "step": state["step"], "train_loss": loss}
-        if dev is not None:
-            metrics.update(evaluate(engine, collator, dev, cfg.train.eval_batch_size))
-        report_checkpoint(engine, EncoderTokenizers(tokenizer), cfg, state, metrics)
-        log(f"epoch {metrics['epoch']} step {state['step']}: " + ", ".join(
-            f"{k} {v:.4f}" for k, v in metrics.items() if k.startswith(("train", "dev"))))
+    state = restore(engine) or dict(NEW_STATE)
+    checkpoint = partial(checkpoint_and_log, engine, collator, EncoderTokenizers(tokenizer),
+                         ray.get(config["dev"]), cfg)
+    run_epochs(engine, loader, state, total, cfg.train, global_batch_loss, checkpoint)
+
+
+def global_batch_loss(engine, batch: dict) -> tuple:
+    """NLL over the global batch; backward scaled by the world size (module docstring)."""
+    batch = _to_device(batch, engine.device)
+    queries, passages = engine(batch["queries"], batch["passages"])
+    loss, _ = global_loss(queries, passages, batch["keys"])
+    return loss * rank_world()[1], loss  # DeepSpeed averages gradients over workers
+
+
+def checkpoint_and_log(engine, collator, tokenizers, dev, cfg: MDPRJobConfig, state: dict,
+                       metrics: dict) -> None:
+    """Dev recall@k and average rank, then a checkpoint from every rank."""
+    if dev is not None:
+        metrics.update(evaluate(engine, collator, dev, cfg.train.eval_batch_size))
+    report_checkpoint(engine, tokenizers, cfg, state, metrics)
+    log(f"epoch {metrics['epoch']} step {state['step']}: " + ", ".join(
+        f"{k} {v:.4f}" for k, v in metrics.items() if k.startswith(("train", "dev"))))
 
 
 def tokenizer_dir(name_or_path: str) -> str:
@@ -249,39 +256,6 @@ def train_loader(examples: list[DPRExample], collator: BiEncoderCollator,
     sampler = DistributedSampler(examples, seed=cfg.train.seed) if dist.is_initialized() else None
     return DataLoader(examples, batch_size=cfg.train.batch_size, sampler=sampler,
                       shuffle=sampler is None, collate_fn=collator)
-
-
-def train_epoch(engine, loader: DataLoader, state: dict, total: int, cfg: MDPRJobConfig) -> float:
-    """Train until the epoch ends or `total` steps are done; updates `state`.
-
-    Returns the mean global-batch loss of the steps taken.
-    """
-    if isinstance(loader.sampler, DistributedSampler):
-        loader.sampler.set_epoch(state["epoch"])
-    engine.train()
-    world = rank_world()[1]
-    losses, started = [], time.perf_counter()
-    for index, batch in enumerate(loader):
-        if index < state["batches_done"]:  # resuming inside a partly trained epoch
-            continue
-        batch = _to_device(batch, engine.device)
-        queries, passages = engine(batch["queries"], batch["passages"])
-        loss, _ = global_loss(queries, passages, batch["keys"])
-        engine.backward(loss * world)  # DeepSpeed averages over workers; see module docstring
-        engine.step()
-        losses.append(loss.item())
-        state["step"] += 1
-        state["batches_done"] = index + 1
-        if state["step"] % cfg.train.log_every == 0:
-            rate = len(losses) * cfg.train.batch_size / (time.perf_counter() - started)
-            log(f"step {state['step']}/{total} loss {loss.item():.4f} ({rate:.1f} q/s/worker)")
-        if state["step"] >= total:
-            break
-    if state["batches_done"] >= len(loader):
-        state["epoch"] += 1
-        state["batches_done"] = 0
-    # Every worker computed the same global loss: the mean over workers is that loss.
-    return mean_across_workers(sum(losses), len(losses))
 
 
 def _to_device(batch: dict, device) -> dict:

@@ -28,8 +28,6 @@ plain ``from_pretrained`` directory, beside the resolved config.
 
 from __future__ import annotations
 
-
-
 from rayqa.config import DataFile, MDPRJobConfig
 from rayqa.data.passages import read_passages
 from rayqa.data.records import BadRecord, BadRecords, iter_jsonl, log_report, reject

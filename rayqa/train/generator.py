@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import math
-import time
 
 import ray
 import ray.train
@@ -22,7 +21,7 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler
 
 from rayqa.answer.generative import generate_answers
-from rayqa.config import MGENJobConfig, TrainConfig
+from rayqa.config import MGENJobConfig
 from rayqa.models.generator import (
     collate,
     encode_sources,
@@ -34,10 +33,10 @@ from rayqa.train.checkpoint import report_checkpoint, restore
 from rayqa.train.distributed import (
     log,
     max_across_workers,
-    mean_across_workers,
     sharded_dev_scores,
 )
 from rayqa.train.engine import build_engine
+from rayqa.train.loop import NEW_STATE, run_epochs, total_steps
 
 
 def mgen_train_loop(config: dict) -> None:
@@ -55,21 +54,29 @@ def mgen_train_loop(config: dict) -> None:
     tokenizer = AutoTokenizer.from_pretrained(cfg.model.name_or_path)
     model = AutoModelForSeq2SeqLM.from_pretrained(cfg.model.name_or_path)
     loader = train_loader(tokenizer, ray.get(config["train"]), cfg)
-    total = optimizer_steps(cfg.train, len(loader))
+    total = total_steps(cfg.train, len(loader))
     engine = build_engine(model, cfg.train, total)
-    state = restore(engine) or {"epoch": 0, "step": 0, "batches_done": 0}
-    dev = ray.get(config["dev"])
-    while state["epoch"] < cfg.train.epochs and state["step"] < total:
-        loss = train_epoch(engine, loader, state, total, cfg)
-        finished = state["epoch"] >= cfg.train.epochs or state["step"] >= total
-        if state["epoch"] % cfg.train.checkpoint_every and not finished:
-            continue  # evaluate and checkpoint every `checkpoint_every` epochs, and at the end
-        done = state["epoch"] + state["batches_done"] / len(loader)  # epochs completed
-        metrics = {"epoch": round(done, 4), "step": state["step"], "train_loss": loss}
-        metrics.update(evaluate(engine, tokenizer, dev, cfg))
-        report_checkpoint(engine, tokenizer, cfg, state, metrics)
-        log(f"epoch {metrics['epoch']} step {state['step']}: train_loss {loss:.4f}"
-            + (f", dev_f1 {metrics['dev_f1']:.4f}" if "dev_f1" in metrics else ""))
+    state = restore(engine) or dict(NEW_STATE)
+    checkpoint = functools.partial(checkpoint_and_log, engine, tokenizer,
+                                   ray.get(config["dev"]), cfg)
+    run_epochs(engine, loader, state, total, cfg.train,
+               functools.partial(smoothed_loss, cfg.model.label_smoothing), checkpoint)
+
+
+def smoothed_loss(label_smoothing: float, engine, batch: dict) -> tuple:
+    """Label-smoothed cross entropy of one micro-batch (backward and logged alike)."""
+    batch = {name: tensor.to(engine.device) for name, tensor in batch.items()}
+    loss = seq2seq_loss(engine, batch, label_smoothing, engine.module.config)
+    return loss, loss
+
+
+def checkpoint_and_log(engine, tokenizer, dev, cfg: MGENJobConfig, state: dict,
+                       metrics: dict) -> None:
+    """Dev EM/F1 of generated answers, then a checkpoint from every rank."""
+    metrics.update(evaluate(engine, tokenizer, dev, cfg))
+    report_checkpoint(engine, tokenizer, cfg, state, metrics)
+    log(f"epoch {metrics['epoch']} step {state['step']}: train_loss {metrics['train_loss']:.4f}"
+        + (f", dev_f1 {metrics['dev_f1']:.4f}" if "dev_f1" in metrics else ""))
 
 
 def train_features(tokenizer, examples, cfg: MGENJobConfig) -> list[dict]:
@@ -91,45 +98,6 @@ def train_loader(tokenizer, examples, cfg: MGENJobConfig) -> DataLoader:
     return DataLoader(features, batch_size=cfg.train.batch_size, sampler=sampler,
                       shuffle=sampler is None, drop_last=False,
                       collate_fn=functools.partial(collate, pad_id=tokenizer.pad_token_id))
-
-
-def optimizer_steps(cfg: TrainConfig, batches_per_epoch: int) -> int:
-    """Optimizer steps of the run: ``max_steps`` when set, else all epochs' batches / grad_accum."""
-    planned = max(1, cfg.epochs * batches_per_epoch // cfg.grad_accum)
-    return min(planned, cfg.max_steps) if cfg.max_steps > 0 else planned
-
-
-def train_epoch(engine, loader: DataLoader, state: dict, total: int, cfg: MGENJobConfig) -> float:
-    """Train until the epoch ends or ``total`` optimizer steps are done; updates ``state``.
-
-    Returns the mean training loss (label-smoothed) of the micro-batches, over workers.
-    """
-    if isinstance(loader.sampler, DistributedSampler):
-        loader.sampler.set_epoch(state["epoch"])
-    engine.train()
-    losses, started = [], time.perf_counter()
-    for index, batch in enumerate(loader):
-        if index < state["batches_done"]:  # resuming inside a partly trained epoch
-            continue
-        batch = {name: tensor.to(engine.device) for name, tensor in batch.items()}
-        loss = seq2seq_loss(engine, batch, cfg.model.label_smoothing, engine.module.config)
-        boundary = engine.is_gradient_accumulation_boundary()  # DeepSpeed steps only there
-        engine.backward(loss)
-        engine.step()
-        losses.append(loss.item())
-        state["batches_done"] = index + 1
-        if not boundary:
-            continue
-        state["step"] += 1
-        if state["step"] % cfg.train.log_every == 0:
-            rate = len(losses) * cfg.train.batch_size / (time.perf_counter() - started)
-            log(f"step {state['step']}/{total} loss {loss.item():.4f} ({rate:.1f} ex/s/worker)")
-        if state["step"] >= total:
-            break
-    if state["batches_done"] >= len(loader):
-        state["epoch"] += 1
-        state["batches_done"] = 0
-    return mean_across_workers(sum(losses), len(losses))
 
 
 def evaluate(engine, tokenizer, examples, cfg: MGENJobConfig) -> dict:

@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 from rayqa.config import DataFile, MGENJobConfig
 from rayqa.data.openqa import _Line, _xor_examples
 from rayqa.data.records import BadRecords, iter_jsonl, log_report

@@ -11,7 +11,6 @@ skipping the batches of a partly finished epoch.
 from __future__ import annotations
 
 import math
-import time
 from functools import partial
 
 import ray
@@ -21,7 +20,7 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 from rayqa.answer.extractive import span_logits
-from rayqa.config import ReaderJobConfig, TrainConfig
+from rayqa.config import ReaderJobConfig
 from rayqa.data.features import prepare_eval_features, prepare_train_features
 from rayqa.data.postprocess import postprocess_predictions
 from rayqa.data.squad import QAExample
@@ -29,10 +28,10 @@ from rayqa.train.checkpoint import report_checkpoint, restore
 from rayqa.train.distributed import (
     log,
     max_across_workers,
-    mean_across_workers,
     sharded_dev_scores,
 )
 from rayqa.train.engine import build_engine
+from rayqa.train.loop import NEW_STATE, run_epochs, total_steps
 
 TRAIN_COLUMNS = ("input_ids", "attention_mask", "token_type_ids", "start_positions",
                  "end_positions")
@@ -53,18 +52,24 @@ def reader_train_loop(config: dict) -> None:
     loader = train_loader(tokenizer, ray.get(config["train"]), cfg)
     total = total_steps(cfg.train, len(loader))
     engine = build_engine(model, cfg.train, total)
-    state = restore(engine) or {"epoch": 0, "step": 0, "batches_done": 0}
-    dev = ray.get(config["dev"])
-    while state["epoch"] < cfg.train.epochs and state["step"] < total:
-        loss = train_epoch(engine, loader, state, total, cfg.train)
-        finished = state["epoch"] >= cfg.train.epochs or state["step"] >= total
-        if state["epoch"] % cfg.train.checkpoint_every and not finished:
-            continue  # evaluate and checkpoint every `checkpoint_every` epochs, and at the end
-        done = state["epoch"] + state["batches_done"] / len(loader)  # epochs completed
-        metrics = {"epoch": round(done, 4), "step": state["step"], "train_loss": loss}
-        metrics.update(evaluate(engine, tokenizer, dev, cfg))
-        report_checkpoint(engine, tokenizer, cfg, state, metrics)
-        log(f"epoch {metrics['epoch']} step {state['step']}: " + _summary(metrics))
+    state = restore(engine) or dict(NEW_STATE)
+    checkpoint = partial(checkpoint_and_log, engine, tokenizer, ray.get(config["dev"]), cfg)
+    run_epochs(engine, loader, state, total, cfg.train,
+               partial(span_loss, loader.dataset.columns), checkpoint)
+
+
+def span_loss(columns: list[str], engine, batch) -> tuple:
+    """Start/end cross entropy of one batch of windows (backward and logged alike)."""
+    loss = engine(**{c: t.to(engine.device) for c, t in zip(columns, batch)}).loss
+    return loss, loss
+
+
+def checkpoint_and_log(engine, tokenizer, dev: list[QAExample], cfg: ReaderJobConfig,
+                       state: dict, metrics: dict) -> None:
+    """Dev EM/F1 per language, then a checkpoint from every rank."""
+    metrics.update(evaluate(engine, tokenizer, dev, cfg))
+    report_checkpoint(engine, tokenizer, cfg, state, metrics)
+    log(f"epoch {metrics['epoch']} step {state['step']}: " + _summary(metrics))
 
 
 def train_loader(tokenizer, examples: list[QAExample], cfg: ReaderJobConfig) -> DataLoader:
@@ -83,43 +88,6 @@ def train_loader(tokenizer, examples: list[QAExample], cfg: ReaderJobConfig) -> 
     sampler = DistributedSampler(dataset, seed=cfg.train.seed) if dist.is_initialized() else None
     return DataLoader(dataset, batch_size=cfg.train.batch_size, sampler=sampler,
                       shuffle=sampler is None, drop_last=False)
-
-
-def total_steps(cfg: TrainConfig, steps_per_epoch: int) -> int:
-    """Optimizer steps of the whole run: ``max_steps`` when set, else all epochs."""
-    planned = cfg.epochs * steps_per_epoch
-    return min(planned, cfg.max_steps) if cfg.max_steps > 0 else planned
-
-
-def train_epoch(engine, loader: DataLoader, state: dict, total: int, cfg: TrainConfig) -> float:
-    """Train until the epoch ends or ``total`` steps are done; updates ``state``.
-
-    Returns the mean training loss of the steps taken, averaged over workers.
-    """
-    if isinstance(loader.sampler, DistributedSampler):
-        loader.sampler.set_epoch(state["epoch"])
-    engine.train()
-    columns = loader.dataset.columns
-    losses, started = [], time.perf_counter()
-    for index, batch in enumerate(loader):
-        if index < state["batches_done"]:  # resuming inside a partly trained epoch
-            continue
-        inputs = {c: t.to(engine.device) for c, t in zip(columns, batch)}
-        loss = engine(**inputs).loss
-        engine.backward(loss)
-        engine.step()
-        losses.append(loss.item())
-        state["step"] += 1
-        state["batches_done"] = index + 1
-        if state["step"] % cfg.log_every == 0:
-            rate = len(losses) * cfg.batch_size / (time.perf_counter() - started)
-            log(f"step {state['step']}/{total} loss {loss.item():.4f} ({rate:.1f} ex/s/worker)")
-        if state["step"] >= total:
-            break
-    if state["batches_done"] >= len(loader):
-        state["epoch"] += 1
-        state["batches_done"] = 0
-    return mean_across_workers(sum(losses), len(losses))
 
 
 def evaluate(engine, tokenizer, examples: list[QAExample], cfg: ReaderJobConfig) -> dict:

@@ -102,7 +102,8 @@ def train_loader(tokenizer, examples, cfg: MGENJobConfig) -> DataLoader:
 
 def evaluate(engine, tokenizer, examples, cfg: MGENJobConfig) -> dict:
     """Dev EM/F1 of generated answers per language (MLQA rules) and macro averages."""
-    return sharded_dev_scores(examples, functools.partial(predict_shard, engine, tokenizer, cfg=cfg))
+    predict = functools.partial(predict_shard, engine, tokenizer, cfg=cfg)
+    return sharded_dev_scores(examples, predict)
 
 
 def predict_shard(engine, tokenizer, examples, cfg: MGENJobConfig) -> dict[str, str]:

@@ -21,7 +21,7 @@ from rayqa.config import DataFile, MGENJobConfig
 from rayqa.data.openqa import _Line, _xor_examples
 from rayqa.data.records import BadRecords, iter_jsonl, log_report
 from rayqa.train.generator import mgen_train_loop
-from rayqa.train.launch import fit_and_export
+from rayqa.train.launch import fit_and_export, read_data_files
 
 
 @dataclass
@@ -85,15 +85,7 @@ def read_generation_file(path: str | Path, lang: str | None = None, strict: bool
 
 def read_files(files: list[DataFile], strict: bool, report: BadRecords) -> list[GenerationExample]:
     """Every file of a ``DataConfig`` list; ids repeated across files become ``<lang>:<id>``."""
-    examples: list[GenerationExample] = []
-    seen: set[str] = set()
-    for item in files:
-        for example in read_generation_file(item.path, item.lang, strict, report):
-            if example.id in seen:
-                example.id = f"{example.lang}:{example.id}"
-            seen.add(example.id)
-            examples.append(example)
-    return examples
+    return read_data_files(files, read_generation_file, strict, report)
 
 
 def train_mgen(cfg: MGENJobConfig):

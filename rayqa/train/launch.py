@@ -70,3 +70,20 @@ def fit_and_export(loop, cfg, train, dev, score: str = "dev_f1", order: str = "m
     save_config(cfg, final)
     print(f"[rayqa.train] best checkpoint {best.path} -> {final}", flush=True)
     return result
+
+
+def read_data_files(files, read_file, strict: bool, report) -> list:
+    """Read every ``DataFile`` with ``read_file(path, lang, strict, report)`` into one list.
+
+    Parallel sets (XQuAD, MLQA) reuse question ids across languages; an id seen in an
+    earlier file is qualified as ``<lang>:<id>`` so predictions never collide.
+    """
+    examples: list = []
+    seen: set[str] = set()
+    for item in files:
+        for example in read_file(item.path, item.lang, strict, report):
+            if example.id in seen:
+                example.id = f"{example.lang}:{example.id}"
+            seen.add(example.id)
+            examples.append(example)
+    return examples

@@ -11,25 +11,17 @@ from __future__ import annotations
 from rayqa.config import ReaderJobConfig
 from rayqa.data.records import BadRecords
 from rayqa.data.squad import QAExample, read_squad
-from rayqa.train.launch import fit_and_export
+from rayqa.train.launch import fit_and_export, read_data_files
 from rayqa.train.reader import reader_train_loop
 
 
 def read_files(files, strict: bool, report: BadRecords) -> list[QAExample]:
-    """Read every SQuAD file of a ``DataConfig`` list into one example list.
+    """Every SQuAD file of a ``DataConfig`` list (ids made unique across files)."""
+    return read_data_files(files, _read_squad, strict, report)
 
-    Parallel sets (XQuAD, MLQA) reuse question ids across languages; an id seen in an
-    earlier file is qualified as ``<lang>:<id>`` so predictions never collide.
-    """
-    examples: list[QAExample] = []
-    seen: set[str] = set()
-    for item in files:
-        for example in read_squad(item.path, lang=item.lang, strict=strict, report=report):
-            if example.id in seen:
-                example.id = f"{example.lang}:{example.id}"
-            seen.add(example.id)
-            examples.append(example)
-    return examples
+
+def _read_squad(path, lang, strict, report) -> list[QAExample]:
+    return read_squad(path, lang=lang, strict=strict, report=report)
 
 
 def train_reader(cfg: ReaderJobConfig):

@@ -4,7 +4,7 @@
                                [--batch-size 16] [--seq-len 256] [--hidden 128]
 
 Both sides train the same tiny BERT reader (built on the fly from the demo corpus) on the
-same tokenized windows (``rayqa.train.reader.train_loader``), with AdamW, gradient
+same tokenized windows (``rayqa.train.reader.span_loader``), with AdamW, gradient
 clipping at 1.0, fp32, and the same global batch per optimizer step:
 
 * Ray: a ``TorchTrainer`` with ``--workers`` gloo workers of 1 CPU and 1 torch thread
@@ -42,7 +42,7 @@ import torch.distributed as dist
 from rayqa.config import ReaderJobConfig, build_config
 from rayqa.data.squad import read_squad
 from rayqa.demo import demo_file
-from rayqa.train.reader import train_loader
+from rayqa.train.reader import span_loader
 
 WARMUP_STEPS = 3
 
@@ -64,12 +64,10 @@ def make_config(args: argparse.Namespace, model_dir: str, out_dir: str,
 
 def batches(loader):
     """Batches as model inputs, forever: the loader is re-run (and re-shuffled) per epoch."""
-    columns = loader.dataset.columns
     for epoch in itertools.count():
         if hasattr(loader.sampler, "set_epoch"):
             loader.sampler.set_epoch(epoch)
-        for batch in loader:
-            yield dict(zip(columns, batch))
+        yield from loader
 
 
 def timed_steps(step, loader, steps: int) -> float:
@@ -104,7 +102,7 @@ def ray_train_loop(config: dict) -> None:
     torch.set_num_threads(1)  # W workers x 1 thread = the plain loop's W threads
     cfg = ReaderJobConfig.model_validate(config["cfg"])
     tokenizer, model = load_reader(cfg)
-    loader = train_loader(tokenizer, ray.get(config["examples"]), cfg)
+    loader = span_loader(tokenizer, ray.get(config["examples"]), cfg)
     engine = build_engine(model, cfg.train, cfg.train.max_steps)
     engine.train()
 
@@ -152,7 +150,7 @@ def plain_side(cfg: ReaderJobConfig, examples: list, steps: int, threads: int) -
     """One process, ``threads`` torch threads, the whole global batch per step."""
     torch.set_num_threads(threads)
     tokenizer, model = load_reader(cfg)
-    loader = train_loader(tokenizer, examples, cfg)  # no process group: plain shuffling
+    loader = span_loader(tokenizer, examples, cfg)  # no process group: plain shuffling
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.train.lr,
                                   weight_decay=cfg.train.weight_decay)
     clip = cfg.train.deepspeed.gradient_clipping

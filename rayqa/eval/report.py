@@ -255,3 +255,33 @@ def _score(value: Any, metric: str | None, run: str, lang: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{run}/{lang}: score must be a number, got {value!r:.100}")
     return float(value)
+
+
+def em_f1_table(runs: Mapping[str, Mapping[str, Mapping[str, float]]],
+                langs: Sequence[str] | None = None) -> tuple[str, str]:
+    """A table like the mixMRC/LAKM paper's Tables 7 and 9: rows are settings, each
+    language's cell is ``EM / F1``.
+
+    Args:
+        runs: Per setting (row, in order), ``{lang: {"exact_match": .., "f1": ..}}``.
+        langs: Column order; by default every language, in order of first appearance.
+
+    Returns:
+        ``(markdown, csv)``: the Markdown table ("-" where a setting lacks a language)
+        and CSV text with separate ``<lang>_em`` and ``<lang>_f1`` columns.
+    """
+    if not runs:
+        raise ValueError("no runs to tabulate")
+    columns = list(langs or dict.fromkeys(lang for scores in runs.values() for lang in scores))
+    lines = ["| setting | " + " | ".join(f"{lang} EM / F1" for lang in columns) + " |",
+             "| --- |" + " ---: |" * len(columns)]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["setting", *(f"{lang}_{m}" for lang in columns for m in ("em", "f1"))])
+    for run, scores in runs.items():
+        cells = [f"{scores[lang]['exact_match']:.1f} / {scores[lang]['f1']:.1f}"
+                 if lang in scores else "-" for lang in columns]
+        lines.append(f"| {run} | " + " | ".join(cells) + " |")
+        writer.writerow([run, *(repr(float(scores[lang][m])) if lang in scores else ""
+                                for lang in columns for m in ("exact_match", "f1"))])
+    return "\n".join(lines) + "\n", out.getvalue()

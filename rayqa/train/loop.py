@@ -44,7 +44,9 @@ def train_epoch(engine, loader: DataLoader, state: dict, total: int, cfg: TrainC
 
     Returns the mean logged loss of the micro-batches taken, averaged over workers.
     """
-    if isinstance(loader.sampler, DistributedSampler):
+    if hasattr(loader, "set_epoch"):  # a multi-task loader shuffles each of its tasks
+        loader.set_epoch(state["epoch"])
+    elif isinstance(loader.sampler, DistributedSampler):
         loader.sampler.set_epoch(state["epoch"])  # the same order on a resumed run
     engine.train()
     losses, started = [], time.perf_counter()

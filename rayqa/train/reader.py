@@ -1,11 +1,14 @@
-"""Ray Train worker loop for the extractive reader (DeepSpeed, per-language dev EM/F1).
+"""Ray Train worker loop of the extractive reader, alone or multi-task (mixMRC, LAKM).
 
-The driver reads and validates the data once and puts the examples in the object store;
-every worker tokenizes them, trains on its ``DistributedSampler`` shard, evaluates its
-share of the dev questions, and the predictions are gathered so every rank reports the
-same metrics. A checkpoint is reported at the end of every epoch and when ``max_steps``
-is reached; a re-created trainer with the same run name resumes from the latest one,
-skipping the batches of a partly finished epoch.
+The driver reads and validates the data once and puts it in the object store: the MRC
+examples, and those of the auxiliary tasks the config lists (mixMRC examples, LAKM
+passages). Every worker tokenizes them, builds one loader per task on its
+``DistributedSampler`` shard, and trains on their batches in turn, each batch with its own
+optimizer step (``rayqa.train.multitask``). Every checkpoint reports the mean loss per
+task, the loss of a fixed probe batch per task (same inputs, same masks every time, so
+its curve shows learning), and per-language dev EM/F1; predictions are gathered so every
+rank reports the same metrics. A re-created trainer with the same run name resumes from
+the latest checkpoint, skipping the batches of a partly finished epoch.
 """
 
 from __future__ import annotations
@@ -17,21 +20,26 @@ import ray
 import ray.train
 import torch
 import torch.distributed as dist
-from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
+from torch.utils.data import DataLoader, DistributedSampler, StackDataset
 
 from rayqa.answer.extractive import span_logits
 from rayqa.config import ReaderJobConfig
 from rayqa.data.features import prepare_eval_features, prepare_train_features
+from rayqa.data.lakm import LAKMCollator, prepare_lakm_features
 from rayqa.data.postprocess import postprocess_predictions
 from rayqa.data.squad import QAExample
+from rayqa.models.multitask import MultiTaskReader
 from rayqa.train.checkpoint import report_checkpoint, restore
 from rayqa.train.distributed import (
     log,
     max_across_workers,
+    mean_across_workers,
+    rank_world,
     sharded_dev_scores,
 )
 from rayqa.train.engine import build_engine
 from rayqa.train.loop import NEW_STATE, run_epochs, total_steps
+from rayqa.train.multitask import TaskLoader, TaskStep
 
 TRAIN_COLUMNS = ("input_ids", "attention_mask", "token_type_ids", "start_positions",
                  "end_positions")
@@ -41,39 +49,72 @@ def reader_train_loop(config: dict) -> None:
     """``train_loop_per_worker`` of the reader's ``TorchTrainer``.
 
     Args:
-        config: ``{"cfg": ReaderJobConfig as a dict, "train": ObjectRef, "dev": ObjectRef}``.
+        config: ``{"cfg": ReaderJobConfig as a dict, "train": ObjectRef of
+            {task: examples}, "dev": ObjectRef of the dev examples}``.
     """
-    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+    from transformers import AutoTokenizer
 
     cfg = ReaderJobConfig.model_validate(config["cfg"])
     torch.manual_seed(cfg.train.seed)
     tokenizer = AutoTokenizer.from_pretrained(cfg.model.name_or_path)
-    model = AutoModelForQuestionAnswering.from_pretrained(cfg.model.name_or_path)
-    loader = train_loader(tokenizer, ray.get(config["train"]), cfg)
+    data = ray.get(config["train"])
+    model = MultiTaskReader.from_pretrained(cfg.model.name_or_path, with_mlm="lakm" in data)
+    datasets = {task: task_dataset(task, tokenizer, examples, cfg)
+                for task, examples in data.items()}
+    loaders = {task: task_loader(task, dataset, tokenizer, cfg)
+               for task, dataset in datasets.items()}
+    # This worker's first batch of each task in a fixed order, masked once.
+    probes = {task: next(iter(task_loader(task, dataset, tokenizer, cfg, shuffle=False)))
+              for task, dataset in datasets.items()}
+    loader = TaskLoader(loaders, {t.name: t.ratio for t in cfg.tasks if t.name in data})
     total = total_steps(cfg.train, len(loader))
     engine = build_engine(model, cfg.train, total)
     state = restore(engine) or dict(NEW_STATE)
-    checkpoint = partial(checkpoint_and_log, engine, tokenizer, ray.get(config["dev"]), cfg)
-    run_epochs(engine, loader, state, total, cfg.train,
-               partial(span_loss, loader.dataset.columns), checkpoint)
-
-
-def span_loss(columns: list[str], engine, batch) -> tuple:
-    """Start/end cross entropy of one batch of windows (backward and logged alike)."""
-    loss = engine(**{c: t.to(engine.device) for c, t in zip(columns, batch)}).loss
-    return loss, loss
+    step = TaskStep()
+    checkpoint = partial(checkpoint_and_log, engine, tokenizer, ray.get(config["dev"]), cfg,
+                         step, probes)
+    run_epochs(engine, loader, state, total, cfg.train, step, checkpoint)
 
 
 def checkpoint_and_log(engine, tokenizer, dev: list[QAExample], cfg: ReaderJobConfig,
-                       state: dict, metrics: dict) -> None:
-    """Dev EM/F1 per language, then a checkpoint from every rank."""
+                       step: TaskStep, probes: dict, state: dict, metrics: dict) -> None:
+    """Per-task losses and dev EM/F1 per language, then a checkpoint from every rank."""
+    metrics.update(step.drain(sorted(probes)))
+    metrics.update(probe_losses(engine, probes))
     metrics.update(evaluate(engine, tokenizer, dev, cfg))
     report_checkpoint(engine, tokenizer, cfg, state, metrics)
     log(f"epoch {metrics['epoch']} step {state['step']}: " + _summary(metrics))
 
 
-def train_loader(tokenizer, examples: list[QAExample], cfg: ReaderJobConfig) -> DataLoader:
-    """Tokenized training windows, sharded across workers by a ``DistributedSampler``."""
+def task_dataset(task: str, tokenizer, examples: list, cfg: ReaderJobConfig):
+    """Training windows of one task: span-labelled (mrc, mixmrc) or phrase-marked (lakm)."""
+    if task == "lakm":
+        return prepare_lakm_features(tokenizer, examples, max_length=cfg.lakm.max_seq_length,
+                                     stride=cfg.lakm.stride)
+    return span_dataset(tokenizer, examples, cfg)
+
+
+def task_loader(task: str, dataset, tokenizer, cfg: ReaderJobConfig,
+                shuffle: bool = True) -> DataLoader:
+    """The loader of one task's windows, sharded across workers by a ``DistributedSampler``.
+
+    ``lakm`` windows are masked by ``LAKMCollator`` as they are drawn (fresh masks every
+    pass, as BERT's dynamic masking).
+    """
+    collate = None
+    if task == "lakm":
+        lakm = cfg.lakm
+        collate = LAKMCollator(tokenizer, lakm.mask_ratio, lakm.mask_token_prob,
+                               lakm.random_token_prob, seed=cfg.train.seed + rank_world()[0])
+    sampler = None
+    if dist.is_initialized():
+        sampler = DistributedSampler(dataset, seed=cfg.train.seed, shuffle=shuffle)
+    return DataLoader(dataset, batch_size=cfg.train.batch_size, sampler=sampler,
+                      shuffle=shuffle and sampler is None, collate_fn=collate)
+
+
+def span_dataset(tokenizer, examples: list[QAExample], cfg: ReaderJobConfig) -> StackDataset:
+    """Tokenized training windows with start/end labels; items are dicts of tensors."""
     with_span = [e for e in examples if e.answers and e.answers[0]["answer_start"] >= 0]
     features = prepare_train_features(
         tokenizer,
@@ -82,12 +123,27 @@ def train_loader(tokenizer, examples: list[QAExample], cfg: ReaderJobConfig) -> 
         answers=[e.answers for e in with_span],
         **cfg.model.window(),
     )
-    columns = [c for c in TRAIN_COLUMNS if c in features]
-    dataset = TensorDataset(*(torch.tensor(features[c]) for c in columns))
-    dataset.columns = columns
-    sampler = DistributedSampler(dataset, seed=cfg.train.seed) if dist.is_initialized() else None
-    return DataLoader(dataset, batch_size=cfg.train.batch_size, sampler=sampler,
-                      shuffle=sampler is None, drop_last=False)
+    return StackDataset(**{c: torch.tensor(features[c]) for c in TRAIN_COLUMNS if c in features})
+
+
+def span_loader(tokenizer, examples: list[QAExample], cfg: ReaderJobConfig) -> DataLoader:
+    """The MRC training loader alone (what ``bench/train_step.py`` times)."""
+    return task_loader("mrc", span_dataset(tokenizer, examples, cfg), tokenizer, cfg)
+
+
+def probe_losses(engine, probes: dict) -> dict[str, float]:
+    """Loss of every task's probe batch without training, averaged over workers."""
+    was_training = engine.training
+    engine.eval()
+    losses = {}
+    with torch.no_grad():
+        for task, batch in sorted(probes.items()):
+            inputs = {k: v.to(engine.device) for k, v in batch.items()}
+            loss = engine(task=task, **inputs).loss.item()
+            losses[f"probe_loss/{task}"] = mean_across_workers(loss, 1)
+    if was_training:
+        engine.train()
+    return losses
 
 
 def evaluate(engine, tokenizer, examples: list[QAExample], cfg: ReaderJobConfig) -> dict:
@@ -117,5 +173,6 @@ def predict_shard(engine, tokenizer, examples: list[QAExample], cfg: ReaderJobCo
 
 
 def _summary(metrics: dict) -> str:
-    keys = ["train_loss", "dev_exact_match", "dev_f1"]
+    keys = ["train_loss", *sorted(k for k in metrics if k.startswith("train_loss/")),
+            "dev_exact_match", "dev_f1"]
     return ", ".join(f"{k} {metrics[k]:.4f}" for k in keys if k in metrics)

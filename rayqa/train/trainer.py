@@ -1,14 +1,17 @@
 """Driver side of reader training: read data once, run the ``TorchTrainer``, export.
 
 ``train_reader(cfg)`` validates and reads the data on the driver (bad records counted
-and reported there, strict mode fails before any worker starts), shares the examples
-through the object store, runs the workers, and writes the best checkpoint's model to
-``<output_dir>/final`` as a plain ``from_pretrained`` directory with the resolved config.
+and reported there, strict mode fails before any worker starts): the MRC training files,
+the files of every auxiliary task in ``cfg.tasks`` (mixMRC SQuAD files, LAKM passages),
+and the dev files. It shares them through the object store, runs the workers, and writes
+the best checkpoint's reader to ``<output_dir>/final`` as a plain ``from_pretrained``
+directory with the resolved config.
 """
 
 from __future__ import annotations
 
 from rayqa.config import ReaderJobConfig
+from rayqa.data.lakm import read_lakm_passages
 from rayqa.data.records import BadRecords
 from rayqa.data.squad import QAExample, read_squad
 from rayqa.train.launch import fit_and_export, read_data_files
@@ -24,13 +27,32 @@ def _read_squad(path, lang, strict, report) -> list[QAExample]:
     return read_squad(path, lang=lang, strict=strict, report=report)
 
 
+def _read_lakm(path, lang, strict, report) -> list:
+    return read_lakm_passages(path, lang=lang, strict=strict, report=report)
+
+
+def read_tasks(cfg: ReaderJobConfig, report: BadRecords) -> dict[str, list]:
+    """Training data of every task: ``{"mrc": examples, "mixmrc": ..., "lakm": passages}``."""
+    data = {}
+    for task in cfg.tasks:
+        if task.name == "mrc":
+            data["mrc"] = read_files(cfg.data.train_files, cfg.data.strict, report)
+        elif task.name == "mixmrc":
+            data["mixmrc"] = read_files(task.files, cfg.data.strict, report)
+        else:
+            data["lakm"] = read_data_files(task.files, _read_lakm, cfg.data.strict, report)
+        if not data[task.name]:
+            source = "data.train_files" if task.name == "mrc" else f"the {task.name} files"
+            raise ValueError(f"no usable training examples in {source}")
+    return data
+
+
 def train_reader(cfg: ReaderJobConfig):
     """Train the reader described by ``cfg``; returns the Ray Train ``Result``."""
     report = BadRecords()
-    train = read_files(cfg.data.train_files, cfg.data.strict, report)
+    train = read_tasks(cfg, report)
     dev = read_files(cfg.data.dev_files, cfg.data.strict, report)
-    if not train:
-        raise ValueError("no usable training examples in data.train_files")
-    print(f"[rayqa.train] {len(train)} training and {len(dev)} dev questions; "
+    counts = ", ".join(f"{len(items)} {task}" for task, items in train.items())
+    print(f"[rayqa.train] training data: {counts}; {len(dev)} dev questions; "
           f"{report.total} bad records", flush=True)
     return fit_and_export(reader_train_loop, cfg, train, dev)

@@ -115,13 +115,71 @@ class TrainConfig(Section):
     deepspeed: DeepSpeedConfig = Field(default_factory=DeepSpeedConfig)
 
 
+class TaskConfig(Section):
+    """One task of reader training; tasks take their batches in turn (mixMRC/LAKM paper).
+
+    ``mrc`` is the main task: it reads ``data.train_files`` and one pass over it is an
+    epoch. ``mixmrc`` reads SQuAD files of mixed-language pairs (``jobs/make_mixmrc.py``),
+    ``lakm`` the passages of ``jobs/mine_phrases.py``.
+    """
+
+    name: Literal["mrc", "mixmrc", "lakm"]
+    files: list[DataFile] = Field(default_factory=list)
+    # Batches of this task per `ratio` of the mrc task (1.0 each: strict alternation).
+    ratio: float = Field(1.0, gt=0)
+
+    _files = field_validator("files", mode="before")(_as_data_files)
+
+    @model_validator(mode="after")
+    def _files_match_task(self):
+        if self.name == "mrc" and self.files:
+            raise ValueError("the mrc task reads data.train_files; give it no files")
+        if self.name != "mrc" and not self.files:
+            raise ValueError(f"task {self.name!r} needs files")
+        return self
+
+
+class LAKMConfig(Section):
+    """Knowledge-phrase masking (LAKM): windows, the masking budget and its 80/10/10 split."""
+
+    max_seq_length: int = Field(256, ge=16)
+    # Tokens shared by consecutive windows of a passage longer than max_seq_length.
+    stride: int = Field(64, ge=0)
+    mask_ratio: float = Field(0.15, gt=0, le=1)
+    mask_token_prob: float = Field(0.8, ge=0, le=1)
+    random_token_prob: float = Field(0.1, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _split_fits(self):
+        if self.mask_token_prob + self.random_token_prob > 1:
+            raise ValueError("mask_token_prob + random_token_prob must be at most 1")
+        if self.stride >= self.max_seq_length - 2:
+            raise ValueError("stride must be below max_seq_length - 2")
+        return self
+
+
+def _mrc_only() -> list[TaskConfig]:
+    return [TaskConfig(name="mrc")]
+
+
 class ReaderJobConfig(Section):
-    """``jobs/train.py``: fine-tune an extractive reader."""
+    """``jobs/train.py``: fine-tune an extractive reader, alone or with mixMRC / LAKM."""
 
     output_dir: str
     model: ModelConfig
     data: DataConfig = Field(default_factory=DataConfig)
+    tasks: list[TaskConfig] = Field(default_factory=_mrc_only)
+    lakm: LAKMConfig = Field(default_factory=LAKMConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
+
+    @model_validator(mode="after")
+    def _tasks_valid(self):
+        names = [task.name for task in self.tasks]
+        if len(set(names)) != len(names):
+            raise ValueError(f"tasks are listed more than once: {names}")
+        if "mrc" not in names:
+            raise ValueError("tasks must include the main task mrc")
+        return self
 
 
 class EncoderConfig(Section):
@@ -228,10 +286,16 @@ def load_config(cls: type[ConfigT], path: str | Path | None = None,
     return build_config(cls, tree, source)
 
 
-def _read_yaml(path: str | Path) -> dict:
+BASE_KEY = "base"  # a config file may extend another: `base: baseline.yaml`
+
+
+def _read_yaml(path: str | Path, seen: tuple[Path, ...] = ()) -> dict:
+    """The file's tree, merged over the file its ``base`` key names (relative to it)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
+    if path.resolve() in seen:
+        raise ConfigError(f"{path}: base configs form a cycle")
     try:
         tree = parse_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
@@ -240,7 +304,12 @@ def _read_yaml(path: str | Path) -> dict:
         return {}
     if not isinstance(tree, dict):
         raise ConfigError(f"{path}: top level must be a mapping, got {type(tree).__name__}")
-    return tree
+    base = tree.pop(BASE_KEY, None)
+    if base is None:
+        return tree
+    if not isinstance(base, str):
+        raise ConfigError(f"{path}: {BASE_KEY} must be a file name, got {base!r}")
+    return _deep_merge(_read_yaml(path.parent / base, (*seen, path.resolve())), tree)
 
 
 def _deep_merge(base: dict, top: dict) -> dict:
@@ -483,3 +552,64 @@ class BaselinesJobConfig(Section):
             if missing:
                 raise ValueError(f"baseline {name!r} needs {', '.join(missing)}")
         return self
+
+
+class MixMRCJobConfig(Section):
+    """``jobs/make_mixmrc.py``: translated and mixed-language MRC data (mixMRC, paper §3.1)."""
+
+    output_dir: str
+    # SQuAD v1.1 JSON in source_lang; the first answer of each question is translated.
+    source_files: list[DataFile]
+    source_lang: str = "en"
+    target_langs: list[str] = Field(min_length=1)
+    translator: TranslatorConfig
+    # Mixed pairs kept per example, sampled with `seed` and the example id; None: all.
+    max_pairs_per_example: int | None = Field(None, ge=1)
+    seed: int = 0
+    # CPUs per translation actor; below 1 leaves Ray Data's read tasks a CPU on 2 cores.
+    cpus_per_actor: float = Field(0.5, gt=0)
+    strict: bool = False
+
+    _files = field_validator("source_files", mode="before")(_as_data_files)
+
+    @model_validator(mode="after")
+    def _langs_valid(self):
+        if not self.source_files:
+            raise ValueError("source_files needs at least one SQuAD file")
+        if self.source_lang in self.target_langs or len(set(self.target_langs)) != len(
+                self.target_langs):
+            raise ValueError(f"target_langs must be distinct and differ from source_lang "
+                             f"{self.source_lang!r}, got {self.target_langs}")
+        for data_file in self.source_files:
+            if data_file.lang not in (None, self.source_lang):
+                raise ValueError(f"{data_file.path}: lang {data_file.lang!r} is not "
+                                 f"source_lang {self.source_lang!r}")
+        return self
+
+
+class PhraseMiningConfig(Section):
+    """``jobs/mine_phrases.py``: LAKM knowledge phrases from a search log (paper §3.2)."""
+
+    # A candidate is kept when it occurs in at least this fraction of the result titles.
+    threshold: float = Field(0.7, gt=0, le=1)
+    # The n of the query n-grams that are phrase candidates (paper: 2, 3, 4).
+    ngram_sizes: list[int] = Field(default_factory=lambda: [2, 3, 4], min_length=1)
+    # Result texts longer than this are split into blank-line paragraphs (SQuAD-style).
+    max_passage_chars: int = Field(1000, ge=1)
+    # Queries with fewer results are bad lines (a phrase in 1 of 1 title says little).
+    min_results: int = Field(1, ge=1)
+    # Ray Data actors mining in parallel, each holding the segmenters and stop words.
+    num_actors: int = Field(1, ge=1)
+    # CPUs per actor; below 1 leaves Ray Data's read tasks a CPU on small machines.
+    cpus_per_actor: float = Field(0.5, gt=0)
+    # Log lines per batch handed to an actor.
+    batch_size: int = Field(256, ge=1)
+    # Fail at the first bad line (naming file and line) instead of counting it.
+    strict: bool = False
+
+    @field_validator("ngram_sizes")
+    @classmethod
+    def _sizes_positive(cls, value: list[int]) -> list[int]:
+        if min(value) < 1:
+            raise ValueError(f"ngram sizes must be positive, got {value}")
+        return sorted(set(value))

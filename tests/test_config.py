@@ -27,8 +27,10 @@ def test_shipped_configs_load():
 
 
 @pytest.mark.parametrize("name", ["configs/reader.yaml", "configs/index.yaml", "configs/mdpr.yaml",
-                                  "configs/mgen.yaml", "configs/passages.yaml",
-                                  "serve_config.yaml", "cluster.yaml"])
+                                  "configs/mgen.yaml", "configs/passages.yaml", "configs/mixmrc.yaml",
+                                  "serve_config.yaml", "cluster.yaml",
+                                  *sorted(f"configs/boundary/{p.name}" for p in
+                                          (REPO / "configs" / "boundary").glob("*.yaml"))])
 def test_every_yaml_key_has_a_comment(name):
     """Each key line is commented on the line itself or on the line above."""
     lines = (REPO / name).read_text(encoding="utf-8").splitlines()
@@ -97,3 +99,26 @@ def test_import_stays_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("name", ["baseline", "lakm", "mixmrc", "mixmrc_lakm", "zero_shot",
+                                  "zero_shot_lakm"])
+def test_paper_settings_load_over_their_base(name):
+    cfg = load_config(ReaderJobConfig, REPO / "configs" / "boundary" / f"{name}.yaml")
+    tasks = {"baseline": ["mrc"], "lakm": ["mrc", "lakm"], "mixmrc": ["mrc", "mixmrc"],
+             "mixmrc_lakm": ["mrc", "mixmrc", "lakm"], "zero_shot": ["mrc"],
+             "zero_shot_lakm": ["mrc", "lakm"]}[name]
+    assert [t.name for t in cfg.tasks] == tasks
+    assert (cfg.train.run_name, cfg.output_dir) == (name, f"runs/boundary/{name}")
+    assert (cfg.model.max_seq_length, cfg.lakm.max_seq_length, cfg.train.lr) == (384, 256, 3e-5)
+    english_only = name.startswith("zero_shot")
+    assert (len(cfg.data.train_files) == 1) == english_only
+
+
+def test_base_config_cycle_and_missing_base(tmp_path):
+    write(tmp_path, "base: job.yaml\noutput_dir: o\n")
+    with pytest.raises(ConfigError, match="cycle"):
+        load_config(ReaderJobConfig, tmp_path / "job.yaml")
+    (tmp_path / "child.yaml").write_text("base: nowhere.yaml\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="nowhere.yaml: config file not found"):
+        load_config(ReaderJobConfig, tmp_path / "child.yaml")

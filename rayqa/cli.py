@@ -1,4 +1,4 @@
-"""The ``rayqa`` command: evaluate, predict, train, index, serve, demo.
+"""The ``rayqa`` command: evaluate, predict, train, index, mixmrc, mine-phrases, demo.
 
 Each subcommand parses its arguments and calls one library function; heavy imports
 happen inside the handlers so ``rayqa evaluate`` starts in well under a second.
@@ -57,6 +57,18 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mixmrc(args: argparse.Namespace) -> int:
+    from rayqa.augment.mixmrc_job import check_translator, make_mixmrc
+    from rayqa.config import MixMRCJobConfig, load_config
+    from rayqa.runtime import init_ray
+
+    cfg = load_config(MixMRCJobConfig, args.config, args.overrides)
+    check_translator(cfg)  # an unsupported language pair fails before Ray starts
+    init_ray()
+    make_mixmrc(cfg)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from rayqa.demo import run_demo
 
@@ -89,7 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     pr.set_defaults(func=cmd_predict)
 
     for name, func, text in (("train", cmd_train, "train a reader (as jobs/train.py)"),
-                             ("index", cmd_index, "build indexes (as jobs/build_index.py)")):
+                             ("index", cmd_index, "build indexes (as jobs/build_index.py)"),
+                             ("mixmrc", cmd_mixmrc,
+                              "translate MRC data and build mixed-language pairs "
+                              "(as jobs/make_mixmrc.py)")):
         job = sub.add_parser(name, help=text)
         job.add_argument("--config", required=True)
         job.add_argument("overrides", nargs="*", help="dotted overrides, e.g. train.lr=3e-5")

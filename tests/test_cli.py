@@ -29,5 +29,16 @@ def test_missing_file_is_a_clear_error(tmp_path, capsys):
 def test_console_script_runs():
     out = subprocess.run([sys.executable, "-m", "rayqa.cli", "--help"], capture_output=True,
                          text=True, check=True)
-    for command in ("evaluate", "predict", "train", "index", "demo"):
+    for command in ("evaluate", "predict", "train", "index", "mixmrc", "demo"):
         assert command in out.stdout
+
+
+@pytest.mark.shared
+def test_mixmrc_unsupported_pair_exits_2_naming_it(shared_dir, tmp_path, capsys):
+    code = main(["mixmrc", "--config", "configs/mixmrc.yaml", f"output_dir={tmp_path}",
+                 f"translator.xquad_dir={shared_dir / 'data' / 'xquad'}",
+                 f"source_files=[{shared_dir / 'data' / 'xquad' / 'xquad.en.json'}]",
+                 "target_langs=[de, sw]"])
+    assert code == 2
+    assert "en-sw" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())  # nothing written before the check

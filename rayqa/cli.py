@@ -69,6 +69,13 @@ def cmd_mixmrc(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mine_phrases(args: argparse.Namespace) -> int:
+    from rayqa.mining.phrase_cli import main as mine_main
+
+    mine_main(args.args, prog="rayqa mine-phrases")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from rayqa.demo import run_demo
 
@@ -110,6 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
         job.add_argument("overrides", nargs="*", help="dotted overrides, e.g. train.lr=3e-5")
         job.set_defaults(func=func)
 
+    mine = sub.add_parser("mine-phrases", add_help=False,
+                          help="mine LAKM knowledge phrases from a search log "
+                          "(as jobs/mine_phrases.py; --help for its options)")
+    mine.add_argument("args", nargs="*")
+    mine.set_defaults(func=cmd_mine_phrases)
+
     demo = sub.add_parser("demo", help="train, index, serve and ask the demo corpus end to end")
     demo.add_argument("--workdir", default="runs/demo")
     demo.add_argument("--port", type=int, default=8000)
@@ -122,6 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``rayqa`` console script; errors in inputs exit with 2."""
     from rayqa.config import ConfigError
 
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["mine-phrases"]:  # its options belong to the mining command line
+        argv = ["mine-phrases", "--", *argv[1:]]
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -29,7 +29,7 @@ def test_missing_file_is_a_clear_error(tmp_path, capsys):
 def test_console_script_runs():
     out = subprocess.run([sys.executable, "-m", "rayqa.cli", "--help"], capture_output=True,
                          text=True, check=True)
-    for command in ("evaluate", "predict", "train", "index", "mixmrc", "demo"):
+    for command in ("evaluate", "predict", "train", "index", "mixmrc", "mine-phrases", "demo"):
         assert command in out.stdout
 
 
@@ -42,3 +42,11 @@ def test_mixmrc_unsupported_pair_exits_2_naming_it(shared_dir, tmp_path, capsys)
     assert code == 2
     assert "en-sw" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())  # nothing written before the check
+
+
+def test_mine_phrases_subcommand_passes_its_options_through(tmp_path, capsys):
+    assert main(["mine-phrases", "--input", "rayqa/resources/demo/search_log.jsonl",
+                 "--output", str(tmp_path), "--local", "--threshold", "0.7"]) == 0
+    assert "written to" in capsys.readouterr().out
+    lines = (tmp_path / "phrases.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 280 and any(json.loads(line)["phrases"] for line in lines)

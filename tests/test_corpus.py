@@ -9,7 +9,7 @@ from rayqa.config import ConfigError, PassagesJobConfig, load_config
 from rayqa.corpus.articles import Article, iter_articles
 from rayqa.corpus.chunking import Chunker, is_disambiguation
 from rayqa.corpus.language_links import LanguageLinks
-from rayqa.corpus.xquad import build_xquad_collection
+from rayqa.corpus.xquad import build_xquad_collection, split_xquad
 from rayqa.data.records import BadRecords, DataError
 from rayqa.langs import token_spans
 from tests.conftest import REPO
@@ -223,3 +223,35 @@ def test_xquad_collection_is_parallel_with_gold_passages_everywhere(shared_dir, 
     links = LanguageLinks.read(out / "language_links.jsonl").entities()
     assert len(links) == 48 and all(set(v) == langs for v in links.values())
     assert json.loads((out / "stats.json").read_text())["segmenters"]["th"] == "newmm"
+
+
+@pytest.mark.shared
+def test_xquad_split_by_article_stays_parallel(shared_dir, tmp_path):
+    from rayqa.translate.parallel import ParallelTranslator
+
+    counts = split_xquad(shared_dir / "data" / "xquad", tmp_path, dev_articles=8,
+                         langs=["en", "de"])
+    assert counts == {"train": {"en": 1013, "de": 1013}, "dev": {"en": 177, "de": 177}}
+    train = json.loads((tmp_path / "train" / "xquad.de.json").read_text(encoding="utf-8"))
+    dev = json.loads((tmp_path / "dev" / "xquad.de.json").read_text(encoding="utf-8"))
+    assert len(train["data"]) == 40 and len(dev["data"]) == 8
+    train_ids = {qa["id"] for a in train["data"] for p in a["paragraphs"] for qa in p["qas"]}
+    dev_ids = {qa["id"] for a in dev["data"] for p in a["paragraphs"] for qa in p["qas"]}
+    assert not train_ids & dev_ids
+    translator = ParallelTranslator.from_xquad(tmp_path / "train")
+    assert sorted(translator.pairs) == ["de-en", "en-de"]
+    with pytest.raises(ValueError, match="dev_articles"):
+        split_xquad(shared_dir / "data" / "xquad", tmp_path, dev_articles=48, langs=["en"])
+
+
+def test_local_model_paths_reach_workers_absolute(tmp_path, monkeypatch):
+    from rayqa.train.launch import with_absolute_models
+
+    (tmp_path / "runs" / "init").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    tree = {"model": {"name_or_path": "runs/init"}, "output_dir": "runs/out",
+            "encoders": [{"name_or_path": "bert-base-multilingual-cased"}]}
+    out = with_absolute_models(tree)
+    assert out["model"]["name_or_path"] == str(tmp_path / "runs" / "init")
+    assert out["encoders"][0]["name_or_path"] == "bert-base-multilingual-cased"  # hub name
+    assert out["output_dir"] == "runs/out"

@@ -158,3 +158,32 @@ def _write(out: Path, articles, passages, questions, links, chunker) -> Path:
     stats["questions"] = len(questions)
     write_stats(stats, out)
     return out
+
+
+def split_xquad(xquad_dir: str | Path, out_dir: str | Path, dev_articles: int = 8,
+                langs: list[str] | None = None) -> dict[str, dict[str, int]]:
+    """Split XQuAD by article into parallel ``train/`` and ``dev/`` sets.
+
+    The last ``dev_articles`` articles of every language go to ``<out>/dev/``, the rest
+    to ``<out>/train/``, as ``xquad.<lang>.json`` files: both halves stay parallel, so
+    ``ParallelTranslator.from_xquad(<out>/train)`` serves the training half, and no
+    passage of a dev question is seen in training. This is what lets the mixMRC/LAKM
+    settings (Tables 7 and 9) run on the shared data.
+
+    Returns:
+        Questions per split and language.
+    """
+    langs = list(langs or xquad_langs(xquad_dir))
+    data = load_xquad(xquad_dir, langs)
+    if not 0 < dev_articles < len(data[langs[0]]):
+        raise ValueError(f"dev_articles must be between 1 and {len(data[langs[0]]) - 1}")
+    counts: dict[str, dict[str, int]] = {"train": {}, "dev": {}}
+    for lang, articles in data.items():
+        cut = len(articles) - dev_articles
+        for split, part in (("train", articles[:cut]), ("dev", articles[cut:])):
+            path = Path(out_dir) / split / f"xquad.{lang}.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps({"version": "1.0", "data": part}, ensure_ascii=False),
+                            encoding="utf-8")
+            counts[split][lang] = sum(len(p["qas"]) for a in part for p in a["paragraphs"])
+    return counts

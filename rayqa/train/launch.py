@@ -39,7 +39,7 @@ def build_torch_trainer(loop, cfg, train, dev, score: str | None,
     )
     return TorchTrainer(
         loop,
-        train_loop_config={"cfg": cfg.model_dump(mode="json"),
+        train_loop_config={"cfg": with_absolute_models(cfg.model_dump(mode="json")),
                            "train": ray.put(train), "dev": ray.put(dev)},
         scaling_config=ScalingConfig(num_workers=train_cfg.num_workers,
                                      use_gpu=train_cfg.use_gpu,
@@ -47,6 +47,21 @@ def build_torch_trainer(loop, cfg, train, dev, score: str | None,
         torch_config=TorchConfig(backend="nccl" if train_cfg.use_gpu else "gloo"),
         run_config=run,
     )
+
+
+def with_absolute_models(tree):
+    """``tree`` with every local ``name_or_path`` made absolute.
+
+    Ray Train workers do not run in the driver's working directory, so a relative
+    model directory in a config (``model.name_or_path=runs/x/final``) would be looked
+    up on the hub there; hub names (no such local path) stay as they are.
+    """
+    if isinstance(tree, dict):
+        return {k: str(Path(v).resolve()) if k == "name_or_path" and isinstance(v, str)
+                and Path(v).exists() else with_absolute_models(v) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [with_absolute_models(item) for item in tree]
+    return tree
 
 
 def best_checkpoint(result, score: str = "dev_f1", order: str = "max"):

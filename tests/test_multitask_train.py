@@ -11,6 +11,7 @@ from rayqa.data.lakm import read_lakm_passages
 from rayqa.data.squad import read_squad, write_squad
 from rayqa.demo import demo_file
 from rayqa.models.tiny import build_tiny_reader
+from tests.test_train import overrides as reader_overrides
 
 pytestmark = [pytest.mark.ray, pytest.mark.shared]
 LANGS = ("en", "de", "zh")
@@ -46,20 +47,14 @@ def setup(tmp_path_factory, shared_dir, ray_local):
 
 
 def overrides(root, **extra):
-    base = {
-        "output_dir": root / "out", "model.name_or_path": root / "init",
-        "model.max_seq_length": 192, "model.doc_stride": 64,
-        "data.train_files": f"[{root / 'train.json'}]",
-        "data.dev_files": f"[{root / 'train.json'}]",
+    """The reader test's overrides plus the three tasks."""
+    tasks = {
         "tasks": f"[{{name: mrc}}, {{name: mixmrc, files: [{root / 'mixmrc' / 'mixed.json'}]}}, "
                  f"{{name: lakm, files: [{root / 'phrases' / 'passages.jsonl'}], ratio: 0.5}}]",
         "lakm.max_seq_length": 128, "lakm.stride": 32,
-        "train.run_name": "mt", "train.num_workers": 2, "train.batch_size": 8,
-        "train.lr": 2e-3, "train.warmup_ratio": 0.0, "train.deepspeed.zero_stage": 1,
-        "train.log_every": 5,
+        "train.run_name": "mt", "train.deepspeed.zero_stage": 1,
     }
-    base.update(extra)
-    return [f"{k}={v}" for k, v in base.items()]
+    return reader_overrides(root, **{**tasks, **extra})
 
 
 def run_job(args):

@@ -179,6 +179,11 @@ class ReaderJobConfig(Section):
             raise ValueError(f"tasks are listed more than once: {names}")
         if "mrc" not in names:
             raise ValueError("tasks must include the main task mrc")
+        if len(names) > 1 and self.train.grad_accum > 1:
+            # Accumulating would sum the gradients of different tasks into one update;
+            # the paper updates after every batch of every task.
+            raise ValueError("multi-task training steps after every batch: "
+                             "train.grad_accum must be 1")
         return self
 
 

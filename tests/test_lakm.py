@@ -183,9 +183,11 @@ def test_task_loader_cycles_short_auxiliary_tasks():
     ([{"name": "mrc"}, {"name": "lakm"}], "needs files"),
     ([{"name": "mrc", "files": ["a.json"]}], "reads data.train_files"),
     ([{"name": "mrc"}, {"name": "mrc"}], "more than once"),
+    ([{"name": "mrc"}, {"name": "lakm", "files": ["p.jsonl"]}], "grad_accum must be 1"),
 ])
 def test_task_config_errors(tasks, message):
-    tree = {"output_dir": "o", "model": {"name_or_path": "m"}, "tasks": tasks}
+    tree = {"output_dir": "o", "model": {"name_or_path": "m"}, "tasks": tasks,
+            "train": {"grad_accum": 2}}
     with pytest.raises(ConfigError, match=message):
         build_config(ReaderJobConfig, tree)
 

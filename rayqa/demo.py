@@ -1,10 +1,12 @@
 """``make demo`` / ``rayqa demo``: the whole system end to end on embedded defaults.
 
-1. build a tiny multilingual BERT (tokenizer trained on the demo corpus),
-2. fine-tune it as an extractive reader with Ray Train + DeepSpeed (2 workers),
-3. encode and index the demo passages with Ray Data (FAISS + BM25 per language),
-4. start Ray Serve on 127.0.0.1 and ask the demo questions over HTTP,
-5. shut everything down.
+1. mine LAKM knowledge phrases from the shipped search log with Ray Data,
+2. build a tiny multilingual BERT (tokenizer trained on the demo corpus and passages),
+3. fine-tune it as an extractive reader with Ray Train + DeepSpeed (2 workers),
+   LAKM batches (knowledge-phrase masking) in turn with the MRC batches,
+4. encode and index the demo passages with Ray Data (FAISS + BM25 per language),
+5. start Ray Serve on 127.0.0.1 and ask the demo questions over HTTP,
+6. shut everything down.
 
 The models are trained from scratch in minutes, so they only know the demo corpus;
 real quality comes from the pretrained checkpoints named in ``configs/``.
@@ -17,7 +19,7 @@ import time
 from importlib import resources
 from pathlib import Path
 
-from rayqa.config import IndexJobConfig, ReaderJobConfig, build_config
+from rayqa.config import IndexJobConfig, PhraseMiningConfig, ReaderJobConfig, build_config
 
 DEMO_DATA = resources.files("rayqa") / "resources" / "demo"
 
@@ -28,12 +30,16 @@ def demo_file(name: str) -> str:
 
 
 def reader_defaults(workdir: Path) -> dict:
-    """Reader job for the demo: tiny model, many short epochs, 2 DeepSpeed workers."""
+    """Reader job for the demo: tiny model, many short epochs, 2 DeepSpeed workers, and
+    one LAKM batch per four MRC batches on the mined passages."""
     return {
         "output_dir": str(workdir / "reader"),
         "model": {"name_or_path": str(workdir / "init"), "max_seq_length": 256,
                   "doc_stride": 96},
         "data": {"train_files": [demo_file("train.json")], "dev_files": [demo_file("dev.json")]},
+        "tasks": [{"name": "mrc"},
+                  {"name": "lakm", "files": [str(lakm_passages(workdir))], "ratio": 0.25}],
+        "lakm": {"max_seq_length": 128, "stride": 32},
         "train": {"run_name": "demo-reader", "num_workers": 2, "epochs": 20,
                   "batch_size": 16, "lr": 1e-3, "warmup_ratio": 0.05, "weight_decay": 0.0,
                   "checkpoint_every": 10, "log_every": 50,
@@ -57,12 +63,19 @@ def serve_defaults(workdir: Path) -> dict:
             "retriever_mode": "bm25"}
 
 
+def lakm_passages(workdir: Path) -> Path:
+    """Where the demo's mined knowledge-phrase passages are."""
+    return workdir / "phrases" / "passages.jsonl"
+
+
 def step(message: str) -> None:
     print(f"\n=== {message}", flush=True)
 
 
 def build_initial_model(workdir: Path) -> Path:
-    """The tiny untrained reader the demo fine-tunes (tokenizer from the corpus)."""
+    """The tiny untrained reader the demo fine-tunes (tokenizer from the corpus and the
+    LAKM passages)."""
+    from rayqa.data.lakm import read_lakm_passages
     from rayqa.data.squad import read_squad
     from rayqa.models.tiny import build_tiny_reader
 
@@ -70,6 +83,7 @@ def build_initial_model(workdir: Path) -> Path:
     if not (out / "config.json").is_file():
         examples = read_squad(demo_file("train.json")) + read_squad(demo_file("dev.json"))
         texts = [e.context for e in examples] + [e.question for e in examples]
+        texts += [p.text for p in read_lakm_passages(lakm_passages(workdir))]
         build_tiny_reader(texts, out, hidden=128, layers=2, heads=4, intermediate=256)
     return out
 
@@ -98,6 +112,7 @@ def run_demo(workdir: str | Path = "runs/demo", port: int = 8000, epochs: int | 
     import ray
     from ray import serve
 
+    from rayqa.mining.phrase_job import mine_phrases
     from rayqa.retrieval.build import build_index
     from rayqa.runtime import init_ray
     from rayqa.serve.app import start
@@ -105,17 +120,22 @@ def run_demo(workdir: str | Path = "runs/demo", port: int = 8000, epochs: int | 
 
     workdir = Path(workdir).resolve()
     began = time.perf_counter()
-    step(f"1/4 building a tiny multilingual reader in {workdir / 'init'}")
-    build_initial_model(workdir)
     init_ray(num_cpus=2)
+    step("1/5 mining knowledge phrases from the demo search log with Ray Data")
+    stats = mine_phrases(demo_file("search_log.jsonl"), lakm_passages(workdir).parent,
+                         PhraseMiningConfig())
+    print(f"{stats['langs']['all']['passages']} passages with "
+          f"{stats['langs']['all']['k_phrases']} knowledge phrases", flush=True)
+    step(f"2/5 building a tiny multilingual reader in {workdir / 'init'}")
+    build_initial_model(workdir)
     reader_tree = reader_defaults(workdir)
     if epochs:
         reader_tree["train"]["epochs"] = epochs
-    step("2/4 training it with Ray Train + DeepSpeed (2 workers)")
+    step("3/5 training it with Ray Train + DeepSpeed (2 workers): MRC + LAKM batches in turn")
     train_reader(build_config(ReaderJobConfig, reader_tree, "demo reader defaults"))
-    step("3/4 encoding and indexing the demo passages with Ray Data")
+    step("4/5 encoding and indexing the demo passages with Ray Data")
     build_index(build_config(IndexJobConfig, index_defaults(workdir), "demo index defaults"))
-    step(f"4/4 serving on http://127.0.0.1:{port} and asking the demo questions")
+    step(f"5/5 serving on http://127.0.0.1:{port} and asking the demo questions")
     questions = [json.loads(line) for line in
                  Path(demo_file("questions.jsonl")).read_text(encoding="utf-8").splitlines()
                  if line.strip()]

@@ -195,3 +195,21 @@ def test_task_config_errors(tasks, message):
 def test_lakm_config_checks_the_split():
     with pytest.raises(ValueError, match="at most 1"):
         LAKMConfig(mask_token_prob=0.95, random_token_prob=0.1)
+
+
+def test_mlm_head_ties_for_xlm_roberta_too(tmp_path):
+    """XLM-R (the paper's other encoder family) keeps its head under `lm_head`."""
+    from transformers import XLMRobertaConfig, XLMRobertaForQuestionAnswering
+
+    config = XLMRobertaConfig(vocab_size=300, hidden_size=32, num_hidden_layers=1,
+                              num_attention_heads=2, intermediate_size=64,
+                              max_position_embeddings=80, pad_token_id=1)
+    XLMRobertaForQuestionAnswering(config).save_pretrained(tmp_path)
+    model = MultiTaskReader.from_pretrained(str(tmp_path))
+    assert model.mlm.base_model is model.qa.base_model
+    assert model.mlm.get_output_embeddings().weight is \
+        model.qa.base_model.get_input_embeddings().weight
+    ids = torch.randint(5, 300, (2, 10))
+    labels = torch.full_like(ids, IGNORE_INDEX)
+    labels[:, 3] = ids[:, 3]
+    assert torch.isfinite(model(task="lakm", input_ids=ids, labels=labels).loss)

@@ -148,6 +148,8 @@ class LAKMConfig(Section):
     mask_ratio: float = Field(0.15, gt=0, le=1)
     mask_token_prob: float = Field(0.8, ge=0, le=1)
     random_token_prob: float = Field(0.1, ge=0, le=1)
+    # knowledge: phrases first; random_ngram: random 2-4 token spans (paper Table 8 ablation).
+    strategy: Literal["knowledge", "random_ngram"] = "knowledge"
 
     @model_validator(mode="after")
     def _split_fits(self):

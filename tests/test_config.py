@@ -102,13 +102,14 @@ def test_import_stays_light():
 
 
 @pytest.mark.parametrize("name", ["baseline", "lakm", "mixmrc", "mixmrc_lakm", "zero_shot",
-                                  "zero_shot_lakm"])
+                                  "zero_shot_lakm", "random_ngram"])
 def test_paper_settings_load_over_their_base(name):
     cfg = load_config(ReaderJobConfig, REPO / "configs" / "boundary" / f"{name}.yaml")
     tasks = {"baseline": ["mrc"], "lakm": ["mrc", "lakm"], "mixmrc": ["mrc", "mixmrc"],
              "mixmrc_lakm": ["mrc", "mixmrc", "lakm"], "zero_shot": ["mrc"],
-             "zero_shot_lakm": ["mrc", "lakm"]}[name]
+             "zero_shot_lakm": ["mrc", "lakm"], "random_ngram": ["mrc", "lakm"]}[name]
     assert [t.name for t in cfg.tasks] == tasks
+    assert cfg.lakm.strategy == ("random_ngram" if name == "random_ngram" else "knowledge")
     assert (cfg.train.run_name, cfg.output_dir) == (name, f"runs/boundary/{name}")
     assert (cfg.model.max_seq_length, cfg.lakm.max_seq_length, cfg.train.lr) == (384, 256, 3e-5)
     english_only = name.startswith("zero_shot")

@@ -213,3 +213,27 @@ def test_mlm_head_ties_for_xlm_roberta_too(tmp_path):
     labels = torch.full_like(ids, IGNORE_INDEX)
     labels[:, 3] = ids[:, 3]
     assert torch.isfinite(model(task="lakm", input_ids=ids, labels=labels).loss)
+
+
+def test_random_ngram_ablation_masks_spans_not_phrases(tokenizer):
+    """Table 8's ablation: same 15% budget, random 2-4 token spans instead of phrases."""
+    windows = prepare_lakm_features(
+        tokenizer, [passage(TEXTS[0], "George Washington", "cherry tree"),
+                    passage(TEXTS[1], "cherry tree")], max_length=64, stride=16)
+    collator = LAKMCollator(tokenizer, seed=5, strategy="random_ngram")
+    chosen = non_special = phrase_hits = phrase_total = runs = 0
+    for _ in range(300):
+        labels = collator(windows)["labels"]
+        for row, window in enumerate(windows):
+            picked = (labels[row, :len(window["input_ids"])] != IGNORE_INDEX).numpy()
+            chosen += picked.sum()
+            non_special += len(window["input_ids"]) - sum(window["special"])
+            runs += sum(1 for i in range(len(picked)) if picked[i] and (i == 0 or not picked[i - 1]))
+            group_tokens = {i for g in window["phrases"] for i in g}
+            phrase_hits += sum(picked[i] for i in group_tokens)
+            phrase_total += len(group_tokens)
+    assert abs(chosen / non_special - 0.15) < 0.01
+    assert chosen / runs > 1.8  # contiguous spans, not single tokens
+    assert phrase_hits / phrase_total < 0.35  # phrases get no priority
+    with pytest.raises(ValueError, match="unknown LAKM strategy"):
+        LAKMCollator(tokenizer, strategy="whole_word")

@@ -12,6 +12,10 @@ it covers. ``LAKMCollator`` masks a batch the way the paper (section 4.3) and DE
 describe: a budget of 15% of the non-special tokens; whole knowledge phrases are chosen
 first; if they cover less than the budget, other random tokens fill it; each chosen token
 becomes ``[MASK]`` 80% of the time, a random token 10%, and stays unchanged 10%.
+
+The ``random_ngram`` strategy is the paper's ablation (Table 8, "Random N-gram
+Masking"): the same budget and replacement, but whole random 2- to 4-token spans take
+the place of the knowledge phrases.
 """
 
 from __future__ import annotations
@@ -156,6 +160,20 @@ def choose_positions(special: list[int], phrases: list[list[int]], ratio: float,
     return sorted(chosen)
 
 
+def random_ngrams(special: list[int], rng: np.random.Generator,
+                  sizes: tuple[int, ...] = (2, 3, 4)) -> list[list[int]]:
+    """Random spans of ``sizes`` tokens over the non-special tokens, about one per token
+    (``choose_positions`` takes whole spans of them while they fit the budget)."""
+    candidates = [i for i, s in enumerate(special) if not s]
+    spans = []
+    for start in rng.permutation(len(candidates)):
+        size = int(rng.choice(sizes))
+        span = candidates[start:start + size]
+        if len(span) == size and span[-1] - span[0] == size - 1:  # contiguous tokens
+            spans.append(span)
+    return spans
+
+
 class LAKMCollator:
     """Pads a list of ``prepare_lakm_features`` windows and masks them (dynamic masking).
 
@@ -165,13 +183,17 @@ class LAKMCollator:
         mask_token_prob: Chosen tokens replaced by ``[MASK]`` (0.8).
         random_token_prob: Chosen tokens replaced by a random token (0.1); the rest stay.
         seed: Seed of the masking; give each worker its own.
+        strategy: ``knowledge`` (phrases first) or ``random_ngram`` (the ablation).
 
     Calling it returns ``input_ids``, ``attention_mask`` and ``labels`` tensors; labels
     hold the original ids at the chosen positions and ``IGNORE_INDEX`` elsewhere.
     """
 
     def __init__(self, tokenizer, mask_ratio: float = 0.15, mask_token_prob: float = 0.8,
-                 random_token_prob: float = 0.1, seed: int = 0):
+                 random_token_prob: float = 0.1, seed: int = 0,
+                 strategy: str = "knowledge"):
+        if strategy not in ("knowledge", "random_ngram"):
+            raise ValueError(f"unknown LAKM strategy {strategy!r}")
         if tokenizer.mask_token_id is None:
             raise ValueError("LAKM needs a tokenizer with a mask token")
         self.mask_id, self.pad_id = tokenizer.mask_token_id, tokenizer.pad_token_id or 0
@@ -181,6 +203,7 @@ class LAKMCollator:
         self.mask_ratio, self.mask_token_prob = mask_ratio, mask_token_prob
         self.random_token_prob = random_token_prob
         self.rng = np.random.default_rng(seed)
+        self.strategy = strategy
 
     def __call__(self, windows: list[dict]) -> dict[str, torch.Tensor]:
         width = max(len(w["input_ids"]) for w in windows)
@@ -189,8 +212,9 @@ class LAKMCollator:
         attention = torch.zeros_like(input_ids)
         for row, window in enumerate(windows):
             ids = np.array(window["input_ids"])
-            positions = choose_positions(window["special"], window["phrases"],
-                                         self.mask_ratio, self.rng)
+            groups = window["phrases"] if self.strategy == "knowledge" else \
+                random_ngrams(window["special"], self.rng)
+            positions = choose_positions(window["special"], groups, self.mask_ratio, self.rng)
             labels[row, positions] = torch.from_numpy(ids[positions])
             input_ids[row, :len(ids)] = torch.from_numpy(self._corrupt(ids, positions))
             attention[row, :len(ids)] = 1

@@ -105,7 +105,8 @@ def task_loader(task: str, dataset, tokenizer, cfg: ReaderJobConfig,
     if task == "lakm":
         lakm = cfg.lakm
         collate = LAKMCollator(tokenizer, lakm.mask_ratio, lakm.mask_token_prob,
-                               lakm.random_token_prob, seed=cfg.train.seed + rank_world()[0])
+                               lakm.random_token_prob, seed=cfg.train.seed + rank_world()[0],
+                               strategy=lakm.strategy)
     sampler = None
     if dist.is_initialized():
         sampler = DistributedSampler(dataset, seed=cfg.train.seed, shuffle=shuffle)

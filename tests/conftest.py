@@ -1,6 +1,14 @@
-"""Shared fixtures: where ../shared lives, NLTK data, and the one local Ray instance."""
+"""Shared fixtures: where ../shared lives, NLTK data, the one local Ray instance, and a
+real S3-compatible store (moto in server mode) on loopback."""
 
 import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -16,6 +24,26 @@ if (SHARED / "data" / "nltk_data").is_dir():
     os.environ.setdefault("NLTK_DATA", str(SHARED / "data" / "nltk_data"))
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# S3 goes to the moto server of the `s3_root` fixture, never elsewhere. Set before Ray
+# starts so that every Ray worker (they inherit this environment) talks to it too.
+S3_ENDPOINT = f"http://127.0.0.1:{_free_port()}"
+S3_BUCKET = "rayqa-test"
+os.environ["AWS_ENDPOINT_URL"] = S3_ENDPOINT
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.setdefault("AWS_REGION", "us-east-1")
+os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+# Remote artifacts are cached per test session, not in the user's home.
+os.environ.setdefault("RAYQA_CACHE", tempfile.mkdtemp(prefix="rayqa-test-cache-"))
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """The ../shared folder; tests that need it skip with a reason where it is absent.
@@ -29,6 +57,13 @@ def shared_dir() -> Path:
     return SHARED
 
 
+def _s3_env() -> dict[str, str]:
+    return {key: os.environ[key] for key in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
+                                             "AWS_SECRET_ACCESS_KEY", "AWS_REGION",
+                                             "AWS_DEFAULT_REGION", "AWS_EC2_METADATA_DISABLED",
+                                             "RAYQA_CACHE")}
+
+
 @pytest.fixture(scope="session")
 def ray_local():
     """One local Ray instance for every integration test of the session."""
@@ -36,7 +71,7 @@ def ray_local():
 
     if not ray.is_initialized():
         ray.init(address="local", num_cpus=2, include_dashboard=False,
-                 log_to_driver=False, runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1"}})
+                 log_to_driver=False, runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1", **_s3_env()}})
     yield ray
     try:
         from ray import serve
@@ -45,3 +80,42 @@ def ray_local():
     except Exception:  # serve may never have started
         pass
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def s3_root():
+    """``s3://rayqa-test``: a bucket on a moto S3 server started on 127.0.0.1 for the session.
+
+    moto runs as its own process (``python -m moto.server``), a real HTTP S3 endpoint
+    that pyarrow, Ray Train and Ray Data reach through ``AWS_ENDPOINT_URL``.
+    """
+    import pyarrow.fs as pafs
+
+    port = S3_ENDPOINT.rsplit(":", 1)[1]
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
+                               "-p", port], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", int(port)), timeout=1).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"moto server did not start on {S3_ENDPOINT}") from None
+                time.sleep(0.2)
+        # from_uri, as rayqa and Ray resolve locations: it reads AWS_ENDPOINT_URL.
+        fs, _ = pafs.FileSystem.from_uri(f"s3://{S3_BUCKET}?allow_bucket_creation=true")
+        fs.create_dir(S3_BUCKET)
+        yield f"s3://{S3_BUCKET}"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.fixture
+def s3_dir(s3_root, request):
+    """A fresh prefix under ``s3://rayqa-test`` for one test."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name)[:40]  # URIs reject "[s3]"
+    return f"{s3_root}/{safe}-{uuid.uuid4().hex[:8]}"

@@ -13,7 +13,8 @@ from rayqa.config import EncoderConfig
 from rayqa.data.records import DataError
 from rayqa.models.tiny import build_tiny_reader
 from rayqa.retrieval.encode import encode_passages_local
-from rayqa.retrieval.faiss_index import FaissIndex, read_manifest
+from rayqa.manifest import read_manifest
+from rayqa.retrieval.faiss_index import FaissIndex
 from rayqa.retrieval.retriever import Retriever
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "jobs"))

@@ -14,7 +14,8 @@ import yaml
 from rayqa.config import EncoderConfig, IndexConfig
 from rayqa.models.tiny import build_tiny_reader
 from rayqa.retrieval.encode import ShardEncoder, encode_passages_local, encode_to_shards
-from rayqa.retrieval.faiss_index import FaissIndex, read_manifest
+from rayqa.manifest import read_manifest
+from rayqa.retrieval.faiss_index import FaissIndex
 from rayqa.retrieval.retriever import Retriever
 from rayqa.retrieval.sharded import (
     SHARDS_DIR,
@@ -67,7 +68,7 @@ def test_shards_write_load_and_find_damaged_or_missing_ones(tmp_path):
     for shard in (0, 2):
         store.write(shard, vectors[slice(*store.bounds(shard))])
     assert store.missing() == [1]  # an interrupted run: only some shards are done
-    with pytest.raises(ValueError, match="shard-00001.json: no index manifest"):
+    with pytest.raises(ValueError, match="shard-00001.json: no manifest"):
         store.load()
     store.write(1, vectors[4:8])
     np.testing.assert_array_equal(store.load(), vectors)

@@ -14,7 +14,8 @@ from rayqa.models.tiny import build_tiny_reader
 from rayqa.retrieval.bm25 import BM25Index, MultilingualBM25, bm25_tokens
 from rayqa.retrieval.build import start_output, write_index
 from rayqa.retrieval.encode import PassageEncoder, TextEncoder, encode_passages_local
-from rayqa.retrieval.faiss_index import MANIFEST_FILE, FaissIndex, read_manifest
+from rayqa.manifest import MANIFEST_FILE, read_manifest
+from rayqa.retrieval.faiss_index import FaissIndex
 from rayqa.retrieval.retriever import Retriever, rrf
 
 PASSAGES = [
@@ -116,7 +117,7 @@ def test_manifest_rejects_edited_index_and_wrong_count(tmp_path):
 
 
 def test_manifest_missing_is_an_error(tmp_path):
-    with pytest.raises(ValueError, match="no index manifest"):
+    with pytest.raises(ValueError, match="no manifest"):
         FaissIndex.load(tmp_path)
 
 

@@ -31,7 +31,7 @@ from rayqa.data.passages import Passage, read_passages, write_passages
 from rayqa.data.records import BadRecords
 from rayqa.retrieval.bm25 import MultilingualBM25
 from rayqa.retrieval.encode import encode_to_shards
-from rayqa.retrieval.faiss_index import MANIFEST_FILE, sha256_file
+from rayqa.manifest import MANIFEST_FILE, sha256_file
 from rayqa.retrieval.retriever import BM25_DIR, PASSAGES_FILE
 from rayqa.retrieval.sharded import SHARDS_DIR, build_dense_index
 from rayqa.retrieval.shards import EMBEDDINGS_DIR, EmbeddingShards

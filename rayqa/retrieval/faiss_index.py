@@ -18,82 +18,14 @@ of the index (index types without a GPU version stay on the CPU).
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 from pathlib import Path
 
 import faiss
 import numpy as np
 
+from rayqa.manifest import MANIFEST_FILE, read_manifest, write_manifest
+
 INDEX_FILE = "faiss.index"
-MANIFEST_FILE = "manifest.json"
-_CHUNK = 1 << 20
-
-
-def sha256_file(path: str | Path) -> str:
-    """Returns the hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def write_manifest(directory: str | Path, fields: dict, files: list[str],
-                   name: str = MANIFEST_FILE) -> Path:
-    """Writes a manifest: `fields` plus the sha256 of each of `files`.
-
-    The manifest is written to a temporary file and renamed, so it either exists whole
-    or not at all: its presence is the "done" mark of what it vouches for.
-
-    Args:
-        directory: The index directory.
-        fields: JSON-serializable facts about the index (count, dim, encoder, ...).
-        files: Paths relative to `directory` whose content the index depends on.
-        name: The manifest's file name in `directory`.
-
-    Returns:
-        The manifest path.
-    """
-    directory = Path(directory)
-    manifest = dict(fields, files={file: sha256_file(directory / file) for file in files})
-    path = directory / name
-    tmp = path.with_name(f".{name}.tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
-
-
-def read_manifest(directory: str | Path, name: str = MANIFEST_FILE, verify: bool = True) -> dict:
-    """Reads a manifest and checks the checksum of every file it lists.
-
-    Args:
-        directory: The index directory.
-        name: The manifest's file name in `directory`.
-        verify: Check the listed files; False only peeks at the facts (e.g. to choose
-            a loader that verifies them next).
-
-    Raises:
-        ValueError: The manifest is missing or unreadable, or a listed file is missing
-            or changed since the index was built; the message names the file.
-    """
-    directory = Path(directory)
-    path = directory / name
-    if not path.is_file():
-        raise ValueError(f"{path}: no index manifest (was the index built completely?)")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: unreadable manifest: {err}") from None
-    for file_name, expected in manifest.get("files", {}).items() if verify else ():
-        file = directory / file_name
-        if not file.is_file():
-            raise ValueError(f"{file}: listed in {path} but missing")
-        if sha256_file(file) != expected:
-            raise ValueError(f"{file}: sha256 differs from {path}; the file was changed "
-                             "or truncated after the index was built - rebuild the index")
-    return manifest
 
 
 def _gpu_clustering(base: faiss.Index) -> faiss.Index | None:

@@ -21,7 +21,7 @@ import numpy as np
 
 from rayqa.data.passages import Passage, read_passages
 from rayqa.retrieval.bm25 import MultilingualBM25
-from rayqa.retrieval.faiss_index import read_manifest
+from rayqa.manifest import read_manifest
 from rayqa.retrieval.sharded import load_dense_index
 
 PASSAGES_FILE = "passages.jsonl"

@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from rayqa.config import IndexConfig
-from rayqa.retrieval.faiss_index import FaissIndex, read_manifest, write_manifest
+from rayqa.manifest import read_manifest, write_manifest
+from rayqa.retrieval.faiss_index import FaissIndex
 
 SHARDS_DIR = "faiss_shards"
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rayqa.retrieval.faiss_index import read_manifest, write_manifest
+from rayqa.manifest import read_manifest, write_manifest
 
 EMBEDDINGS_DIR = "embeddings"
 PLAN_FILE = "plan.json"

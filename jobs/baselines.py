@@ -1,9 +1,9 @@
-"""Run CORA's baselines (BM25, MT+DPR, MT+Mono, closed-book) and score them per language.
+"""Run CORA's baselines (BM25, MT+DPR, MT+Mono, closed-book) and score them.
 
-    python jobs/baselines.py --config configs/baselines.yaml [top_k=10 ...]
-    ray job submit --working-dir . -- python jobs/baselines.py --config configs/baselines.yaml
+    ray job submit --working-dir . -- \\
+        python jobs/baselines.py --config configs/baselines.yaml
 
-Writes predictions per baseline and language, scores.json and results.md/.csv.
+Same arguments as ``rayqa baselines`` (``--help`` lists them); see ``rayqa.cli``.
 """
 
 from __future__ import annotations
@@ -13,16 +13,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
 
-from rayqa.config import BaselinesJobConfig  # noqa: E402
-from rayqa.runtime import load_job_config  # noqa: E402
+from rayqa.cli import run_command, run_job  # noqa: E402
 
 
 def main(argv=None):
-    cfg = load_job_config(BaselinesJobConfig, argv, __doc__)
-    from rayqa.pipelines.baselines import run_baselines
-
-    return run_baselines(cfg)
+    return run_job("baselines", argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_command("baselines"))

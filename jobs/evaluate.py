@@ -1,9 +1,9 @@
 """Score predictions exactly as the official benchmark scripts do.
 
-    python jobs/evaluate.py --benchmark mlqa --lang de GOLD.json PREDICTIONS.json
-    ray job submit --working-dir . -- python jobs/evaluate.py --benchmark xor-full ...
+    ray job submit --working-dir . -- \\
+        python jobs/evaluate.py --benchmark mlqa GOLD PREDICTIONS
 
-Same arguments and output as ``rayqa evaluate``: one JSON object on stdout.
+Same arguments as ``rayqa evaluate`` (``--help`` lists them); see ``rayqa.cli``.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
 
-from rayqa.cli import main as cli_main  # noqa: E402
+from rayqa.cli import run_command, run_job  # noqa: E402
 
 
-def main(argv=None) -> int:
-    return cli_main(["evaluate", *(sys.argv[1:] if argv is None else argv)])
+def main(argv=None):
+    return run_job("evaluate", argv)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command("evaluate"))

@@ -1,10 +1,9 @@
-"""Mine LAKM knowledge phrases and their passages from a search log with Ray Data.
+"""Mine LAKM knowledge phrases and their passages from a search log.
 
-    python jobs/mine_phrases.py --input LOG.jsonl --output DIR [--threshold 0.7]
-    ray job submit --working-dir . -- python jobs/mine_phrases.py --input ... --output ...
+    ray job submit --working-dir . -- \\
+        python jobs/mine_phrases.py --input LOG.jsonl --output DIR
 
-``--help`` lists every option (``rayqa.mining.phrase_cli``), the synthetic XQuAD log
-builder (``--build-xquad-log``) included.
+Same arguments as ``rayqa mine-phrases`` (``--help`` lists them); see ``rayqa.cli``.
 """
 
 from __future__ import annotations
@@ -14,12 +13,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
 
-from rayqa.mining.phrase_cli import main as mine_main  # noqa: E402
+from rayqa.cli import run_command, run_job  # noqa: E402
 
 
-def main(argv=None) -> dict:
-    return mine_main(argv, prog="jobs/mine_phrases.py")
+def main(argv=None):
+    return run_job("mine-phrases", argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_command("mine-phrases"))

@@ -1,9 +1,8 @@
 """Fine-tune an extractive reader with Ray Train + DeepSpeed.
 
-    python jobs/train.py --config configs/reader.yaml [train.lr=3e-5 ...]
     ray job submit --working-dir . -- python jobs/train.py --config configs/reader.yaml
 
-Re-running with the same ``train.run_name`` resumes from the latest checkpoint.
+Same arguments as ``rayqa train`` (``--help`` lists them); see ``rayqa.cli``.
 """
 
 from __future__ import annotations
@@ -13,17 +12,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
 
-from rayqa.config import ReaderJobConfig  # noqa: E402
-from rayqa.runtime import init_ray, load_job_config  # noqa: E402
+from rayqa.cli import run_command, run_job  # noqa: E402
 
 
 def main(argv=None):
-    cfg = load_job_config(ReaderJobConfig, argv, __doc__)
-    init_ray()
-    from rayqa.train.trainer import train_reader
-
-    return train_reader(cfg)
+    return run_job("train", argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_command("train"))

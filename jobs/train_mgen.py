@@ -1,10 +1,8 @@
-"""Fine-tune mGEN (CORA's multilingual answer generator) with Ray Train + DeepSpeed.
+"""Fine-tune mGEN (CORA's answer generator) with Ray Train + DeepSpeed.
 
-    python jobs/train_mgen.py --config configs/mgen.yaml [train.lr=3e-5 ...]
     ray job submit --working-dir . -- python jobs/train_mgen.py --config configs/mgen.yaml
 
-Inputs are retrieval-output JSONL files (question, lang, answers, ctxs); re-running with
-the same ``train.run_name`` resumes from the latest checkpoint.
+Same arguments as ``rayqa train-mgen`` (``--help`` lists them); see ``rayqa.cli``.
 """
 
 from __future__ import annotations
@@ -14,17 +12,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
 
-from rayqa.config import MGENJobConfig  # noqa: E402
-from rayqa.runtime import init_ray, load_job_config  # noqa: E402
+from rayqa.cli import run_command, run_job  # noqa: E402
 
 
 def main(argv=None):
-    cfg = load_job_config(MGENJobConfig, argv, __doc__)
-    init_ray()
-    from rayqa.train.generator_trainer import train_mgen
-
-    return train_mgen(cfg)
+    return run_job("train-mgen", argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_command("train-mgen"))

@@ -35,7 +35,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
 
 from rayqa.retrieval.faiss_index import INDEX_FILE, FaissIndex  # noqa: E402
-from rayqa.retrieval.sharded import load_dense_index  # noqa: E402
+from rayqa.retrieval.faiss_shards import load_dense_index  # noqa: E402
 
 
 def clustered_vectors(n: int, dim: int, clusters: int, seed: int, rank: int = 16) -> np.ndarray:

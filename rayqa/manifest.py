@@ -11,6 +11,7 @@ or URIs.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 
@@ -24,8 +25,13 @@ def sha256_file(path: str | os.PathLike) -> str:
     return storage.sha256(path)
 
 
+def sha256_bytes(data) -> str:
+    """Returns the hex sha256 of bytes (or any buffer) a writer is about to store."""
+    return hashlib.sha256(data).hexdigest()
+
+
 def write_manifest(directory: str | os.PathLike, fields: dict, files: list[str],
-                   name: str = MANIFEST_FILE) -> str:
+                   name: str = MANIFEST_FILE, checksums: dict[str, str] | None = None) -> str:
     """Writes a manifest: ``fields`` plus the sha256 of each of ``files``.
 
     Args:
@@ -33,12 +39,15 @@ def write_manifest(directory: str | os.PathLike, fields: dict, files: list[str],
         fields: JSON-serializable facts about the artifact (count, dim, encoder, ...).
         files: Paths relative to ``directory`` whose content the artifact depends on.
         name: The manifest's file name in ``directory``.
+        checksums: sha256 already known by relative path (computed by the processes
+            that wrote those files), so that they are not read back; included as well.
 
     Returns:
         The manifest's location.
     """
-    manifest = dict(fields, files={file: sha256_file(storage.join(directory, file))
-                                   for file in files})
+    known = checksums or {}
+    manifest = dict(fields, files={**known, **{
+        file: sha256_file(storage.join(directory, file)) for file in files if file not in known}})
     location = storage.join(directory, name)
     storage.write_text(location, json.dumps(manifest, indent=2, ensure_ascii=False))
     return location

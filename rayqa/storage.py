@@ -218,10 +218,11 @@ def upload_dir(local_dir: str | os.PathLike, target: str | os.PathLike,
     return copy_tree(pafs.LocalFileSystem(), absolute(local_dir), target, exclude)
 
 
-def download_dir(location: str | os.PathLike, local_dir: str | os.PathLike) -> list[str]:
+def download_dir(location: str | os.PathLike, local_dir: str | os.PathLike,
+                 exclude: tuple[str, ...] = ()) -> list[str]:
     """Copies the files under ``location`` into the local directory ``local_dir``."""
     fs, path = resolve(location)
-    return copy_tree(fs, path, absolute(local_dir))
+    return copy_tree(fs, path, absolute(local_dir), exclude)
 
 
 @contextmanager
@@ -248,7 +249,8 @@ def cache_root() -> Path:
     return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "rayqa")
 
 
-def local_copy(location: str | os.PathLike, manifest: str | None = "manifest.json") -> Path:
+def local_copy(location: str | os.PathLike, manifest: str | None = "manifest.json",
+               exclude: tuple[str, ...] = ()) -> Path:
     """A local directory holding what ``location`` holds: itself, or a cached download.
 
     A remote directory is downloaded once per content: the cache entry is keyed by the
@@ -262,6 +264,8 @@ def local_copy(location: str | os.PathLike, manifest: str | None = "manifest.jso
         location: A local directory or a directory URI.
         manifest: The directory's manifest file name; None when it has none (then a
             complete cache entry is reused as it is).
+        exclude: Top-level names under ``location`` not to download (e.g. an index's
+            build-time embeddings, which serving does not read).
 
     Raises:
         FileNotFoundError: Nothing at ``location``.
@@ -274,7 +278,7 @@ def local_copy(location: str | os.PathLike, manifest: str | None = "manifest.jso
         return path
     if not is_dir(location):
         raise FileNotFoundError(f"{location}: no such directory")
-    key = hashlib.sha256(str(location).encode())
+    key = hashlib.sha256(str(location).encode() + repr(sorted(exclude)).encode())
     if manifest:
         key.update(read_bytes(join(location, manifest)))
     entry = cache_root() / key.hexdigest()[:32]
@@ -283,7 +287,7 @@ def local_copy(location: str | os.PathLike, manifest: str | None = "manifest.jso
     entry.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{entry.name}-", dir=entry.parent))
     try:
-        download_dir(location, staging)
+        download_dir(location, staging, exclude)
         if manifest:
             from rayqa.manifest import read_manifest
 

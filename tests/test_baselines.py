@@ -10,11 +10,10 @@ import pytest
 from rayqa.config import BaselinesJobConfig, EncoderConfig, IndexJobConfig, load_config
 from rayqa.data.openqa import OpenQAExample
 from rayqa.data.passages import read_passages
-from rayqa.data.records import BadRecords
 from rayqa.models.tiny import build_tiny_reader
 from rayqa.models.tiny_seq2seq import build_tiny_marian, build_tiny_mt5
 from rayqa.pipelines.baselines import mt_mono_answers, score_answers, translate_by_lang
-from rayqa.retrieval.build import start_output, write_index
+from rayqa.retrieval.build import write_index
 from rayqa.retrieval.encode import encode_passages_local
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,7 +51,6 @@ def setup(tmp_path_factory):
                             max_length=64, batch_size=16)
     index_cfg = IndexJobConfig(output_dir=str(tmp / "index"),
                                passages_files=[str(DEMO / "passages.jsonl")], encoder=encoder)
-    start_output(tmp / "index", passages, BadRecords())
     write_index(tmp / "index", passages, encode_passages_local(
         [p.to_dict() for p in passages], encoder), index_cfg)
     by_lang = {lang: [t for p, t in zip(passages, texts) if p.lang == lang] for lang in LANGS}

@@ -1,5 +1,6 @@
 """Integration: `jobs/build_index.main` on the shared local Ray over ~40 passages in
-several scripts, then the index read back through `FaissIndex` and `Retriever`."""
+several scripts (cut into several units of work), then the index read back through
+`FaissIndex` and `Retriever`; and the same build with every artifact on S3 (moto)."""
 
 import json
 import sys
@@ -9,11 +10,12 @@ import numpy as np
 import pytest
 import yaml
 
+from rayqa import storage
 from rayqa.config import EncoderConfig
 from rayqa.data.records import DataError
+from rayqa.manifest import read_manifest
 from rayqa.models.tiny import build_tiny_reader
 from rayqa.retrieval.encode import encode_passages_local
-from rayqa.manifest import read_manifest
 from rayqa.retrieval.faiss_index import FaissIndex
 from rayqa.retrieval.retriever import Retriever
 
@@ -87,8 +89,10 @@ def setup(tmp_path_factory):
     config = tmp / "index.yaml"
     config.write_text(yaml.safe_dump({
         "output_dir": str(tmp / "index"), "passages_files": [str(passages)],
+        # About 1 KB per unit: the file is read in several byte ranges.
         "encoder": {"name_or_path": str(encoder), "max_length": 64, "batch_size": 8,
-                    "num_actors": 1, "cpus_per_actor": 1.0},
+                    "min_actors": 1, "max_actors": 2, "cpus_per_actor": 0.5,
+                    "shard_mb": 0.001},
     }), encoding="utf-8")
     return {"config": config, "passages": passages, "encoder": str(encoder),
             "out": tmp / "index"}
@@ -96,12 +100,13 @@ def setup(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def built(setup, ray_local):
-    return job.main(["--config", str(setup["config"])])
+    return Path(job.main(["--config", str(setup["config"])]))
 
 
 def test_manifest_and_outputs(setup, built):
     assert built == setup["out"]
     manifest = read_manifest(built)
+    assert len(manifest["passages"]["files"]) > 2  # several units
     assert (manifest["count"], manifest["dim"]) == (len(PASSAGES), 64)
     assert manifest["encoder"]["name_or_path"] == setup["encoder"]
     assert (built / "rayqa_config.yaml").is_file()
@@ -148,3 +153,20 @@ def test_strict_mode_fails_naming_file_and_line(setup, ray_local):
     with pytest.raises(DataError, match=rf"{setup['passages'].name}:5: broken_json"):
         job.main(["--config", str(setup["config"]), "strict=true",
                   f"output_dir={setup['out']}-strict"])
+
+
+def test_every_artifact_on_s3(setup, ray_local, s3_dir):
+    """Passages and output on S3: actors read and write the bucket, the retriever reads
+    a verified cached copy of it."""
+    passages = storage.join(s3_dir, "in", "passages.jsonl")
+    storage.write_bytes(passages, setup["passages"].read_bytes())
+    out = job.main(["--config", str(setup["config"]), f"output_dir={s3_dir}/index",
+                    f"passages_files=[{passages}]"])
+    assert out == f"{s3_dir}/index"
+    assert read_manifest(out)["count"] == len(PASSAGES)
+    report = json.loads(storage.read_text(storage.join(out, "bad_records.json")))
+    assert sorted(e["line"] for e in report["examples"]) == sorted(BAD_LINES)
+    retriever = Retriever(out, mode="hybrid", device="cpu")
+    assert not (retriever.local_dir / "embeddings").exists()  # build state stays remote
+    hits = retriever.search(["Who discovered penicillin?"], ["en"], top_k=3)[0]
+    assert "Penicillin" in {h["title"] for h in hits}

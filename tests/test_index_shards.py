@@ -1,35 +1,42 @@
-"""Resumable embedding shards, FAISS factory types, and sharded FAISS indexes.
+"""Resumable embedding shards (units of work), FAISS factory types, sharded FAISS
+indexes filled unit by unit.
 
-Unit tests run without Ray; the tests marked `ray_local` drive the Ray Data actor pool
-and `jobs/build_index.main` through a resume after damage."""
+Unit tests run without Ray; the tests marked `ray` drive `jobs/build_index.main` on the
+shared local Ray through a resume after damage."""
 
 import json
 import sys
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 import yaml
 
-from rayqa.config import EncoderConfig, IndexConfig
-from rayqa.models.tiny import build_tiny_reader
-from rayqa.retrieval.encode import ShardEncoder, encode_passages_local, encode_to_shards
+from rayqa.config import IndexConfig
+from rayqa.data.passages import Passage
+from rayqa.data.records import BadRecords
 from rayqa.manifest import read_manifest
+from rayqa.models.tiny import build_tiny_reader
+from rayqa.retrieval.embedding_shards import (EMBEDDINGS_DIR, EmbeddingShards, RowMap, Unit,
+                                              merge_bad_records, plan_units)
 from rayqa.retrieval.faiss_index import FaissIndex
-from rayqa.retrieval.retriever import Retriever
-from rayqa.retrieval.sharded import (
+from rayqa.retrieval.faiss_shards import (
     SHARDS_DIR,
     ShardedFaissIndex,
     build_dense_index,
+    fill_shard,
     load_dense_index,
     merge_topk,
+    shard_edges,
+    train_on_sample,
 )
-from rayqa.retrieval.shards import EMBEDDINGS_DIR, EmbeddingShards
+from rayqa.retrieval.retriever import Retriever
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "jobs"))
 import build_index as job  # noqa: E402
 
-FINGERPRINT = {"encoder": {"name_or_path": "m"}, "passages_sha256": "abc"}
+FINGERPRINT = {"encoder": {"name_or_path": "m"}, "files": {}}
 WORDS = ("river mountain city history music Fluss Berg Stadt ville montagne "
          "река гора город 河流 山脉 城市 नदी पहाड़").split()
 
@@ -58,54 +65,97 @@ def encoder_dir(tmp_path_factory):
     return str(build_tiny_reader(texts, tmp_path_factory.mktemp("encoder"), vocab_size=300))
 
 
-# --- embedding shards without Ray -------------------------------------------------------
-
-def test_shards_write_load_and_find_damaged_or_missing_ones(tmp_path):
-    store = EmbeddingShards(tmp_path, count=10, shard_size=4)
-    store.prepare(FINGERPRINT)
-    assert (store.num_shards, store.bounds(2), store.missing()) == (3, (8, 10), [0, 1, 2])
-    vectors = _clustered(10, dim=8)
-    for shard in (0, 2):
-        store.write(shard, vectors[slice(*store.bounds(shard))])
-    assert store.missing() == [1]  # an interrupted run: only some shards are done
-    with pytest.raises(ValueError, match="shard-00001.json: no manifest"):
-        store.load()
-    store.write(1, vectors[4:8])
-    np.testing.assert_array_equal(store.load(), vectors)
-
-    data = bytearray((tmp_path / "shard-00001.npy").read_bytes())
-    data[-1] ^= 0xFF
-    (tmp_path / "shard-00001.npy").write_bytes(bytes(data))
-    assert store.missing() == [1]
-    with pytest.raises(ValueError, match=r"shard-00001\.npy: sha256 differs"):
-        store.load()
-    with pytest.raises(ValueError, match=r"expected \[4, dim\]"):
-        store.write(1, vectors[:3])
+def _write_units(directory, sizes, dim=8):
+    """Units of `sizes` passages with clustered vectors; returns the shards and vectors."""
+    shards = EmbeddingShards(str(directory))
+    shards.prepare([Unit(n, "mem") for n in range(len(sizes))], FINGERPRINT)
+    vectors = _clustered(sum(sizes), dim=dim)
+    for number, (start, end) in enumerate(zip(np.cumsum([0, *sizes]).tolist(),
+                                              np.cumsum(sizes).tolist())):
+        passages = [Passage(f"p{i}", "t", "xx") for i in range(start, end)]
+        shards.write(Unit(number, "mem"), passages, vectors[start:end], end - start,
+                     BadRecords())
+    return shards, vectors
 
 
-def test_prepare_discards_shards_of_another_plan_and_temporaries(tmp_path):
-    store = EmbeddingShards(tmp_path, count=4, shard_size=2)
-    store.prepare(FINGERPRINT)
-    store.write(0, _clustered(2, dim=4))
-    (tmp_path / ".shard-00001.npy.tmp").write_bytes(b"half")  # a killed writer's leftover
-    store.prepare(FINGERPRINT)
-    assert store.missing() == [1] and not (tmp_path / ".shard-00001.npy.tmp").exists()
-    store.prepare({**FINGERPRINT, "encoder": {"name_or_path": "other"}})
-    assert store.missing() == [0, 1] and not list(tmp_path.glob("shard-*"))
-    assert EmbeddingShards(tmp_path, count=4, shard_size=3).num_shards == 2
+# --- units without Ray ------------------------------------------------------------------
+
+def test_plan_cuts_files_into_byte_ranges_and_gzipped_files_whole(tmp_path):
+    plain, packed = tmp_path / "a.jsonl", tmp_path / "b.jsonl.gz"
+    plain.write_bytes(b"x" * 2500)
+    packed.write_bytes(b"y" * 100)
+    units = plan_units([str(plain), str(packed)], 1000)
+    assert [(u.number, u.start, u.end) for u in units] == [(0, 0, 1000), (1, 1000, 2000),
+                                                           (2, 2000, 2500), (3, 0, None)]
+    assert units[3].path == str(packed)
 
 
-def test_shard_encoder_step_writes_what_the_local_loop_computes(tmp_path, encoder_dir):
-    rows = _passages(7)
-    step = ShardEncoder(str(tmp_path), count=7, shard_size=4, batch_size=3,
-                        name_or_path=encoder_dir, max_length=32, device="cpu")
-    out = step({"shard": np.array([1]), "title": np.array([[r["title"] for r in rows[4:]]]),
-                "text": np.array([[r["text"] for r in rows[4:]]])})
-    assert (list(out["shard"]), list(out["count"])) == ([1], [3])
-    assert step.store.missing() == [0]
-    local = encode_passages_local(rows[4:], EncoderConfig(name_or_path=encoder_dir,
-                                                          max_length=32, batch_size=3))
-    np.testing.assert_allclose(np.load(tmp_path / "shard-00001.npy"), local, atol=1e-5)
+def test_units_resume_by_manifest_and_size_and_discard_another_plan(tmp_path):
+    shards, vectors = _write_units(tmp_path, [4, 4, 2])
+    assert shards.missing() == []
+    np.testing.assert_array_equal(shards.vectors(2), vectors[8:])
+    (tmp_path / "units" / "unit-00001.json").unlink()  # killed before the done mark
+    with open(tmp_path / EMBEDDINGS_DIR / "unit-00002.npy", "ab") as f:
+        f.write(b"\0")  # changed after it was written
+    (tmp_path / EMBEDDINGS_DIR / ".unit-00001.npy.1234.tmp").write_bytes(b"half")
+    shards.prepare(shards.units, FINGERPRINT)
+    assert [u.number for u in shards.missing()] == [1, 2]
+    assert not list((tmp_path / EMBEDDINGS_DIR).glob(".*.tmp"))
+    with pytest.raises(ValueError, match=r"unit-00001\.json: no manifest"):
+        shards.manifests()
+    shards.prepare(shards.units, {**FINGERPRINT, "encoder": {"name_or_path": "other"}})
+    assert [u.number for u in shards.missing()] == [0, 1, 2]
+    assert not (tmp_path / EMBEDDINGS_DIR).exists()
+    with pytest.raises(ValueError, match=r"expected \[2, dim\]"):
+        shards.write(Unit(2, "mem"), [Passage("a", "t", "xx")] * 2, vectors[:3], 2, BadRecords())
+
+
+def test_row_map_and_bad_records_renumbered_per_file():
+    rows = RowMap.of([{"count": 3}, {"count": 0}, {"count": 2}])
+    assert rows.starts == (0, 3, 3, 5)
+    units, local = rows.locate(np.array([0, 2, 3, 4]))
+    assert (units.tolist(), local.tolist()) == ([0, 0, 2, 2], [0, 2, 0, 1])
+    def bad(path):  # a unit's report: its line 2 is broken
+        return {"counts": {"broken_json": 1}, "examples": [
+            {"path": path, "reason": "broken_json", "line": 2, "location": None, "detail": ""}]}
+
+    none = {"counts": {}, "examples": []}
+    report = merge_bad_records(
+        [Unit(0, "a", 0, 10), Unit(1, "a", 10, 20), Unit(2, "b", 0, 10)],
+        [{"lines": 5, "bad": bad("a")}, {"lines": 4, "bad": bad("a")},
+         {"lines": 3, "bad": bad("b")}])
+    assert [(r.path, r.line) for r in report.examples] == [("a", 2), ("a", 7), ("b", 2)]
+    assert report.counts == {"broken_json": 3}
+    assert merge_bad_records([Unit(0, "a")], [{"lines": 1, "bad": none}]).total == 0
+
+
+@pytest.mark.parametrize("factory,params,num_shards", [("Flat", "", 1), ("IVF16,Flat", "nprobe=3", 3)])
+def test_filled_unit_by_unit_answers_like_the_in_memory_build(tmp_path, factory, params,
+                                                             num_shards):
+    """Training on a sample read unit by unit and filling shard by shard gives the index
+    that one in-memory build of the same vectors gives."""
+    shards, vectors = _write_units(tmp_path, [300, 0, 450, 250], dim=32)
+    cfg = IndexConfig(factory=factory, train_sample=1000, search_params=params,
+                      num_shards=num_shards)
+    rows = RowMap.of(shards.manifests())
+    trained = train_on_sample(str(tmp_path), rows.starts, cfg)
+    edges = shard_edges(rows.count, num_shards)
+    parts = [fill_shard(str(tmp_path), rows.starts, (int(a), int(b)), trained, cfg,
+                        None if num_shards == 1 else n, {})
+             for n, (a, b) in enumerate(zip(edges, edges[1:]))]
+    assert [p["count"] for p in parts] == list(np.diff(edges))
+    queries = _clustered(30, dim=32, seed=1)
+    expected = build_dense_index(vectors, cfg).search(queries, 10)
+    if num_shards == 1:
+        scores, ids = faiss.read_index(str(tmp_path / "faiss.index")).search(queries, 10)
+    else:
+        loaded = ShardedFaissIndex([FaissIndex.load(tmp_path / SHARDS_DIR / f"shard-{n:03d}")
+                                    for n in range(num_shards)])
+        for shard in loaded.shards:
+            shard._prepare_search()
+        scores, ids = loaded.search(queries, 10)
+    np.testing.assert_array_equal(ids, expected[1])
+    np.testing.assert_allclose(scores, expected[0], rtol=1e-5)
 
 
 # --- FAISS factory types and shards ------------------------------------------------------
@@ -176,23 +226,7 @@ def test_merge_topk_keeps_best_and_puts_padding_last():
     np.testing.assert_allclose(scores, [[0.9, 0.5, 0.1]])
 
 
-# --- Ray: the actor pool and the job resume ---------------------------------------------
-
-@pytest.mark.ray
-def test_rerun_encodes_only_missing_and_damaged_shards(tmp_path, encoder_dir, ray_local):
-    rows = _passages(20)
-    cfg = EncoderConfig(name_or_path=encoder_dir, max_length=32, batch_size=4, shard_size=6)
-    assert encode_to_shards(rows, tmp_path, cfg, FINGERPRINT) == [0, 1, 2, 3]
-    mtimes = {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("shard-*")}
-    (tmp_path / "shard-00001.json").unlink()  # killed after the vectors, before the mark
-    (tmp_path / "shard-00002.npy").write_bytes(b"truncated")
-    assert encode_to_shards(rows, tmp_path, cfg, FINGERPRINT) == [1, 2]
-    for name in ("shard-00000.npy", "shard-00000.json", "shard-00003.npy"):
-        assert (tmp_path / name).stat().st_mtime_ns == mtimes[name]  # not rewritten
-    assert encode_to_shards(rows, tmp_path, cfg, FINGERPRINT) == []
-    np.testing.assert_allclose(EmbeddingShards(tmp_path, 20, 6).load(),
-                               encode_passages_local(rows, cfg), atol=1e-5)
-
+# --- Ray: the job resume ----------------------------------------------------------------
 
 @pytest.mark.ray
 def test_job_resumes_and_builds_the_same_sharded_index(tmp_path, encoder_dir, ray_local):
@@ -202,16 +236,23 @@ def test_job_resumes_and_builds_the_same_sharded_index(tmp_path, encoder_dir, ra
     config.write_text(yaml.safe_dump({
         "output_dir": str(tmp_path / "index"), "passages_files": [str(passages)],
         "encoder": {"name_or_path": encoder_dir, "max_length": 32, "batch_size": 4,
-                    "shard_size": 7},
+                    "shard_mb": 0.0005, "cpus_per_actor": 0.5},
         "index": {"num_shards": 2, "bm25": False}}), encoding="utf-8")
-    out = job.main(["--config", str(config)])
-    queries = EmbeddingShards(out / EMBEDDINGS_DIR, 20, 7).load()
+    out = Path(job.main(["--config", str(config)]))
+    shards = EmbeddingShards(str(out))
+    shards.load_plan()
+    assert len(shards.units) >= 4
+    queries = np.concatenate([shards.vectors(m["unit"]) for m in shards.manifests()
+                              if m["count"]])  # a range inside one long line is empty
     fresh = load_dense_index(out).search(queries, 5)
 
-    (out / EMBEDDINGS_DIR / "shard-00002.json").unlink()  # as if killed while encoding
-    kept = (out / EMBEDDINGS_DIR / "shard-00000.npy").stat().st_mtime_ns
+    (out / "units" / "unit-00002.json").unlink()  # as if killed while encoding unit 2
+    (out / EMBEDDINGS_DIR / "unit-00003.npy").write_bytes(b"truncated")
+    kept = {p.name: p.stat().st_mtime_ns for p in (out / EMBEDDINGS_DIR).iterdir()}
     job.main(["--config", str(config)])
-    assert (out / EMBEDDINGS_DIR / "shard-00000.npy").stat().st_mtime_ns == kept
+    changed = {p.name for p in (out / EMBEDDINGS_DIR).iterdir()
+               if p.stat().st_mtime_ns != kept[p.name]}
+    assert changed == {"unit-00002.npy", "unit-00003.npy"}
     resumed = load_dense_index(out)
     assert read_manifest(out)["num_shards"] == 2
     np.testing.assert_array_equal(resumed.search(queries, 5)[1], fresh[1])

@@ -1,5 +1,6 @@
 """Retrieval without Ray: FAISS indexes and manifests, BM25 per language, the encoder
-step on plain batches, and the retriever's modes over a small hand-built index."""
+step on plain batches, the passage store, and the retriever's modes over a small index
+built in process."""
 
 import json
 import shutil
@@ -9,12 +10,12 @@ import pytest
 
 from rayqa.config import EncoderConfig, IndexJobConfig
 from rayqa.data.passages import Passage
-from rayqa.data.records import BadRecords
+from rayqa.manifest import MANIFEST_FILE, read_manifest
 from rayqa.models.tiny import build_tiny_reader
 from rayqa.retrieval.bm25 import BM25Index, MultilingualBM25, bm25_tokens
-from rayqa.retrieval.build import start_output, write_index
-from rayqa.retrieval.encode import PassageEncoder, TextEncoder, encode_passages_local
-from rayqa.manifest import MANIFEST_FILE, read_manifest
+from rayqa.retrieval.build import write_index
+from rayqa.retrieval.embedding_shards import EmbeddingShards, Unit
+from rayqa.retrieval.encode import TextEncoder, UnitEncoder, encode_passages_local
 from rayqa.retrieval.faiss_index import FaissIndex
 from rayqa.retrieval.retriever import Retriever, rrf
 
@@ -44,7 +45,6 @@ def index_dir(tmp_path_factory, encoder_dir):
     out = tmp_path_factory.mktemp("index")
     cfg = IndexJobConfig(output_dir=str(out), passages_files=[],
                          encoder=EncoderConfig(name_or_path=encoder_dir, max_length=64))
-    start_output(out, PASSAGES, BadRecords())
     write_index(out, PASSAGES, encode_passages_local([p.to_dict() for p in PASSAGES],
                                                      cfg.encoder), cfg)
     return out
@@ -157,21 +157,43 @@ def test_bm25_searches_only_the_questions_language():
     assert [row for row, _ in bm25.search("Paris", "de", k=5)] == [1]
 
 
-def test_passage_encoder_adds_float32_embeddings_to_a_plain_batch(encoder_dir):
-    batch = {"id": np.array(["a", "b"]), "title": np.array(["Paris", "长城"]),
-             "text": np.array(["The Eiffel Tower " * 50, "长城是中国古代的军事防御工程。"])}
-    out = PassageEncoder(encoder_dir, max_length=32, pooling="cls", device="cpu")(dict(batch))
-    assert out["embedding"].dtype == np.float32 and out["embedding"].shape == (2, 64)
-    assert list(out["id"]) == ["a", "b"]  # other columns pass through
+def test_unit_encoder_step_reads_encodes_and_writes_a_unit(tmp_path, encoder_dir):
+    """The Ray Data step on a plain batch: one byte range of a file in, a unit out."""
+    lines = [json.dumps(p.to_dict(), ensure_ascii=False) for p in PASSAGES]
+    lines.insert(2, "{broken")
+    source = tmp_path / "passages.jsonl"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    second = len("\n".join(lines[:4]).encode()) + 1  # the range from line 5 to the end
+    shards = EmbeddingShards(str(tmp_path / "index"))
+    units = [Unit(0, str(source), 0, second), Unit(1, str(source), second, source.stat().st_size)]
+    shards.prepare(units, {"encoder": "tiny"})
+    step = UnitEncoder(str(tmp_path / "index"), strict=False, batch_size=2, num_threads=1,
+                       name_or_path=encoder_dir, max_length=32, pooling="mean", device="cpu")
+    out = step({"unit": np.array([json.dumps(units[1].to_dict())])})
+    assert (list(out["unit"]), list(out["count"]), list(out["error"])) == ([1], [5], [""])
+    assert [u.number for u in shards.missing()] == [0]
+    step({"unit": np.array([json.dumps(units[0].to_dict())])})
+    first, rest = shards.manifests()
+    assert (first["count"], first["lines"], first["bad"]["counts"]) == (3, 4, {"broken_json": 1})
+    assert first["bad"]["examples"][0]["line"] == 3 and rest["lines"] == 5
+    cfg = EncoderConfig(name_or_path=encoder_dir, max_length=32, pooling="mean", batch_size=2)
+    local = encode_passages_local([p.to_dict() for p in PASSAGES[3:]], cfg)
+    np.testing.assert_allclose(shards.vectors(1), local, atol=1e-5)
 
-    with pytest.raises(ValueError, match=r"needs columns \['title'\]"):
-        PassageEncoder(encoder_dir, device="cpu")({"text": batch["text"]})
+    strict = UnitEncoder(str(tmp_path / "index"), strict=True, batch_size=2, num_threads=1,
+                         name_or_path=encoder_dir, max_length=32, device="cpu")
+    error = strict({"unit": np.array([json.dumps(units[0].to_dict())])})["error"][0]
+    assert (json.loads(error)["line"], json.loads(error)["reason"]) == (3, "broken_json")
 
-    mean = PassageEncoder(encoder_dir, max_length=32, pooling="mean", device="cpu")(dict(batch))
-    assert not np.allclose(mean["embedding"], out["embedding"])
-    cfg = EncoderConfig(name_or_path=encoder_dir, max_length=32, batch_size=1)
-    rows = [{"title": t, "text": x} for t, x in zip(batch["title"], batch["text"])]
-    np.testing.assert_allclose(encode_passages_local(rows, cfg), out["embedding"], atol=1e-5)
+
+def test_pooling_modes_differ_and_batches_agree(encoder_dir):
+    titles, texts = ["Paris", "长城"], ["The Eiffel Tower " * 50, "长城是中国古代的军事防御工程。"]
+    cls = TextEncoder(encoder_dir, max_length=32, pooling="cls", device="cpu")
+    mean = TextEncoder(encoder_dir, max_length=32, pooling="mean", device="cpu")
+    vectors = cls.encode_passages(titles, texts)
+    assert vectors.dtype == np.float32 and vectors.shape == (2, 64)
+    assert not np.allclose(mean.encode_passages(titles, texts), vectors)
+    np.testing.assert_allclose(cls.encode_passages_batched(titles, texts, 1), vectors, atol=1e-5)
 
 
 def test_passage_input_keeps_the_title_when_the_text_is_cut(encoder_dir):
@@ -211,10 +233,21 @@ def test_retriever_validates_arguments(index_dir):
 def test_retriever_refuses_an_index_whose_passages_changed(index_dir, tmp_path):
     copy = tmp_path / "index"
     shutil.copytree(index_dir, copy)
-    with open(copy / "passages.jsonl", "a", encoding="utf-8") as f:
-        f.write('{"id": "extra", "text": "x", "lang": "en"}\n')
-    with pytest.raises(ValueError, match=r"passages\.jsonl: sha256 differs"):
+    with open(copy / "passages" / "unit-00000.arrow", "ab") as f:
+        f.write(b"x")
+    with pytest.raises(ValueError, match=r"unit-00000\.arrow: sha256 differs"):
         Retriever(copy, mode="bm25")
+
+
+def test_passage_store_finds_rows_by_id_and_passages_by_row(index_dir):
+    store = Retriever(index_dir, mode="bm25").passages
+    assert len(store) == len(PASSAGES)
+    for row, passage in enumerate(PASSAGES):
+        assert store.row_of(passage.id) == row
+        assert store[row] == passage
+    assert store.row_of("missing") is None
+    with pytest.raises(IndexError):
+        store[len(PASSAGES)]
 
 
 def test_rrf_sums_reciprocal_ranks():

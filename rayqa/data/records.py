@@ -12,7 +12,7 @@ import gzip
 import json
 import logging
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -136,20 +136,33 @@ def iter_jsonl(path: str | Path, report: BadRecords, strict: bool) -> Iterator[t
         strict: Raise `DataError` at the first bad line instead.
     """
     with open_text(path) as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as err:
-                reject(report, strict, BadRecord(str(path), "broken_json", number,
-                                                 detail=f"column {err.colno}: {err.msg}"))
-                continue
-            if not isinstance(obj, dict):
-                reject(report, strict, BadRecord(str(path), "not_an_object", number,
-                                                 detail=type(obj).__name__))
-                continue
-            yield number, obj
+        yield from parse_jsonl(enumerate(lines, start=1), str(path), report, strict)
+
+
+def parse_jsonl(lines: Iterable[tuple[int, str]], path: str, report: BadRecords,
+                strict: bool) -> Iterator[tuple[int, dict]]:
+    """Yields `(line_number, object)` for numbered JSON Lines text lines (see `iter_jsonl`).
+
+    Args:
+        lines: `(line_number, text)` pairs, e.g. of one byte range of a file.
+        path: The file named in bad records.
+        report: Where rejected lines are counted.
+        strict: Raise `DataError` at the first bad line instead.
+    """
+    for number, line in lines:
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as err:
+            reject(report, strict, BadRecord(path, "broken_json", number,
+                                             detail=f"column {err.colno}: {err.msg}"))
+            continue
+        if not isinstance(obj, dict):
+            reject(report, strict, BadRecord(path, "not_an_object", number,
+                                             detail=type(obj).__name__))
+            continue
+        yield number, obj
 
 
 def missing_fields(obj: dict, fields: tuple[str, ...]) -> list[str]:

@@ -1,7 +1,8 @@
 """Batch retrieval and batch generation as Ray Data actor pools.
 
-`BatchRetriever` holds a query encoder and a dense index (loaded once per actor), so
-the query encoder may differ from the one that encoded the passages: CORA keeps its
+`BatchRetriever` holds a query encoder, a dense index and the memory-mapped passage
+store (loaded once per actor, from a local path or a cached copy of a URI), so the
+query encoder may differ from the one that encoded the passages: CORA keeps its
 first round's query encoder at inference while passages are encoded with the newest
 passage encoder. `BatchGenerator` holds an mGEN `GenerativeReader`. Passages travel
 between the steps and the driver as JSON strings (`ctxs`), since their lists of dicts
@@ -25,7 +26,7 @@ class BatchRetriever:
 
     Args:
         query_encoder: `from_pretrained` directory of the question encoder.
-        index_dir: An index directory of `rayqa.retrieval.build.build_index`.
+        index_dir: An index directory of `rayqa.retrieval.build.build_index` (path or URI).
         top_k: Passages per question.
         max_length: Longest question in tokens.
         device: `cuda` or `cpu`.
@@ -33,21 +34,23 @@ class BatchRetriever:
 
     def __init__(self, query_encoder: str, index_dir: str, top_k: int, max_length: int = 64,
                  device: str = "cpu"):
-        from rayqa.data.passages import read_passages
+        from rayqa.manifest import read_manifest
         from rayqa.retrieval.encode import TextEncoder
-        from rayqa.retrieval.retriever import PASSAGES_FILE
-        from rayqa.retrieval.sharded import load_dense_index
+        from rayqa.retrieval.faiss_shards import load_dense_index
+        from rayqa.retrieval.passage_store import PassageStore
+        from rayqa.retrieval.retriever import fetch_index
 
+        local = fetch_index(index_dir)
         self.encoder = TextEncoder(query_encoder, max_length, "cls", device)
-        self.index = load_dense_index(index_dir)
-        self.passages = [p.to_dict() for p in read_passages(Path(index_dir) / PASSAGES_FILE)]
+        self.index = load_dense_index(local)
+        self.passages = PassageStore.from_manifest(str(local), read_manifest(local, verify=False))
         self.top_k = top_k
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         vectors = self.encoder.encode_queries([str(q) for q in batch["question"]])
         scores, rows = self.index.search(vectors, self.top_k)
         batch[CTXS] = np.asarray([
-            json.dumps([{**self.passages[r], "score": float(s)}
+            json.dumps([{**self.passages[int(r)].to_dict(), "score": float(s)}
                         for r, s in zip(row, score) if r >= 0], ensure_ascii=False)
             for row, score in zip(rows, scores)], dtype=object)
         return batch
@@ -110,8 +113,12 @@ def retrieve_ray(questions: Sequence[Mapping], query_encoder: str | Path,
             e.g. a `CORARetrievalConfig`.
         max_length: Longest question in tokens.
     """
+    from rayqa import storage
+
+    # Absolute: the actors run in their own working directory.
     found = _run(questions, BatchRetriever,
-                 {"query_encoder": str(query_encoder), "index_dir": str(index_dir),
+                 {"query_encoder": storage.absolute(query_encoder),
+                  "index_dir": storage.absolute(index_dir),
                   "top_k": top_k, "max_length": max_length}, ["question"], CTXS,
                  batch_size=cfg.batch_size, num_actors=cfg.num_actors,
                  cpus_per_actor=cfg.cpus_per_actor, use_gpu=cfg.use_gpu)

@@ -207,7 +207,7 @@ class CORAPipeline:
             name_or_path=str(self.round_dir(r) / "mdpr" / FINAL / "passage_encoder"),
             max_length=self.cfg.mdpr.encoder.max_passage_length, pooling="cls",
             batch_size=pool.batch_size, num_actors=pool.num_actors,
-            cpus_per_actor=pool.cpus_per_actor, use_gpu=pool.use_gpu, shard_size=pool.shard_size)
+            cpus_per_actor=pool.cpus_per_actor, use_gpu=pool.use_gpu, shard_mb=pool.shard_mb)
         build_index(IndexJobConfig(output_dir=str(self.round_dir(r) / "index"),
                                    passages_files=[DataFile(path=self.cfg.passages_file)],
                                    encoder=encoder, index=pool.index, strict=self.cfg.strict))

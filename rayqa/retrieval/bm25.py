@@ -16,6 +16,9 @@ text (a Latin name in a Chinese passage) is handled the same in passages and que
 
 Per-language indexes keep each language's IDF statistics its own; a question searches
 its own language, or every language with scores merged when its language is unknown.
+`BM25Builder` collects a language's documents as token ids a batch at a time, so an
+index build streams the passage store instead of holding its texts; saved indexes are
+memory-mapped at load.
 """
 
 from __future__ import annotations
@@ -71,6 +74,13 @@ def bm25_tokens(text: str, lang: str | None = None) -> list[str]:
     return [token for token in tokens if token not in stop]
 
 
+def lang_dir(lang: str) -> str:
+    """The directory name of a language's index: the code itself, when it can be one."""
+    if not _LANG_DIR.fullmatch(lang):
+        raise ValueError(f"language code {lang!r} cannot name a directory")
+    return lang
+
+
 class BM25Index:
     """BM25 over the passages of one language, returning passage row numbers.
 
@@ -85,8 +95,9 @@ class BM25Index:
 
     def build(self, texts: Sequence[str], rows: Sequence[int]) -> BM25Index:
         """Indexes `texts` (title and text joined), known by their row numbers `rows`."""
-        self.rows = np.asarray(rows, dtype=np.int64)
-        self.model.index([bm25_tokens(text, self.lang) for text in texts], show_progress=False)
+        builder = BM25Builder(self.lang)
+        builder.add(texts, rows)
+        self.model, self.rows = builder.finish().model, builder.rows()
         return self
 
     def search(self, queries: Sequence[str], k: int) -> list[list[tuple[int, float]]]:
@@ -106,14 +117,50 @@ class BM25Index:
 
     @classmethod
     def load(cls, directory: str | Path, lang: str) -> BM25Index:
-        """Reads an index written by `save`; raises ValueError when its files disagree."""
+        """Reads an index written by `save`, memory-mapped; raises ValueError when its
+        files disagree."""
         directory = Path(directory)
         index = cls(lang)
-        index.model = bm25s.BM25.load(str(directory), show_progress=False)
-        index.rows = np.load(directory / ROWS_FILE)
+        index.model = bm25s.BM25.load(str(directory), mmap=True)
+        index.rows = np.load(directory / ROWS_FILE, mmap_mode="r")
         if index.model.scores["num_docs"] != len(index.rows):
             raise ValueError(f"{directory / ROWS_FILE}: {len(index.rows)} rows but the BM25 "
                              f"index holds {index.model.scores['num_docs']} documents")
+        return index
+
+
+class BM25Builder:
+    """Collects one language's documents as token ids, batch by batch, then indexes them.
+
+    Only the ids (int32 per token) and the vocabulary are kept, never the texts.
+
+    Args:
+        lang: The language code of the passages.
+    """
+
+    def __init__(self, lang: str):
+        self.lang = lang
+        self.vocab: dict[str, int] = {}
+        self.docs: list[np.ndarray] = []
+        self._rows: list[np.ndarray] = []
+
+    def add(self, texts: Sequence[str], rows: Sequence[int]) -> None:
+        """Adds documents (title and text joined) known by their row numbers `rows`."""
+        for text in texts:
+            tokens = bm25_tokens(text, self.lang)
+            self.docs.append(np.fromiter((self.vocab.setdefault(t, len(self.vocab))
+                                          for t in tokens), np.int32, len(tokens)))
+        self._rows.append(np.asarray(rows, dtype=np.int64))
+
+    def rows(self) -> np.ndarray:
+        """The row numbers added so far, in order."""
+        return np.concatenate(self._rows) if self._rows else np.zeros(0, np.int64)
+
+    def finish(self) -> BM25Index:
+        """The BM25 index of everything added."""
+        index = BM25Index(self.lang)
+        index.model.index((self.docs, dict(self.vocab)), show_progress=False)
+        index.rows = self.rows()
         return index
 
 
@@ -151,10 +198,8 @@ class MultilingualBM25:
         """Writes `<directory>/<lang>/` per language and the list of languages."""
         directory = Path(directory)
         for lang, index in self.indexes.items():
-            if not _LANG_DIR.fullmatch(lang):  # the code becomes a directory name
-                raise ValueError(f"language code {lang!r} cannot name a directory")
-            index.save(directory / lang)
-        (directory / LANGS_FILE).write_text(json.dumps(sorted(self.indexes)), encoding="utf-8")
+            index.save(directory / lang_dir(lang))
+        self.write_langs(str(directory), list(self.indexes))
 
     @classmethod
     def load(cls, directory: str | Path) -> MultilingualBM25:
@@ -162,3 +207,10 @@ class MultilingualBM25:
         directory = Path(directory)
         langs = json.loads((directory / LANGS_FILE).read_text(encoding="utf-8"))
         return cls({lang: BM25Index.load(directory / lang, lang) for lang in langs})
+
+    @staticmethod
+    def write_langs(directory: str, langs: Sequence[str]) -> None:
+        """Writes the list of languages of per-language indexes saved one by one."""
+        from rayqa import storage
+
+        storage.write_text(storage.join(directory, LANGS_FILE), json.dumps(sorted(langs)))

@@ -3,22 +3,28 @@
 Passages are encoded as `[CLS] title [SEP] text [SEP]` and questions as
 `[CLS] question [SEP]` by the same encoder (DPR's input format), pooled to one vector
 by the `[CLS]` state or the mean of the token states. `TextEncoder` holds the model;
-`PassageEncoder` is the Ray Data step over batches with `title` and `text` columns;
-`ShardEncoder` is the step that encodes whole shards and writes them to disk, which
-`encode_to_shards` runs over the shards a previous run did not finish.
+`HashingEncoder` is a model-free stand-in with the same interface for scale tests and
+benchmarks of the data plane. `UnitEncoder` is the Ray Data step `build_index` runs: it reads a
+unit (a byte range of a passages file) from storage, encodes it and writes its
+passages and vectors back to storage (`rayqa.retrieval.embedding_shards`), so only
+counts travel back to the driver.
 """
 
 from __future__ import annotations
 
+import json
+import zlib
 from collections.abc import Iterable, Sequence
-from pathlib import Path
+from dataclasses import asdict
 
 import numpy as np
 
 from rayqa.config import EncoderConfig
+from rayqa.data.passages import read_passage_range
+from rayqa.data.records import BadRecord, DataError
+from rayqa.retrieval.embedding_shards import EmbeddingShards, Unit
 
-EMBEDDING = "embedding"  # the column PassageEncoder adds
-ROW = "row"  # passage row number: Ray Data does not keep the order, so rows travel along
+HASHING_DIM = 64  # vector size of HashingEncoder
 
 
 class TextEncoder:
@@ -43,12 +49,6 @@ class TextEncoder:
         self.pooling = pooling
         self.tokenizer = AutoTokenizer.from_pretrained(name_or_path)
         self.model = AutoModel.from_pretrained(name_or_path).to(self.device).eval()
-
-    @classmethod
-    def from_config(cls, cfg: EncoderConfig, device: str | None = None) -> TextEncoder:
-        """Builds the encoder an `EncoderConfig` describes (CPU unless `use_gpu`)."""
-        return cls(cfg.name_or_path, cfg.max_length, cfg.pooling,
-                   device or (None if cfg.use_gpu else "cpu"))
 
     def encode_passages(self, titles: Sequence[str], texts: Sequence[str]) -> np.ndarray:
         """Returns float32 `[n, dim]` embeddings of `[CLS] title [SEP] text [SEP]`."""
@@ -84,24 +84,6 @@ class TextEncoder:
         return pooled.float().cpu().numpy()
 
 
-class PassageEncoder(TextEncoder):
-    """Ray Data step: adds an `embedding` column (float32 `[n, dim]`) to a passage batch.
-
-    The model loads in `__init__`, i.e. once per actor of the pool. Batches need the
-    columns `title` and `text`; every other column passes through.
-    """
-
-    INPUT_COLUMNS = ("title", "text")
-
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        missing = [name for name in self.INPUT_COLUMNS if name not in batch]
-        if missing:
-            raise ValueError(f"PassageEncoder needs columns {missing}; got {sorted(batch)}")
-        batch[EMBEDDING] = self.encode_passages([str(t) for t in batch["title"]],
-                                                [str(t) for t in batch["text"]])
-        return batch
-
-
 def encode_passages_local(rows: Iterable[dict], cfg: EncoderConfig) -> np.ndarray:
     """Encodes passages in this process, `cfg.batch_size` at a time.
 
@@ -114,153 +96,153 @@ def encode_passages_local(rows: Iterable[dict], cfg: EncoderConfig) -> np.ndarra
     Returns:
         Float32 `[len(rows), dim]` embeddings in the order of `rows`.
     """
-    encoder = TextEncoder.from_config(cfg)
+    encoder = build_encoder(**encoder_args(cfg))
     rows = list(rows)
     return encoder.encode_passages_batched([r["title"] for r in rows], [r["text"] for r in rows],
                                            cfg.batch_size)
 
 
-def encode_dataset(ds, cfg: EncoderConfig):
-    """Adds the `embedding` column to a Ray Dataset with an actor pool of encoders.
+class HashingEncoder:
+    """Model-free vectors with `TextEncoder`'s interface: L2-normalized counts of hashed
+    words (crc32 modulo `HASHING_DIM`).
 
-    Each actor holds one model and `cfg.cpus_per_actor` CPUs (one GPU when `use_gpu`).
-    Leave CPUs free beside the pool: the tasks that read and move blocks need them too,
-    and a pool that takes every CPU stalls the stream.
+    Only for measuring and testing the data plane at sizes where a transformer would
+    take hours on a CPU: deterministic everywhere, no retrieval quality to speak of.
 
     Args:
-        ds: A `ray.data.Dataset` with `title` and `text` columns.
-        cfg: The encoder settings.
-
-    Returns:
-        The lazy Dataset with `embedding` added.
+        name_or_path: Ignored (the interface's).
+        max_length: Most words read per input.
+        pooling: Ignored.
+        device: Ignored.
     """
-    from ray.data import ActorPoolStrategy
 
-    return ds.map_batches(
-        PassageEncoder,
-        compute=ActorPoolStrategy(size=cfg.num_actors),
-        batch_size=cfg.batch_size,
-        num_cpus=cfg.cpus_per_actor,
-        num_gpus=1 if cfg.use_gpu else 0,
-        fn_constructor_kwargs={"name_or_path": cfg.name_or_path, "max_length": cfg.max_length,
-                               "pooling": cfg.pooling,
-                               "device": "cuda" if cfg.use_gpu else "cpu"},
-    )
+    def __init__(self, name_or_path: str = "", max_length: int = 256, pooling: str = "cls",
+                 device: str | None = None):
+        self.max_length = max_length
 
+    def encode_passages(self, titles: Sequence[str], texts: Sequence[str]) -> np.ndarray:
+        """Float32 `[n, HASHING_DIM]` vectors of `title text`."""
+        return self._embed([f"{title} {text}" for title, text in zip(titles, texts)])
 
-def encode_passages_ray(rows: Sequence[dict], cfg: EncoderConfig) -> np.ndarray:
-    """Encodes passages with Ray Data and returns the embeddings in the order of `rows`.
+    def encode_passages_batched(self, titles: Sequence[str], texts: Sequence[str],
+                                batch_size: int) -> np.ndarray:
+        """`encode_passages` (no batches needed)."""
+        return self.encode_passages(titles, texts)
 
-    Only `title`, `text` and the row number travel to the actors; results stream back
-    and are written into one array by row number, since the pool may reorder blocks.
+    def encode_queries(self, questions: Sequence[str]) -> np.ndarray:
+        """Float32 `[n, HASHING_DIM]` vectors of the questions."""
+        return self._embed(list(questions))
 
-    Args:
-        rows: Dicts with `title` and `text`.
-        cfg: The encoder settings.
-
-    Returns:
-        Float32 `[len(rows), dim]` embeddings.
-    """
-    import ray
-
-    items = [{ROW: i, "title": r["title"], "text": r["text"]} for i, r in enumerate(rows)]
-    # Several blocks per actor so that encoding streams instead of waiting on one block.
-    blocks = max(1, min(len(items) // cfg.batch_size, 8 * cfg.num_actors))
-    ds = encode_dataset(ray.data.from_items(items, override_num_blocks=blocks), cfg)
-    out: np.ndarray | None = None
-    # No select_columns: that would be one more task stage competing for the CPUs.
-    for batch in ds.iter_batches(batch_format="numpy"):
-        emb = np.asarray(batch[EMBEDDING], dtype=np.float32)
-        if out is None:
-            out = np.zeros((len(items), emb.shape[1]), np.float32)
-        out[batch[ROW]] = emb
-    if out is None:
-        raise ValueError("no passages to encode")
-    return out
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), HASHING_DIM), np.float32)
+        for i, text in enumerate(texts):
+            words = text.lower().split()[:self.max_length]
+            out[i] = np.bincount([zlib.crc32(w.encode()) % HASHING_DIM for w in words],
+                                 minlength=HASHING_DIM)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.maximum(norms, 1e-12)
 
 
-class ShardEncoder(TextEncoder):
-    """Ray Data step: encodes whole embedding shards and writes them to disk.
+ENCODERS = {"transformer": TextEncoder, "hashing": HashingEncoder}
 
-    Each input row is one shard: `shard` (its number) and the lists `title` and `text`
-    of its passages. The actor encodes them `batch_size` at a time and writes the shard
-    atomically into the embeddings directory (shared storage on a cluster), so only a
-    shard number and a row count travel back to the driver, and a killed run loses at
-    most the shards in flight.
+
+def build_encoder(kind: str = "transformer", **kwargs) -> TextEncoder | HashingEncoder:
+    """The encoder of `kind` (`transformer` or `hashing`) built from `TextEncoder`'s
+    arguments (`name_or_path`, `max_length`, `pooling`, `device`)."""
+    return ENCODERS[kind](**kwargs)
+
+
+def encoder_args(cfg: EncoderConfig) -> dict:
+    """`build_encoder` arguments of an `EncoderConfig` (CPU unless `use_gpu`)."""
+    return {"kind": cfg.kind, "name_or_path": cfg.name_or_path, "max_length": cfg.max_length,
+            "pooling": cfg.pooling, "device": "cuda" if cfg.use_gpu else "cpu"}
+
+
+class UnitEncoder:
+    """Ray Data step: reads, encodes and writes whole units of an index build.
+
+    Each input row is one unit (`unit`: its JSON, see `embedding_shards.Unit`). The
+    actor reads the unit's byte range straight from storage, encodes its passages
+    `batch_size` at a time and writes passages, vectors and the unit's manifest under
+    the index directory, so only a count (or, in strict mode, the first bad record)
+    travels back to the driver, and a killed run loses at most the units in flight.
 
     Args:
-        directory: The embeddings directory (see `rayqa.retrieval.shards`).
-        count: Number of passage rows in the whole collection.
-        shard_size: Rows per shard.
+        directory: The index directory, absolute or a URI (actors have their own cwd).
+        strict: Stop a unit at its first bad line and return it as `error`.
         batch_size: Passages per forward pass.
-        **encoder: `TextEncoder` arguments (`name_or_path`, `max_length`, ...).
+        num_threads: Torch threads; the actor's CPUs, since Ray pins OMP_NUM_THREADS to
+            1 for fractional CPUs and torch would otherwise size itself to the machine.
+        **encoder: `build_encoder` arguments.
     """
 
-    def __init__(self, directory: str, count: int, shard_size: int, batch_size: int,
+    def __init__(self, directory: str, strict: bool, batch_size: int, num_threads: int,
                  **encoder):
-        from rayqa.retrieval.shards import EmbeddingShards
+        if encoder.get("kind", "transformer") == "transformer":
+            import torch
 
-        super().__init__(**encoder)
-        self.store = EmbeddingShards(directory, count, shard_size)
-        self.batch_size = batch_size
+            torch.set_num_threads(num_threads)
+        self.encoder = build_encoder(**encoder)
+        self.shards = EmbeddingShards(directory)
+        self.strict, self.batch_size = strict, batch_size
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        counts = []
-        for shard, titles, texts in zip(batch["shard"], batch["title"], batch["text"]):
-            vectors = self.encode_passages_batched([str(t) for t in titles],
-                                                   [str(t) for t in texts], self.batch_size)
-            self.store.write(int(shard), vectors)
-            counts.append(len(vectors))
-        return {"shard": np.asarray(batch["shard"], np.int64), "count": np.asarray(counts)}
+        results = [self.encode_unit(json.loads(str(unit))) for unit in batch["unit"]]
+        return {"unit": np.asarray([r[0] for r in results], np.int64),
+                "count": np.asarray([r[1] for r in results], np.int64),
+                "error": np.asarray([r[2] for r in results], dtype=object)}
+
+    def encode_unit(self, unit: dict) -> tuple[int, int, str]:
+        """Encodes and writes one unit; returns `(number, passages, error JSON or "")`."""
+        unit = Unit(**unit)
+        try:
+            part = read_passage_range(unit.path, unit.start, unit.end, self.strict)
+        except DataError as err:
+            return unit.number, 0, json.dumps(asdict(err.record), ensure_ascii=False)
+        vectors = self.encoder.encode_passages_batched([p.title for p in part.passages],
+                                                       [p.text for p in part.passages],
+                                                       self.batch_size)
+        self.shards.write(unit, part.passages, vectors, part.lines, part.report)
+        return unit.number, len(part.passages), ""
 
 
-def encode_to_shards(rows: Sequence[dict], directory: str | Path, cfg: EncoderConfig,
-                     fingerprint: dict) -> list[int]:
-    """Encodes the passages of the missing embedding shards with a Ray Data actor pool.
+def encode_units(directory: str, units: Sequence, cfg: EncoderConfig, strict: bool) -> int:
+    """Encodes `units` with a Ray Data actor pool of `UnitEncoder`s; returns passages encoded.
 
-    Finished shards (manifest present, checksums right, same plan) are skipped, so a
-    rerun after a crash or a kill encodes only what is missing.
-
-    Args:
-        rows: Dicts with `title` and `text`, in row order.
-        directory: The embeddings directory.
-        cfg: The encoder settings (`shard_size` rows per shard).
-        fingerprint: What else decides the vectors (encoder facts, passages checksum);
-            shards written under another fingerprint are discarded first.
-
-    Returns:
-        The shard numbers encoded by this call (empty when all were done).
+    The pool autoscales between `cfg.pool_size()` actors (never more than units), each
+    with `cpus_per_actor` CPUs, `gpus_per_actor` GPUs when `use_gpu`, and the custom
+    resources and node labels of the config. Only the unit descriptors travel from the
+    driver; the passages never pass through it.
 
     Raises:
-        ValueError: A shard is still missing after the pool finished.
+        DataError: In strict mode, at the first bad line met (file and line named).
+        ValueError: A unit is still missing after the pool finished.
     """
     import ray
     from ray.data import ActorPoolStrategy
 
-    from rayqa.retrieval.shards import EmbeddingShards
-
-    store = EmbeddingShards(directory, len(rows), cfg.shard_size)
-    store.prepare(fingerprint)
-    todo = store.missing()
-    if not todo:
-        return []
-    items = [{"shard": shard, "title": [r["title"] for r in rows[slice(*store.bounds(shard))]],
-              "text": [r["text"] for r in rows[slice(*store.bounds(shard))]]} for shard in todo]
-    # One block per shard, so the pool's actors take shards independently.
-    ds = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
-        ShardEncoder,
-        compute=ActorPoolStrategy(size=min(cfg.num_actors, len(todo))),
+    if not units:
+        return 0
+    low, high = (min(size, len(units)) for size in cfg.pool_size())
+    # One block per unit, so that the pool's actors take units independently.
+    ds = ray.data.from_items([{"unit": json.dumps(u.to_dict())} for u in units],
+                             override_num_blocks=len(units)).map_batches(
+        UnitEncoder,
         batch_size=1,
+        compute=ActorPoolStrategy(min_size=low, max_size=high),
         num_cpus=cfg.cpus_per_actor,
-        num_gpus=1 if cfg.use_gpu else 0,
-        fn_constructor_kwargs={"directory": str(directory), "count": len(rows),
-                               "shard_size": cfg.shard_size, "batch_size": cfg.batch_size,
-                               "name_or_path": cfg.name_or_path, "max_length": cfg.max_length,
-                               "pooling": cfg.pooling,
-                               "device": "cuda" if cfg.use_gpu else "cpu"},
+        num_gpus=cfg.gpus_per_actor if cfg.use_gpu else 0,
+        resources=cfg.resources or None,
+        label_selector=cfg.label_selector or None,
+        fn_constructor_kwargs={"directory": directory, "strict": strict,
+                               "batch_size": cfg.batch_size,
+                               "num_threads": max(1, int(cfg.cpus_per_actor)),
+                               **encoder_args(cfg)},
     )
-    for _ in ds.iter_batches(batch_format="numpy"):
-        pass  # the shards are on disk; the stream only has to run to its end
-    if missing := store.missing():
-        raise ValueError(f"{directory}: shards {missing} missing after encoding")
-    return todo
+    encoded = 0
+    for batch in ds.iter_batches(batch_format="numpy", batch_size=None):
+        for error in batch["error"]:
+            if error:
+                raise DataError(BadRecord(**json.loads(error)))
+        encoded += int(batch["count"].sum())
+    return encoded

@@ -9,8 +9,10 @@ numbers whatever the index type does internally.
 dimension, factory, the encoder that made them) and the sha256 of every file the index
 depends on. Loading checks all of it, so an index never silently answers with the
 wrong passages or a different encoder. The same manifest functions vouch for the FAISS
-shards of a sharded index (`rayqa.retrieval.sharded`) and, under their own file names,
-for the embedding shards of a resumable encoding (`rayqa.retrieval.shards`).
+shards of a sharded index (`rayqa.retrieval.faiss_shards`) and, under their own file
+names, for the units of a resumable encoding (`rayqa.retrieval.embedding_shards`).
+Indexes are saved to a local directory or a URI (`rayqa.storage`) and loaded from a
+local directory (`storage.local_copy` of a URI).
 
 When FAISS sees GPUs, IVF training runs its k-means there and search uses a GPU copy
 of the index (index types without a GPU version stay on the CPU).
@@ -23,7 +25,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from rayqa.manifest import MANIFEST_FILE, read_manifest, write_manifest
+from rayqa import storage
+from rayqa.manifest import MANIFEST_FILE, read_manifest, sha256_bytes, write_manifest
 
 INDEX_FILE = "faiss.index"
 
@@ -94,13 +97,27 @@ class FaissIndex:
             self.
         """
         vectors = np.ascontiguousarray(embeddings, dtype=np.float32)
-        ids = np.arange(len(vectors), dtype=np.int64) if ids is None else np.asarray(ids, np.int64)
-        base = faiss.clone_index(trained) if trained is not None else self.trained_base(vectors)
-        # The id map lets every index type (HNSW has no add_with_ids) return row numbers.
-        self.index = faiss.IndexIDMap2(base)
-        self.index.add_with_ids(vectors, ids)
+        ids = np.arange(len(vectors), dtype=np.int64) if ids is None else ids
+        self.start(trained if trained is not None else self.trained_base(vectors))
+        self.add(vectors, ids)
         self._prepare_search()
         return self
+
+    def start(self, trained: faiss.Index) -> FaissIndex:
+        """Begins an empty index as a copy of a trained base, to be filled by `add`.
+
+        Args:
+            trained: An empty index from `trained_base` (copied, so that the shards of
+                one sharded index share their quantizers).
+        """
+        # The id map lets every index type (HNSW has no add_with_ids) return row numbers.
+        self.index = faiss.IndexIDMap2(faiss.clone_index(trained))
+        return self
+
+    def add(self, vectors: np.ndarray, ids: np.ndarray) -> None:
+        """Adds float32 `[n, dim]` vectors searched as the row numbers `ids` (`[n]`)."""
+        self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32),
+                                np.asarray(ids, dtype=np.int64))
 
     def trained_base(self, vectors: np.ndarray) -> faiss.Index:
         """Returns the empty factory index, trained on a sample of `vectors` if it needs it.
@@ -158,9 +175,22 @@ class FaissIndex:
             raise ValueError(f"queries must be [n, {self.dim}], got {list(queries.shape)}")
         return self._search_index.search(queries, k)
 
+    def facts(self) -> dict:
+        """What the manifest records about the index itself."""
+        return {"count": self.ntotal, "dim": self.dim, "factory": self.factory,
+                "search_params": self.search_params}
+
+    def write(self, location: str) -> str:
+        """Writes the CPU index to the file `location` (path or URI); returns its sha256."""
+        if self.index is None:
+            raise ValueError("nothing to save: build() the index first")
+        data = faiss.serialize_index(self.index)  # uint8 array: one write, local or remote
+        storage.write_bytes(location, data)
+        return sha256_bytes(data)
+
     def save(self, directory: str | Path, fields: dict | None = None,
-             checksum_files: tuple[str, ...] = ()) -> Path:
-        """Writes the CPU index and `manifest.json` into `directory`.
+             checksum_files: tuple[str, ...] = ()) -> str:
+        """Writes the CPU index and `manifest.json` into `directory` (path or URI).
 
         Args:
             directory: The index directory (created when missing).
@@ -169,33 +199,36 @@ class FaissIndex:
                 passages file), whose sha256 goes into the manifest.
 
         Returns:
-            The index file path.
+            The index file's location.
         """
-        if self.index is None:
-            raise ValueError("nothing to save: build() the index first")
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        path = directory / INDEX_FILE
-        faiss.write_index(self.index, str(path))
-        facts = {"count": self.ntotal, "dim": self.dim, "factory": self.factory,
-                 "search_params": self.search_params, **(fields or {})}
-        write_manifest(directory, facts, [INDEX_FILE, *checksum_files])
-        self.manifest = read_manifest(directory)
-        return path
+        location = storage.join(directory, INDEX_FILE)
+        sha = self.write(location)
+        write_manifest(directory, {**self.facts(), **(fields or {})}, list(checksum_files),
+                       checksums={INDEX_FILE: sha})
+        self.manifest = read_manifest(directory, verify=False)
+        return location
 
     @classmethod
-    def load(cls, directory: str | Path, use_gpu: bool | None = None) -> FaissIndex:
-        """Reads an index saved by `save`, after checking it against its manifest.
+    def load(cls, directory: str | Path, use_gpu: bool | None = None,
+             verify: bool = True) -> FaissIndex:
+        """Reads an index saved by `save` from a local directory, checked against its
+        manifest.
+
+        Args:
+            directory: The local index directory.
+            use_gpu: Search on the GPUs; None uses them when FAISS sees any.
+            verify: Check the sha256 of every file the manifest lists; False when the
+                caller has just checked them.
 
         Raises:
             ValueError: A file differs from the manifest, or the index holds another
                 number of vectors or another dimension than the manifest says.
         """
         directory = Path(directory)
-        manifest = read_manifest(directory)
+        manifest = read_manifest(directory, verify=verify)
         if manifest.get("num_shards", 1) > 1:
             raise ValueError(f"{directory}: a sharded index; load it with "
-                             "rayqa.retrieval.sharded.load_dense_index")
+                             "rayqa.retrieval.faiss_shards.load_dense_index")
         path = directory / INDEX_FILE
         index = cls(manifest["factory"], search_params=manifest.get("search_params", ""),
                     use_gpu=use_gpu)

@@ -11,6 +11,11 @@ Modes:
   `score(p) = sum over lists of 1 / (rrf_k + rank of p)`, rank from 1, taking the top
   `rrf_depth` of each list. RRF uses ranks only, so the unbounded BM25 scores and the
   inner products need no calibration against each other.
+
+An index given as a URI is downloaded once per node into a cache (`storage.local_copy`,
+checked against the manifest, without the build-only embeddings); passages are read
+from the memory-mapped passage store, so a replica holds the FAISS index and the pages
+it touches, not the collection as Python objects.
 """
 
 from __future__ import annotations
@@ -19,13 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
-from rayqa.data.passages import Passage, read_passages
-from rayqa.retrieval.bm25 import MultilingualBM25
+from rayqa import storage
 from rayqa.manifest import read_manifest
-from rayqa.retrieval.sharded import load_dense_index
+from rayqa.retrieval.bm25 import MultilingualBM25
+from rayqa.retrieval.build import BM25_DIR, BUILD_ONLY
+from rayqa.retrieval.faiss_shards import load_dense_index
+from rayqa.retrieval.passage_store import PassageStore
 
-PASSAGES_FILE = "passages.jsonl"
-BM25_DIR = "bm25"
 MODES = ("hybrid", "dense", "bm25")
 _QUERY_BATCH = 64
 
@@ -34,7 +39,8 @@ class Retriever:
     """Loads an index directory and returns the top passages for questions.
 
     Args:
-        index_dir: A directory written by `rayqa.retrieval.build.build_index`.
+        index_dir: A directory written by `rayqa.retrieval.build.build_index`: a local
+            path or a URI (fetched into the local cache).
         mode: `hybrid`, `dense` or `bm25` (see the module docstring).
         device: Where the query encoder runs (`cuda`/`cpu`); None picks `cuda` if present.
         rrf_k: The RRF constant; 60 as in the RRF paper.
@@ -51,18 +57,17 @@ class Retriever:
                  rrf_k: int = 60, rrf_depth: int = 100, query_encoder: str | None = None):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        self.index_dir = Path(index_dir)
+        self.index_dir = str(index_dir)
         self.mode, self.rrf_k, self.rrf_depth = mode, rrf_k, rrf_depth
         self.dense = self.encoder = self.bm25 = None
-        if mode == "bm25":
-            self.manifest = read_manifest(self.index_dir)
-        else:
-            self.dense = load_dense_index(self.index_dir)  # one FAISS index or shards
-            self.manifest = self.dense.manifest
+        self.local_dir = fetch_index(index_dir)
+        self.manifest = read_manifest(self.local_dir)  # checks every file once
+        if mode != "bm25":
+            self.dense = load_dense_index(self.local_dir, verify=False)  # one index or shards
             self.encoder = _query_encoder(self.manifest, device, query_encoder)
         if mode != "dense":
-            self.bm25 = _load_bm25(self.index_dir)
-        self.passages = _load_passages(self.index_dir, self.manifest["count"])
+            self.bm25 = _load_bm25(self.local_dir)
+        self.passages = PassageStore.from_manifest(str(self.local_dir), self.manifest)
 
     def search(self, questions: list[str], langs: list[str | None] | None,
                top_k: int) -> list[list[dict]]:
@@ -103,7 +108,7 @@ class Retriever:
                 for row, score in zip(rows, scores)]
 
     def _result(self, row: int, score: float) -> dict:
-        passage: Passage = self.passages[row]
+        passage = self.passages[row]
         return {"id": passage.id, "title": passage.title, "text": passage.text,
                 "lang": passage.lang, "score": score}
 
@@ -122,13 +127,19 @@ def rrf(ranked_lists: list[list[tuple[int, float]]], k: int = 60) -> list[tuple[
     return sorted(fused.items(), key=lambda item: -item[1])
 
 
+def fetch_index(index_dir: str | Path) -> Path:
+    """A local directory holding the index: itself, or a verified cached copy of a URI."""
+    return storage.local_copy(index_dir, exclude=BUILD_ONLY)
+
+
 def _query_encoder(manifest: dict, device: str | None, override: str | None = None):
     """The question encoder: ``override``, the bi-encoder's query side, or the passage one."""
-    from rayqa.retrieval.encode import TextEncoder
+    from rayqa.retrieval.encode import build_encoder
 
     enc = manifest["encoder"]
     name = override or enc.get("query_name_or_path") or enc["name_or_path"]
-    return TextEncoder(name, enc["max_length"], enc["pooling"], device)
+    return build_encoder(enc.get("kind", "transformer"), name_or_path=name,
+                         max_length=enc["max_length"], pooling=enc["pooling"], device=device)
 
 
 def _load_bm25(index_dir: Path) -> MultilingualBM25:
@@ -136,11 +147,3 @@ def _load_bm25(index_dir: Path) -> MultilingualBM25:
         raise ValueError(f"{index_dir / BM25_DIR}: no BM25 indexes (built with index.bm25=false?);"
                          " use mode='dense'")
     return MultilingualBM25.load(index_dir / BM25_DIR)
-
-
-def _load_passages(index_dir: Path, count: int) -> list[Passage]:
-    path = index_dir / PASSAGES_FILE
-    passages = read_passages(path, strict=True)
-    if len(passages) != count:
-        raise ValueError(f"{path}: {len(passages)} passages but the manifest says {count}")
-    return passages

@@ -25,7 +25,9 @@ class Retriever:
     """Serves `rayqa.retrieval.retriever.Retriever` over a built index.
 
     Args:
-        index_dir: Directory written by `rayqa.retrieval.build.build_index`.
+        index_dir: Directory written by `rayqa.retrieval.build.build_index`, a local
+            path or a URI; a URI is downloaded once per node and checked against the
+            index manifest, and passages are read from the memory-mapped store.
         mode: Retrieval mode passed to the library retriever.
         max_batch_size: Most queries searched together.
         batch_wait_timeout_s: How long the first query of a batch waits for company.

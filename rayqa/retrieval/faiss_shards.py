@@ -18,7 +18,15 @@ Layout inside the index directory::
     faiss_shards/shard-000/   faiss.index + manifest.json (count, dim, factory,
                               encoder, its row range, sha256 of faiss.index)
     manifest.json             count, dim, factory, num_shards, encoder, and the sha256
-                              of every shard manifest and of passages.jsonl
+                              of every shard manifest and of the passage store
+
+`build_index` never holds all vectors in one process: `train_on_sample` trains the
+quantizer on a seeded sample read unit by unit from the embedding shards, then
+`fill_shard` (one Ray task per FAISS shard) adds its row range unit by unit to a copy
+of it and writes the shard. For an IVF index larger than memory FAISS's own route is
+to fill one trained copy per part and `merge_ondisk` them into one inverted-list file
+that search memory-maps; rayqa keeps shards instead, which also spread across GPUs
+and replicas, and whose merge is exact.
 """
 
 from __future__ import annotations
@@ -28,9 +36,11 @@ from pathlib import Path
 
 import numpy as np
 
+from rayqa import storage
 from rayqa.config import IndexConfig
 from rayqa.manifest import read_manifest, write_manifest
-from rayqa.retrieval.faiss_index import FaissIndex
+from rayqa.retrieval.embedding_shards import EmbeddingShards, RowMap
+from rayqa.retrieval.faiss_index import INDEX_FILE, FaissIndex
 
 SHARDS_DIR = "faiss_shards"
 
@@ -89,10 +99,8 @@ class ShardedFaissIndex:
             cfg: Factory, train sample and search parameters.
             use_gpu: Whether the shards keep GPU copies for search.
         """
-        if not 1 <= num_shards <= len(embeddings):
-            raise ValueError(f"num_shards must be in [1, {len(embeddings)}], got {num_shards}")
+        edges = shard_edges(len(embeddings), num_shards)
         trained = _new_shard(cfg, use_gpu).trained_base(embeddings)
-        edges = np.linspace(0, len(embeddings), num_shards + 1).astype(np.int64)
         return cls([_new_shard(cfg, use_gpu).build(embeddings[start:end],
                                                    np.arange(start, end), trained)
                     for start, end in pairwise(edges)])
@@ -103,7 +111,7 @@ class ShardedFaissIndex:
         return merge_topk([r[0] for r in results], [r[1] for r in results], k)
 
     def save(self, directory: str | Path, fields: dict | None = None,
-             checksum_files: tuple[str, ...] = ()) -> Path:
+             checksum_files: tuple[str, ...] = ()) -> str:
         """Writes every shard with its manifest, then the top-level manifest.
 
         Args:
@@ -114,11 +122,12 @@ class ShardedFaissIndex:
         Returns:
             The top-level manifest path.
         """
-        directory, fields = Path(directory), fields or {}
+        fields = fields or {}
         names, first = [], 0
         for number, shard in enumerate(self.shards):
-            name = f"{SHARDS_DIR}/shard-{number:03d}"
-            shard.save(directory / name, {**fields, "shard": number, "first_row": first})
+            name = shard_dir(number)
+            shard.save(storage.join(directory, name),
+                       {**fields, "shard": number, "first_row": first})
             names.append(name)
             first += shard.ntotal
         head = self.shards[0]
@@ -133,15 +142,21 @@ class ShardedFaissIndex:
         return path
 
     @classmethod
-    def load(cls, directory: str | Path, use_gpu: bool | None = None) -> ShardedFaissIndex:
+    def load(cls, directory: str | Path, use_gpu: bool | None = None,
+             verify: bool = True) -> ShardedFaissIndex:
         """Reads a sharded index, checking every manifest against its files and each other.
+
+        Args:
+            directory: The local index directory.
+            use_gpu: Search on the GPUs; None uses them when FAISS sees any.
+            verify: Check the top manifest's files (the shards always check theirs).
 
         Raises:
             ValueError: A file changed, or a shard disagrees with the top manifest
                 (factory, dimension, first row, or the total count).
         """
         directory = Path(directory)
-        manifest = read_manifest(directory)
+        manifest = read_manifest(directory, verify=verify)
         shards = [FaissIndex.load(directory / name, use_gpu) for name in manifest["shards"]]
         first = 0
         for name, shard in zip(manifest["shards"], shards):
@@ -171,17 +186,97 @@ def build_dense_index(embeddings: np.ndarray, cfg: IndexConfig,
     return _new_shard(cfg, use_gpu).build(embeddings)
 
 
-def load_dense_index(directory: str | Path,
-                     use_gpu: bool | None = None) -> FaissIndex | ShardedFaissIndex:
-    """Loads the dense index of an index directory, sharded or not, checked at load.
+def load_dense_index(directory: str | Path, use_gpu: bool | None = None,
+                     verify: bool = True) -> FaissIndex | ShardedFaissIndex:
+    """Loads the dense index of a local index directory, sharded or not, checked at load.
 
     Args:
-        directory: The index directory.
+        directory: The local index directory.
         use_gpu: Search on the GPUs; None uses them when FAISS sees any.
+        verify: Check the files of the top manifest (False when the caller just did).
     """
     if read_manifest(directory, verify=False).get("num_shards", 1) > 1:  # the loader verifies
-        return ShardedFaissIndex.load(directory, use_gpu)
-    return FaissIndex.load(directory, use_gpu)
+        return ShardedFaissIndex.load(directory, use_gpu, verify)
+    return FaissIndex.load(directory, use_gpu, verify)
+
+
+def shard_dir(number: int) -> str:
+    """The directory of FAISS shard `number`, relative to the index directory."""
+    return f"{SHARDS_DIR}/shard-{number:03d}"
+
+
+def shard_edges(count: int, num_shards: int) -> np.ndarray:
+    """Row boundaries of `num_shards` contiguous shards over `count` rows."""
+    if not 1 <= num_shards <= count:
+        raise ValueError(f"num_shards must be in [1, {count}], got {num_shards}")
+    return np.linspace(0, count, num_shards + 1).astype(np.int64)
+
+
+def train_on_sample(directory: str, starts: tuple[int, ...], cfg: IndexConfig) -> np.ndarray:
+    """The factory index trained on a seeded sample of the units' vectors, serialized.
+
+    Reads at most `cfg.train_sample` rows, unit by unit, so memory stays bounded by the
+    sample whatever the collection's size. Runs as a Ray task in `build_index`.
+
+    Args:
+        directory: The index directory holding the embedding shards.
+        starts: The units' first rows plus the total (`RowMap.starts`).
+        cfg: Factory and sample size.
+
+    Returns:
+        `faiss.serialize_index` of the empty trained index (uint8).
+    """
+    import faiss
+
+    rows_map = RowMap(starts)
+    count = rows_map.count
+    rows = np.arange(count)
+    if count > cfg.train_sample:
+        rows = np.sort(np.random.default_rng(0).choice(count, cfg.train_sample, replace=False))
+    units, local = rows_map.locate(rows)
+    shards = EmbeddingShards(directory)
+    sample = np.concatenate([np.asarray(shards.vectors(int(unit))[local[units == unit]])
+                             for unit in np.unique(units)])
+    return faiss.serialize_index(_new_shard(cfg, False).trained_base(sample))
+
+
+def fill_shard(directory: str, starts: tuple[int, ...], bounds: tuple[int, int],
+               trained: np.ndarray, cfg: IndexConfig, shard: int | None,
+               fields: dict) -> dict:
+    """Fills a copy of the trained index with rows `[start, end)`, unit by unit, and
+    writes it: as `faiss.index` of the index directory (`shard` None; the caller's
+    manifest vouches for it) or as FAISS shard `shard` with its own manifest.
+
+    Runs as a Ray task in `build_index`, one per shard.
+
+    Args:
+        directory: The index directory holding the embedding shards.
+        starts: The units' first rows plus the total (`RowMap.starts`).
+        bounds: The shard's rows `[start, end)`.
+        trained: `train_on_sample`'s result.
+        cfg: Factory and search parameters.
+        shard: The shard number, or None for an unsharded index.
+        fields: More facts for the shard's manifest (the encoder).
+
+    Returns:
+        `{"file": written file relative to directory, "sha256": its checksum or None
+        for a shard manifest (small, hashed by the caller), "count": vectors}`.
+    """
+    import faiss
+
+    index = _new_shard(cfg, False).start(faiss.deserialize_index(trained))
+    start, end = bounds
+    shards = EmbeddingShards(directory)
+    for unit, (first, last) in enumerate(pairwise(starts)):
+        low, high = max(start, first), min(end, last)
+        if low < high:
+            index.add(shards.vectors(unit)[low - first:high - first], np.arange(low, high))
+    if shard is None:
+        return {"file": INDEX_FILE, "count": index.ntotal,
+                "sha256": index.write(storage.join(directory, INDEX_FILE))}
+    index.save(storage.join(directory, shard_dir(shard)),
+               {**fields, "shard": shard, "first_row": start})
+    return {"file": f"{shard_dir(shard)}/manifest.json", "count": index.ntotal, "sha256": None}
 
 
 def _new_shard(cfg: IndexConfig, use_gpu: bool | None) -> FaissIndex:

@@ -103,7 +103,7 @@ def ray_train_loop(config: dict) -> None:
     cfg = ReaderJobConfig.model_validate(config["cfg"])
     tokenizer, model = load_reader(cfg)
     loader = span_loader(tokenizer, ray.get(config["examples"]), cfg)
-    engine = build_engine(model, cfg.train, cfg.train.max_steps)
+    engine = build_engine(model, cfg.train, {"warmup": 0, "total": cfg.train.max_steps})
     engine.train()
 
     def step(inputs):

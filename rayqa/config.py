@@ -109,9 +109,21 @@ class TrainConfig(Section):
     # Micro-batches per optimizer step (DeepSpeed gradient accumulation).
     grad_accum: int = Field(1, ge=1)
     seed: int = 42
+    # Progress line every this many optimizer steps, and at least every progress_every_s.
     log_every: int = Field(10, ge=1)
+    progress_every_s: float = Field(30.0, gt=0)
+    # Evaluate and checkpoint every this many epochs (and always at the end).
     checkpoint_every: int = Field(1, ge=1)
-    checkpoints_to_keep: int | None = Field(None, ge=1)
+    # Also checkpoint (without dev evaluation) every this many optimizer steps; 0: off.
+    # A restarted worker group resumes from the latest one, so a lost worker costs at
+    # most this many steps.
+    checkpoint_every_steps: int = Field(0, ge=0)
+    # Checkpoints retained: the best by the dev metric (plus always the latest, for
+    # resume); each holds the full DeepSpeed optimizer state. None keeps all.
+    checkpoints_to_keep: int | None = Field(2, ge=1)
+    # Worker-group failures (a lost worker or node) a run recovers from by restarting
+    # from its latest checkpoint; -1 retries forever (Ray Train FailureConfig).
+    max_failures: int = Field(2, ge=-1)
     deepspeed: DeepSpeedConfig = Field(default_factory=DeepSpeedConfig)
 
 
@@ -355,14 +367,14 @@ def _deep_merge(base: dict, top: dict) -> dict:
     return out
 
 
-def save_config(cfg: BaseModel, directory: str | Path) -> Path:
-    """Write the resolved config as ``rayqa_config.yaml`` into ``directory``."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / CONFIG_FILENAME
-    path.write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False,
-                                   allow_unicode=True), encoding="utf-8")
-    return path
+def save_config(cfg: BaseModel, directory: str | Path) -> str:
+    """Write the resolved config as ``rayqa_config.yaml`` into ``directory`` (path or URI)."""
+    from rayqa import storage
+
+    location = storage.join(directory, CONFIG_FILENAME)
+    storage.write_text(location, yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False,
+                                                allow_unicode=True))
+    return location
 
 
 class BiEncoderConfig(Section):

@@ -87,7 +87,7 @@ def test_window_must_leave_room_for_the_passage(tmp_path):
 
 def test_saved_config_round_trips(tmp_path):
     cfg = load_config(ReaderJobConfig, REPO / "configs" / "reader.yaml", ["train.epochs=7"])
-    saved = save_config(cfg, tmp_path)
+    saved = Path(save_config(cfg, tmp_path))
     assert saved.name == CONFIG_FILENAME
     assert ReaderJobConfig.model_validate(yaml.safe_load(saved.read_text())) == cfg
 

@@ -33,7 +33,7 @@ def overrides(root, **extra):
         "data.dev_files": f"[{root / 'train.json'}]",
         "train.run_name": "t", "train.num_workers": 2, "train.batch_size": 8,
         "train.lr": 2e-3, "train.warmup_ratio": 0.0, "train.deepspeed.zero_stage": 2,
-        "train.log_every": 5,
+        "train.log_every": 5, "train.checkpoints_to_keep": "null",
     }
     base.update(extra)
     return [f"{k}={v}" for k, v in base.items()]

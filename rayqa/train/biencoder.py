@@ -35,7 +35,7 @@ from rayqa.models.biencoder import (
     BiEncoder,
     biencoder_nll,
 )
-from rayqa.train.checkpoint import report_checkpoint, restore
+from rayqa.train.checkpoint import report_checkpoint, restore, resumed_state
 from rayqa.train.distributed import (
     gather,
     log,
@@ -43,7 +43,7 @@ from rayqa.train.distributed import (
     rank_world,
 )
 from rayqa.train.engine import build_engine
-from rayqa.train.loop import NEW_STATE, run_epochs, total_steps
+from rayqa.train.loop import plan_schedule, run_epochs, seeded_loader_generator
 
 RECALL_AT = (1, 5, 20)
 
@@ -198,12 +198,15 @@ def biencoder_train_loop(config: dict) -> None:
     collator = BiEncoderCollator(tokenizer, cfg.encoder.max_query_length,
                                  cfg.encoder.max_passage_length, cfg.data.hard_negatives)
     loader = train_loader(ray.get(config["train"]), collator, cfg)
-    total = total_steps(cfg.train, len(loader))
-    engine = build_engine(BiEncoder.from_pretrained(cfg.encoder.name_or_path), cfg.train, total)
-    state = restore(engine) or dict(NEW_STATE)
+    resumed = resumed_state()
+    state = plan_schedule(cfg.train, len(loader), resumed)
+    engine = build_engine(BiEncoder.from_pretrained(cfg.encoder.name_or_path), cfg.train,
+                          state["schedule"])
+    if resumed:
+        restore(engine)
     checkpoint = partial(checkpoint_and_log, engine, collator, EncoderTokenizers(tokenizer),
-                         ray.get(config["dev"]), cfg)
-    run_epochs(engine, loader, state, total, cfg.train, global_batch_loss, checkpoint)
+                         ray.get(config["dev"]), cfg, select=config.get("select"))
+    run_epochs(engine, loader, state, cfg.train, global_batch_loss, checkpoint)
 
 
 def global_batch_loss(engine, batch: dict) -> tuple:
@@ -215,11 +218,11 @@ def global_batch_loss(engine, batch: dict) -> tuple:
 
 
 def checkpoint_and_log(engine, collator, tokenizers, dev, cfg: MDPRJobConfig, state: dict,
-                       metrics: dict) -> None:
-    """Dev recall@k and average rank, then a checkpoint from every rank."""
-    if dev is not None:
+                       metrics: dict, evaluate_dev: bool, select: dict | None = None) -> None:
+    """Dev recall@k and average rank (``evaluate_dev``), then a checkpoint from every rank."""
+    if dev is not None and evaluate_dev:
         metrics.update(evaluate(engine, collator, dev, cfg.train.eval_batch_size))
-    report_checkpoint(engine, tokenizers, cfg, state, metrics)
+    report_checkpoint(engine, tokenizers, cfg, state, metrics, select)
     log(f"epoch {metrics['epoch']} step {state['step']}: " + ", ".join(
         f"{k} {v:.4f}" for k, v in metrics.items() if k.startswith(("train", "dev"))))
 
@@ -255,7 +258,8 @@ def train_loader(examples: list[DPRExample], collator: BiEncoderCollator,
     """
     sampler = DistributedSampler(examples, seed=cfg.train.seed) if dist.is_initialized() else None
     return DataLoader(examples, batch_size=cfg.train.batch_size, sampler=sampler,
-                      shuffle=sampler is None, collate_fn=collator)
+                      shuffle=sampler is None, collate_fn=collator,
+                      generator=seeded_loader_generator(cfg.train.seed))
 
 
 def _to_device(batch: dict, device) -> dict:

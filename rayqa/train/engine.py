@@ -32,20 +32,47 @@ def deepspeed_config(cfg: TrainConfig) -> dict:
     }
 
 
-def linear_schedule(optimizer: torch.optim.Optimizer, warmup_steps: int,
-                    total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
-    """Linear warmup to the base learning rate, then linear decay to zero."""
+def schedule_factor(step: int, schedule: dict) -> float:
+    """The learning-rate multiplier at optimizer step ``step`` of a linear schedule.
+
+    ``schedule`` is ``{"warmup", "total"}``: linear warmup to the base rate over
+    ``warmup`` steps, then linear decay to zero at ``total``. A run resumed with another
+    length (``train.epochs`` or ``max_steps`` changed) carries ``"from_step"`` and
+    ``"from_factor"``: from that step on the rate decays linearly from where the original
+    schedule had it to zero at the new ``total``, so it continues the original curve
+    instead of jumping back (see ``rayqa.train.loop.plan_schedule``).
+    """
+    warmup, total = schedule["warmup"], schedule["total"]
+    start = schedule.get("from_step")
+    if start is not None and step >= start:
+        return max(0.0, schedule["from_factor"] * (total - step) / max(1, total - start))
+    if step < warmup:
+        return (step + 1) / max(1, warmup)
+    return max(0.0, (total - step) / max(1, total - warmup))
+
+
+def linear_schedule(optimizer: torch.optim.Optimizer,
+                    schedule: dict) -> torch.optim.lr_scheduler.LambdaLR:
+    """A ``LambdaLR`` following ``schedule_factor``.
+
+    The multiplier is a plain function: ``LambdaLR`` leaves functions out of its state
+    dict, so a restored scheduler keeps this run's schedule and only takes the step count
+    from the checkpoint.
+    """
 
     def factor(step: int) -> float:
-        if step < warmup_steps:
-            return (step + 1) / max(1, warmup_steps)
-        return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
+        return schedule_factor(step, schedule)
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-def build_engine(model: torch.nn.Module, cfg: TrainConfig, total_steps: int):
-    """Wrap ``model`` in a DeepSpeed engine with AdamW and a linear schedule.
+def warmup_steps(cfg: TrainConfig, total: int) -> int:
+    """Warmup optimizer steps: ``warmup_steps`` when set, else ``warmup_ratio`` of ``total``."""
+    return cfg.warmup_steps if cfg.warmup_steps is not None else int(cfg.warmup_ratio * total)
+
+
+def build_engine(model: torch.nn.Module, cfg: TrainConfig, schedule: dict):
+    """Wrap ``model`` in a DeepSpeed engine with AdamW and the linear ``schedule``.
 
     Must run inside a Ray Train worker: the process group Ray Train set up (gloo on
     CPU, NCCL on GPU) is the one DeepSpeed uses.
@@ -58,10 +85,7 @@ def build_engine(model: torch.nn.Module, cfg: TrainConfig, total_steps: int):
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": cfg.weight_decay},
          {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
-    warmup = cfg.warmup_steps
-    if warmup is None:
-        warmup = int(cfg.warmup_ratio * total_steps)
-    scheduler = linear_schedule(optimizer, warmup, total_steps)
+    scheduler = linear_schedule(optimizer, schedule)
     engine, _, _, _ = deepspeed.initialize(model=model, optimizer=optimizer,
                                            lr_scheduler=scheduler,
                                            config=deepspeed_config(cfg))

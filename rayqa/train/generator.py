@@ -29,14 +29,14 @@ from rayqa.models.generator import (
     format_source,
     seq2seq_loss,
 )
-from rayqa.train.checkpoint import report_checkpoint, restore
+from rayqa.train.checkpoint import report_checkpoint, restore, resumed_state
 from rayqa.train.distributed import (
     log,
     max_across_workers,
     sharded_dev_scores,
 )
 from rayqa.train.engine import build_engine
-from rayqa.train.loop import NEW_STATE, run_epochs, total_steps
+from rayqa.train.loop import plan_schedule, run_epochs, seeded_loader_generator
 
 
 def mgen_train_loop(config: dict) -> None:
@@ -54,12 +54,14 @@ def mgen_train_loop(config: dict) -> None:
     tokenizer = AutoTokenizer.from_pretrained(cfg.model.name_or_path)
     model = AutoModelForSeq2SeqLM.from_pretrained(cfg.model.name_or_path)
     loader = train_loader(tokenizer, ray.get(config["train"]), cfg)
-    total = total_steps(cfg.train, len(loader))
-    engine = build_engine(model, cfg.train, total)
-    state = restore(engine) or dict(NEW_STATE)
+    resumed = resumed_state()
+    state = plan_schedule(cfg.train, len(loader), resumed)
+    engine = build_engine(model, cfg.train, state["schedule"])
+    if resumed:
+        restore(engine)
     checkpoint = functools.partial(checkpoint_and_log, engine, tokenizer,
-                                   ray.get(config["dev"]), cfg)
-    run_epochs(engine, loader, state, total, cfg.train,
+                                   ray.get(config["dev"]), cfg, select=config.get("select"))
+    run_epochs(engine, loader, state, cfg.train,
                functools.partial(smoothed_loss, cfg.model.label_smoothing), checkpoint)
 
 
@@ -71,10 +73,11 @@ def smoothed_loss(label_smoothing: float, engine, batch: dict) -> tuple:
 
 
 def checkpoint_and_log(engine, tokenizer, dev, cfg: MGENJobConfig, state: dict,
-                       metrics: dict) -> None:
-    """Dev EM/F1 of generated answers, then a checkpoint from every rank."""
-    metrics.update(evaluate(engine, tokenizer, dev, cfg))
-    report_checkpoint(engine, tokenizer, cfg, state, metrics)
+                       metrics: dict, evaluate_dev: bool, select: dict | None = None) -> None:
+    """Dev EM/F1 of generated answers (``evaluate_dev``), then a checkpoint from every rank."""
+    if evaluate_dev:
+        metrics.update(evaluate(engine, tokenizer, dev, cfg))
+    report_checkpoint(engine, tokenizer, cfg, state, metrics, select)
     log(f"epoch {metrics['epoch']} step {state['step']}: train_loss {metrics['train_loss']:.4f}"
         + (f", dev_f1 {metrics['dev_f1']:.4f}" if "dev_f1" in metrics else ""))
 
@@ -97,7 +100,8 @@ def train_loader(tokenizer, examples, cfg: MGENJobConfig) -> DataLoader:
     sampler = DistributedSampler(features, seed=cfg.train.seed) if dist.is_initialized() else None
     return DataLoader(features, batch_size=cfg.train.batch_size, sampler=sampler,
                       shuffle=sampler is None, drop_last=False,
-                      collate_fn=functools.partial(collate, pad_id=tokenizer.pad_token_id))
+                      collate_fn=functools.partial(collate, pad_id=tokenizer.pad_token_id),
+                      generator=seeded_loader_generator(cfg.train.seed))
 
 
 def evaluate(engine, tokenizer, examples, cfg: MGENJobConfig) -> dict:

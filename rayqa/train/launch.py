@@ -1,8 +1,11 @@
 """Driver side shared by every rayqa training job: the ``TorchTrainer`` and the export.
 
 A job reads its data on the driver, then ``fit_and_export`` runs its worker loop on Ray
-Train (same run name and storage resume a run), picks the best retained checkpoint by
-the job's dev metric, and exports it to ``<output_dir>/final`` with the resolved config.
+Train (same run name and storage resume a run; a lost worker restarts the group from
+the latest checkpoint, ``train.max_failures`` times), picks the best retained checkpoint
+by the job's dev metric, and exports it to ``<output_dir>/final`` with the resolved
+config. ``output_dir`` and ``train.storage_path`` are local paths or URIs
+(``s3://bucket/...``): on a cluster every node must reach them.
 """
 
 from __future__ import annotations
@@ -10,37 +13,54 @@ from __future__ import annotations
 from pathlib import Path
 
 import ray
-from ray.train import CheckpointConfig, RunConfig, ScalingConfig
+from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
 from ray.train.torch import TorchConfig, TorchTrainer
 
+from rayqa import storage
 from rayqa.config import save_config
-from rayqa.train.checkpoint import export_model
+from rayqa.train.checkpoint import SELECTION, export_checkpoint
+
+FINAL_DIR = "final"
 
 
 def storage_path(cfg) -> str:
-    """Where Ray Train keeps checkpoints: ``train.storage_path`` or ``<output_dir>/ray``."""
-    return cfg.train.storage_path or str(Path(cfg.output_dir, "ray").resolve())
+    """Where Ray Train keeps checkpoints: ``train.storage_path`` or ``<output_dir>/ray``.
+
+    Local paths are made absolute: Ray Train workers do not share the driver's working
+    directory.
+    """
+    return storage.absolute(cfg.train.storage_path or storage.join(cfg.output_dir, "ray"))
+
+
+def final_dir(cfg) -> str:
+    """Where a job's export goes: ``<output_dir>/final`` (a path or URI)."""
+    return storage.join(storage.absolute(cfg.output_dir), FINAL_DIR)
 
 
 def build_torch_trainer(loop, cfg, train, dev, score: str | None,
                         order: str = "max") -> TorchTrainer:
-    """A ``TorchTrainer`` running ``loop`` with ``{"cfg", "train", "dev"}`` as its config.
+    """A ``TorchTrainer`` running ``loop`` with ``{"cfg", "train", "dev", "select"}``.
 
     The examples travel through the object store, so workers on other nodes need no
-    access to the driver's files. ``score`` (a reported metric) ranks checkpoints.
+    access to the driver's files. ``score`` (a reported dev metric) ranks checkpoints:
+    workers report it signed as ``selection_score``, and Ray Train keeps the best
+    ``train.checkpoints_to_keep`` plus the latest.
     """
     train_cfg = cfg.train
     run = RunConfig(
         name=train_cfg.run_name,
         storage_path=storage_path(cfg),
         checkpoint_config=CheckpointConfig(num_to_keep=train_cfg.checkpoints_to_keep,
-                                           checkpoint_score_attribute=score,
-                                           checkpoint_score_order=order),
+                                           checkpoint_score_attribute=SELECTION if score
+                                           else None,
+                                           checkpoint_score_order="max"),
+        failure_config=FailureConfig(max_failures=train_cfg.max_failures),
     )
+    select = {"metric": score, "order": order} if score else None
     return TorchTrainer(
         loop,
         train_loop_config={"cfg": with_absolute_models(cfg.model_dump(mode="json")),
-                           "train": ray.put(train), "dev": ray.put(dev)},
+                           "train": ray.put(train), "dev": ray.put(dev), "select": select},
         scaling_config=ScalingConfig(num_workers=train_cfg.num_workers,
                                      use_gpu=train_cfg.use_gpu,
                                      resources_per_worker={"CPU": train_cfg.cpus_per_worker}),
@@ -54,19 +74,25 @@ def with_absolute_models(tree):
 
     Ray Train workers do not run in the driver's working directory, so a relative
     model directory in a config (``model.name_or_path=runs/x/final``) would be looked
-    up on the hub there; hub names (no such local path) stay as they are.
+    up on the hub there; hub names (no such local path) and URIs stay as they are.
     """
     if isinstance(tree, dict):
         return {k: str(Path(v).resolve()) if k == "name_or_path" and isinstance(v, str)
-                and Path(v).exists() else with_absolute_models(v) for k, v in tree.items()}
+                and not storage.is_uri(v) and Path(v).exists() else with_absolute_models(v)
+                for k, v in tree.items()}
     if isinstance(tree, list):
         return [with_absolute_models(item) for item in tree]
     return tree
 
 
-def best_checkpoint(result, score: str = "dev_f1", order: str = "max"):
-    """Best retained checkpoint by ``score`` (the latest when none reported it)."""
-    scored = [(c, m) for c, m in (result.best_checkpoints or []) if score in m]
+def best_checkpoint(result, score: str = SELECTION, order: str = "max"):
+    """Best retained checkpoint by ``score`` (the latest when none reported it).
+
+    Checkpoints whose score is missing or -inf (step checkpoints between evaluations)
+    rank below every evaluated one.
+    """
+    scored = [(c, m) for c, m in (result.best_checkpoints or [])
+              if m.get(score) is not None and m[score] != float("-inf")]
     if scored:
         pick = max if order == "max" else min
         return pick(scored, key=lambda pair: pair[1][score])[0]
@@ -80,8 +106,8 @@ def fit_and_export(loop, cfg, train, dev, score: str = "dev_f1", order: str = "m
     has_dev = bool(dev)
     result = build_torch_trainer(loop, cfg, train, dev, score if has_dev else None,
                                  order).fit()
-    best = best_checkpoint(result, score, order)
-    final = export_model(best.path, Path(cfg.output_dir) / "final")
+    best = best_checkpoint(result)
+    final = export_checkpoint(best, final_dir(cfg))
     save_config(cfg, final)
     print(f"[rayqa.train] best checkpoint {best.path} -> {final}", flush=True)
     return result

@@ -1,23 +1,42 @@
 """The epoch loop shared by every rayqa worker loop (reader, mDPR, mGEN).
 
 A task supplies two functions: ``step_loss(engine, batch) -> (backward_loss, logged_loss)``
-for one micro-batch, and ``checkpoint(state, metrics)`` that evaluates, reports a
-checkpoint and logs. The loop owns what must be the same everywhere: resuming inside a
+for one micro-batch, and ``checkpoint(state, metrics, evaluate)`` that (when
+``evaluate``) adds dev metrics, reports a checkpoint and logs. The loop owns what must
+be the same everywhere: the LR schedule of a fresh or resumed run, resuming inside a
 partly trained epoch, counting optimizer steps at DeepSpeed's gradient-accumulation
-boundaries, stopping at ``max_steps``, and checkpointing every ``checkpoint_every``
-epochs and at the end.
+boundaries, stopping at ``max_steps``, checkpointing every ``checkpoint_every`` epochs
+(with dev evaluation), every ``checkpoint_every_steps`` steps (without) and at the end,
+the per-step history (loss, LR) every checkpoint carries, and progress lines.
 """
 
 from __future__ import annotations
 
 import time
 
+import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
 from rayqa.config import TrainConfig
-from rayqa.train.distributed import log, mean_across_workers
+from rayqa.train.distributed import log, mean_across_workers, rank_world
+from rayqa.train.engine import schedule_factor, warmup_steps
 
-NEW_STATE = {"epoch": 0, "step": 0, "batches_done": 0}
+
+def new_state(schedule: dict) -> dict:
+    """The train state of a fresh run (what every checkpoint's ``train_state.json`` holds)."""
+    return {"epoch": 0, "step": 0, "batches_done": 0, "schedule": schedule,
+            "history": {"step": [], "loss": [], "lr": []}, "resumed_at": []}
+
+
+def seeded_loader_generator(seed: int) -> torch.Generator:
+    """The ``generator`` every training ``DataLoader`` gets.
+
+    Without one, each new loader iterator draws its seed from the global torch RNG,
+    which dropout also draws from: a run resumed mid-epoch (global RNG restored from
+    the checkpoint, then a new iterator) would see other dropout masks than the run
+    that never stopped.
+    """
+    return torch.Generator().manual_seed(seed)
 
 
 def total_steps(cfg: TrainConfig, batches_per_epoch: int) -> int:
@@ -26,48 +45,144 @@ def total_steps(cfg: TrainConfig, batches_per_epoch: int) -> int:
     return min(planned, cfg.max_steps) if cfg.max_steps > 0 else planned
 
 
-def run_epochs(engine, loader: DataLoader, state: dict, total: int, cfg: TrainConfig,
+def plan_schedule(cfg: TrainConfig, batches_per_epoch: int, resumed: dict | None) -> dict:
+    """The train state to start from: fresh, or the resumed one with its LR schedule.
+
+    A resumed run keeps the schedule it started with, so it follows the same LR curve
+    as a run that never stopped. When ``train.epochs`` or ``max_steps`` changed since
+    (the run is extended or shortened), the LR decays linearly from where it was at the
+    resume step to zero at the new end, instead of restarting the schedule.
+    """
+    total = total_steps(cfg, batches_per_epoch)
+    if resumed is None:
+        return new_state({"warmup": warmup_steps(cfg, total), "total": total})
+    state = dict(resumed)
+    old = state["schedule"]
+    if old["total"] != total:
+        step = state["step"]
+        factor = schedule_factor(step, old)
+        state["schedule"] = {"warmup": old["warmup"], "total": total, "from_step": step,
+                             "from_factor": factor}
+        log(f"the run now ends at step {total} (was {old['total']}): the learning rate "
+            f"decays from {factor:.3g}x at step {step} to zero at step {total}")
+        if factor == 0:
+            log("warning: the original schedule had reached zero; the added steps train "
+                "at learning rate 0 (start a new train.run_name from the export instead)")
+    state["resumed_at"] = [*state.get("resumed_at", []), state["step"]]
+    return state
+
+
+def run_epochs(engine, loader: DataLoader, state: dict, cfg: TrainConfig,
                step_loss, checkpoint) -> None:
-    """Train from ``state`` (fresh or restored) until the epochs or ``total`` steps are done."""
+    """Train from ``state`` (fresh or restored) until the epochs or the schedule are done."""
+    total = state["schedule"]["total"]
+    progress = Progress(total, cfg, state["step"])
     while state["epoch"] < cfg.epochs and state["step"] < total:
-        loss = train_epoch(engine, loader, state, total, cfg, step_loss)
+        loss = train_epoch(engine, loader, state, cfg, step_loss, checkpoint, progress)
         finished = state["epoch"] >= cfg.epochs or state["step"] >= total
         if state["epoch"] % cfg.checkpoint_every and not finished:
             continue  # evaluate and checkpoint every `checkpoint_every` epochs, and at the end
-        done = state["epoch"] + state["batches_done"] / len(loader)  # epochs completed
-        checkpoint(state, {"epoch": round(done, 4), "step": state["step"], "train_loss": loss})
+        checkpoint(state, _metrics(state, loader, loss), True)
 
 
-def train_epoch(engine, loader: DataLoader, state: dict, total: int, cfg: TrainConfig,
-                step_loss) -> float:
-    """Train until the epoch ends or ``total`` optimizer steps are done; updates ``state``.
+def _metrics(state: dict, loader, loss: float) -> dict:
+    done = state["epoch"] + state["batches_done"] / len(loader)  # epochs completed
+    return {"epoch": round(done, 4), "step": state["step"], "train_loss": loss}
+
+
+def train_epoch(engine, loader: DataLoader, state: dict, cfg: TrainConfig, step_loss,
+                checkpoint=None, progress: Progress | None = None) -> float:
+    """Train until the epoch ends or the schedule's last step is done; updates ``state``.
 
     Returns the mean logged loss of the micro-batches taken, averaged over workers.
     """
+    total = state["schedule"]["total"]
     if hasattr(loader, "set_epoch"):  # a multi-task loader shuffles each of its tasks
         loader.set_epoch(state["epoch"])
     elif isinstance(loader.sampler, DistributedSampler):
         loader.sampler.set_epoch(state["epoch"])  # the same order on a resumed run
     engine.train()
-    losses, started = [], time.perf_counter()
+    losses, step_losses = [], []
     for index, batch in enumerate(loader):
         if index < state["batches_done"]:  # resuming inside a partly trained epoch
             continue
         backward_loss, logged = step_loss(engine, batch)
         boundary = engine.is_gradient_accumulation_boundary()  # DeepSpeed steps only there
+        lr = engine.get_lr()[0]  # the rate this step applies
         engine.backward(backward_loss)
         engine.step()
         losses.append(logged.item())
+        step_losses.append(losses[-1])
         state["batches_done"] = index + 1
         if not boundary:
             continue
-        state["step"] += 1
-        if state["step"] % cfg.log_every == 0:
-            rate = len(losses) * cfg.batch_size / (time.perf_counter() - started)
-            log(f"step {state['step']}/{total} loss {losses[-1]:.4f} ({rate:.1f} ex/s/worker)")
+        _record_step(state, sum(step_losses) / len(step_losses), lr)
+        step_losses = []
+        if progress is not None:
+            progress.update(state)
         if state["step"] >= total:
             break
+        if _step_checkpoint_due(state, cfg, len(loader)) and checkpoint is not None:
+            loss = mean_across_workers(sum(losses), len(losses))
+            checkpoint(state, _metrics(state, loader, loss), False)
     if state["batches_done"] >= len(loader):
         state["epoch"] += 1
         state["batches_done"] = 0
     return mean_across_workers(sum(losses), len(losses))
+
+
+def _step_checkpoint_due(state: dict, cfg: TrainConfig, batches: int) -> bool:
+    """Every ``checkpoint_every_steps`` steps, except on an epoch's last batch (the
+    epoch's own checkpoint logic decides there)."""
+    every = cfg.checkpoint_every_steps
+    return bool(every) and state["step"] % every == 0 and state["batches_done"] < batches
+
+
+def _record_step(state: dict, loss: float, lr: float) -> None:
+    """Counts one optimizer step and appends it to the history (this rank's loss)."""
+    state["step"] += 1
+    history = state["history"]
+    history["step"].append(state["step"])
+    history["loss"].append(loss)
+    history["lr"].append(lr)
+
+
+class Progress:
+    """Progress lines from rank 0: every ``log_every`` steps and at least every
+    ``progress_every_s`` seconds, with step/total, loss, LR, examples/s and ETA.
+
+    Workers' output reaches the driver through Ray's log pipe, never a terminal, so the
+    bar is drawn in text inside the line.
+    """
+
+    WIDTH = 20
+
+    def __init__(self, total: int, cfg: TrainConfig, start_step: int):
+        self.total, self.cfg = total, cfg
+        self.start_step = start_step
+        self.started = self.last = time.monotonic()
+        self.examples_per_step = cfg.batch_size * cfg.grad_accum * rank_world()[1]
+
+    def update(self, state: dict) -> None:
+        step, now = state["step"], time.monotonic()
+        due = step % self.cfg.log_every == 0 or now - self.last >= self.cfg.progress_every_s
+        if not due and step < self.total:
+            return
+        self.last = now
+        done = step - self.start_step
+        rate = done / max(now - self.started, 1e-9)  # steps per second since (re)start
+        eta = (self.total - step) / rate if rate > 0 else float("inf")
+        filled = int(self.WIDTH * step / self.total)
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        history = state["history"]
+        log(f"[{bar}] step {step}/{self.total} epoch {state['epoch'] + 1}/{self.cfg.epochs} "
+            f"loss {history['loss'][-1]:.4f} lr {history['lr'][-1]:.3g} "
+            f"{rate * self.examples_per_step:.1f} ex/s ETA {_duration(eta)}")
+
+
+def _duration(seconds: float) -> str:
+    if seconds == float("inf"):
+        return "?"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"

@@ -29,7 +29,7 @@ from rayqa.data.lakm import LAKMCollator, prepare_lakm_features
 from rayqa.data.postprocess import postprocess_predictions
 from rayqa.data.squad import QAExample
 from rayqa.models.multitask import MultiTaskReader
-from rayqa.train.checkpoint import report_checkpoint, restore
+from rayqa.train.checkpoint import report_checkpoint, restore, resumed_state
 from rayqa.train.distributed import (
     log,
     max_across_workers,
@@ -38,7 +38,7 @@ from rayqa.train.distributed import (
     sharded_dev_scores,
 )
 from rayqa.train.engine import build_engine
-from rayqa.train.loop import NEW_STATE, run_epochs, total_steps
+from rayqa.train.loop import plan_schedule, run_epochs, seeded_loader_generator
 from rayqa.train.multitask import TaskLoader, TaskStep
 
 TRAIN_COLUMNS = ("input_ids", "attention_mask", "token_type_ids", "start_positions",
@@ -67,22 +67,27 @@ def reader_train_loop(config: dict) -> None:
     probes = {task: next(iter(task_loader(task, dataset, tokenizer, cfg, shuffle=False)))
               for task, dataset in datasets.items()}
     loader = TaskLoader(loaders, {t.name: t.ratio for t in cfg.tasks if t.name in data})
-    total = total_steps(cfg.train, len(loader))
-    engine = build_engine(model, cfg.train, total)
-    state = restore(engine) or dict(NEW_STATE)
+    resumed = resumed_state()
+    state = plan_schedule(cfg.train, len(loader), resumed)
+    engine = build_engine(model, cfg.train, state["schedule"])
+    if resumed:
+        restore(engine)
     step = TaskStep()
     checkpoint = partial(checkpoint_and_log, engine, tokenizer, ray.get(config["dev"]), cfg,
-                         step, probes)
-    run_epochs(engine, loader, state, total, cfg.train, step, checkpoint)
+                         step, probes, select=config.get("select"))
+    run_epochs(engine, loader, state, cfg.train, step, checkpoint)
 
 
 def checkpoint_and_log(engine, tokenizer, dev: list[QAExample], cfg: ReaderJobConfig,
-                       step: TaskStep, probes: dict, state: dict, metrics: dict) -> None:
-    """Per-task losses and dev EM/F1 per language, then a checkpoint from every rank."""
+                       step: TaskStep, probes: dict, state: dict, metrics: dict,
+                       evaluate_dev: bool, select: dict | None = None) -> None:
+    """Per-task losses, probe losses and dev EM/F1 per language (``evaluate_dev``), then
+    a checkpoint from every rank."""
     metrics.update(step.drain(sorted(probes)))
-    metrics.update(probe_losses(engine, probes))
-    metrics.update(evaluate(engine, tokenizer, dev, cfg))
-    report_checkpoint(engine, tokenizer, cfg, state, metrics)
+    if evaluate_dev:
+        metrics.update(probe_losses(engine, probes))
+        metrics.update(evaluate(engine, tokenizer, dev, cfg))
+    report_checkpoint(engine, tokenizer, cfg, state, metrics, select)
     log(f"epoch {metrics['epoch']} step {state['step']}: " + _summary(metrics))
 
 
@@ -111,7 +116,8 @@ def task_loader(task: str, dataset, tokenizer, cfg: ReaderJobConfig,
     if dist.is_initialized():
         sampler = DistributedSampler(dataset, seed=cfg.train.seed, shuffle=shuffle)
     return DataLoader(dataset, batch_size=cfg.train.batch_size, sampler=sampler,
-                      shuffle=shuffle and sampler is None, collate_fn=collate)
+                      shuffle=shuffle and sampler is None, collate_fn=collate,
+                      generator=seeded_loader_generator(cfg.train.seed))
 
 
 def span_dataset(tokenizer, examples: list[QAExample], cfg: ReaderJobConfig) -> StackDataset:

@@ -8,16 +8,25 @@
 5. start Ray Serve on 127.0.0.1 and ask the demo questions over HTTP,
 6. shut everything down.
 
+The console shows the stages, rayqa's progress lines and the answers; the rest of the
+output (Ray's, DeepSpeed's and transformers', from the driver and every worker) goes
+to ``<workdir>/demo.log``, which the demo names.
+
 The models are trained from scratch in minutes, so they only know the demo corpus;
 real quality comes from the pretrained checkpoints named in ``configs/``.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import sys
 import time
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+from typing import TextIO
 
 from rayqa.config import IndexJobConfig, PhraseMiningConfig, ReaderJobConfig, build_config
 
@@ -68,8 +77,72 @@ def lakm_passages(workdir: Path) -> Path:
     return workdir / "phrases" / "passages.jsonl"
 
 
-def step(message: str) -> None:
-    print(f"\n=== {message}", flush=True)
+# rayqa's progress lines start with it, also when Ray forwards them from a worker
+# behind a "(RayTrainWorker pid=...)" prefix.
+PROGRESS_MARK = "[rayqa."
+
+
+class ProgressFilter(io.TextIOBase):
+    """A ``sys.stdout``/``sys.stderr`` stand-in: everything goes to ``log``, and the part
+    of each line from ``PROGRESS_MARK`` on goes to ``console`` too."""
+
+    def __init__(self, log: TextIO, console: TextIO):
+        self.log, self.console, self.pending = log, console, ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.log.write(text)
+        self.pending += text
+        *lines, self.pending = self.pending.split("\n")
+        for line in lines:
+            start = line.find(PROGRESS_MARK)
+            if start >= 0:
+                self.console.write(f"  {line[start:]}\n")
+        return len(text)
+
+    def flush(self) -> None:
+        self.log.flush()
+        self.console.flush()
+
+
+@contextmanager
+def console_and_log(path: Path):
+    """Send this process's output, and that of the processes it starts, to ``path``.
+
+    File descriptors 1 and 2 point at the log (so C++ logs of Ray's core worker and
+    child processes land there too), ``sys.stdout``/``sys.stderr`` become
+    ``ProgressFilter``s, and the terminal is yielded for the demo's own lines. All is
+    restored on exit, so a traceback after it reaches the terminal.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    streams = sys.stdout, sys.stderr
+    for stream in streams:
+        stream.flush()
+    saved = os.dup(1), os.dup(2)
+    console = open(os.dup(saved[0]), "w", buffering=1, encoding="utf-8")
+    # Both the Python stream and the descriptors append, so their writes interleave
+    # whole instead of overwriting each other.
+    log_fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
+    log = open(path, "a", buffering=1, encoding="utf-8")
+    for fd in (1, 2):
+        os.dup2(log_fd, fd)
+    os.close(log_fd)
+    sys.stdout, sys.stderr = ProgressFilter(log, console), ProgressFilter(log, console)
+    try:
+        yield console
+    finally:
+        sys.stdout, sys.stderr = streams
+        for fd, copy in zip((1, 2), saved):
+            os.dup2(copy, fd)
+            os.close(copy)
+        log.close()
+        console.close()
+
+
+def step(message: str, out: TextIO) -> None:
+    print(f"\n=== {message}", file=out, flush=True)
 
 
 def build_initial_model(workdir: Path) -> Path:
@@ -88,8 +161,9 @@ def build_initial_model(workdir: Path) -> Path:
     return out
 
 
-def ask(port: int, questions: list[dict]) -> int:
-    """POST each demo question to the running endpoint; returns how many got the expected answer."""
+def ask(port: int, questions: list[dict], out: TextIO) -> int:
+    """POST each demo question to the running endpoint and print the answers to ``out``;
+    returns how many got the expected answer."""
     import httpx
 
     matched = 0
@@ -103,12 +177,40 @@ def ask(port: int, questions: list[dict]) -> int:
             matched += data["answer"].strip() == item["expected"]
             print(f"\n[{item['lang']}] Q: {item['question']}\n     A: {data['answer']!r}"
                   f"  (score {data['score']:.2f}; expected {item['expected']!r})\n"
-                  f"     top passage: {top['title']}: {top['text'][:110]}...", flush=True)
+                  f"     top passage: {top['title']}: {top['text'][:110]}...",
+                  file=out, flush=True)
     return matched
 
 
-def run_demo(workdir: str | Path = "runs/demo", port: int = 8000, epochs: int | None = None) -> int:
-    """Run the demo; returns the process exit code."""
+def run_demo(workdir: str | Path = "runs/demo", port: int = 8000,
+             epochs: int | None = None) -> int:
+    """Run the demo, the rest of its output going to ``<workdir>/demo.log``.
+
+    Args:
+        workdir: Where the demo's models, index and log go.
+        port: Port of the Serve HTTP proxy on 127.0.0.1.
+        epochs: Reader training epochs, if not the demo's.
+
+    Returns:
+        How many of the demo questions got the expected answer.
+    """
+    workdir = Path(workdir).resolve()
+    log = workdir / "demo.log"
+    began = time.perf_counter()
+    with console_and_log(log) as console:
+        print(f"rayqa demo: the output of Ray and the libraries goes to {log}", file=console)
+        try:
+            matched, asked = run_stages(workdir, port, epochs, console)
+        except BaseException:
+            print(f"\ndemo failed; its full output is in {log}", file=console, flush=True)
+            raise
+    print(f"\ndemo finished in {time.perf_counter() - began:.0f} s: {matched}/{asked} "
+          f"answers equal the expected ones; full output in {log}", flush=True)
+    return matched
+
+
+def run_stages(workdir: Path, port: int, epochs: int | None, out: TextIO) -> tuple[int, int]:
+    """The five stages, each announced on ``out``; returns (matched, asked) answers."""
     import ray
     from ray import serve
 
@@ -118,33 +220,30 @@ def run_demo(workdir: str | Path = "runs/demo", port: int = 8000, epochs: int | 
     from rayqa.serve.app import start
     from rayqa.train.trainer import train_reader
 
-    workdir = Path(workdir).resolve()
-    began = time.perf_counter()
     init_ray(num_cpus=2)
-    step("1/5 mining knowledge phrases from the demo search log with Ray Data")
+    step("1/5 mining knowledge phrases from the demo search log with Ray Data", out)
     stats = mine_phrases(demo_file("search_log.jsonl"), lakm_passages(workdir).parent,
                          PhraseMiningConfig())
     print(f"{stats['langs']['all']['passages']} passages with "
-          f"{stats['langs']['all']['k_phrases']} knowledge phrases", flush=True)
-    step(f"2/5 building a tiny multilingual reader in {workdir / 'init'}")
+          f"{stats['langs']['all']['k_phrases']} knowledge phrases", file=out, flush=True)
+    step(f"2/5 building a tiny multilingual reader in {workdir / 'init'}", out)
     build_initial_model(workdir)
     reader_tree = reader_defaults(workdir)
     if epochs:
         reader_tree["train"]["epochs"] = epochs
-    step("3/5 training it with Ray Train + DeepSpeed (2 workers): MRC + LAKM batches in turn")
+    step("3/5 training it with Ray Train + DeepSpeed (2 workers): MRC + LAKM batches in turn",
+         out)
     train_reader(build_config(ReaderJobConfig, reader_tree, "demo reader defaults"))
-    step("4/5 encoding and indexing the demo passages with Ray Data")
+    step("4/5 encoding and indexing the demo passages with Ray Data", out)
     build_index(build_config(IndexJobConfig, index_defaults(workdir), "demo index defaults"))
-    step(f"5/5 serving on http://127.0.0.1:{port} and asking the demo questions")
+    step(f"5/5 serving on http://127.0.0.1:{port} and asking the demo questions", out)
     questions = [json.loads(line) for line in
                  Path(demo_file("questions.jsonl")).read_text(encoding="utf-8").splitlines()
                  if line.strip()]
     try:
         start(serve_defaults(workdir), host="127.0.0.1", port=port)
-        matched = ask(port, questions)
+        matched = ask(port, questions, out)
     finally:
         serve.shutdown()
         ray.shutdown()
-    print(f"\ndemo finished in {time.perf_counter() - began:.0f} s: "
-          f"{matched}/{len(questions)} answers equal the expected ones", flush=True)
-    return 0
+    return matched, len(questions)

@@ -2,7 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 import os
+
+# Worker settings that keep library chatter out of job logs. A value already in the
+# environment (the shell's, or the job's runtime_env under `ray job submit`) wins, so
+# `TRANSFORMERS_VERBOSITY=warning python jobs/train.py ...` brings the load reports back.
+QUIET_WORKER_ENV = {
+    # transformers' per-worker load reports and tied-weight notes for heads a job adds
+    # or drops on purpose (QA head on a base model, MLM head on a reader); errors stay.
+    "TRANSFORMERS_VERBOSITY": "error",
+}
+
+# Ray Train V2 both prints a worker's print() and logs it again, so every progress
+# line came out twice; Ray Train forwards this variable to its controller and workers.
+TRAIN_PRINT_PATCH_ENV = "RAY_TRAIN_ENABLE_PRINT_PATCH"
+
+# Ray Train's placement-group cleaner polls the State API, which is served by the
+# dashboard; a local Ray here runs without one, so the cleaner warned once a second for
+# the whole run. A local cluster ends with its driver anyway, which is the only case
+# the cleaner exists for.
+LOCAL_QUIET_LOGGERS = ("ray.train.v2._internal.execution.controller.placement_group_cleaner",)
 
 
 def init_ray(num_cpus: int | None = None):
@@ -10,31 +30,65 @@ def init_ray(num_cpus: int | None = None):
 
     Under ``ray job submit`` (or with ``RAY_ADDRESS`` set) ``ray.init()`` connects to
     that cluster; otherwise it starts a fresh local instance without the dashboard,
-    even when some other Ray is running on the machine.
+    even when some other Ray is running on the machine. Either way workers get
+    ``QUIET_WORKER_ENV`` (unless the environment sets those variables already), and
+    a local instance also silences the warnings that only a missing dashboard causes.
+
+    Args:
+        num_cpus: CPUs of a local instance (default: all); ignored on a cluster.
+
+    Returns:
+        The ``ray`` module, initialized.
     """
     import ray
 
     if ray.is_initialized():
         return ray
     os.environ.setdefault("RAY_TRAIN_V2_ENABLED", "1")
+    os.environ.setdefault(TRAIN_PRINT_PATCH_ENV, "0")
+    env_vars = {key: value for key, value in QUIET_WORKER_ENV.items() if key not in os.environ}
     if os.environ.get("RAY_ADDRESS") or os.environ.get("RAY_JOB_ID"):
-        ray.init()
+        # Merged with a submitted job's runtime_env; keys it sets were skipped above.
+        ray.init(runtime_env={"env_vars": env_vars} if env_vars else None)
     else:
-        ray.init(address="local", num_cpus=num_cpus, include_dashboard=False)
+        ray.init(address="local", num_cpus=num_cpus, include_dashboard=False,
+                 runtime_env={"env_vars": env_vars,
+                              "worker_process_setup_hook": "rayqa.runtime.quiet_local_workers"})
     return ray
 
 
-def load_job_config(cls, argv=None, description: str | None = None):
+def quiet_local_workers() -> None:
+    """Raise ``LOCAL_QUIET_LOGGERS`` to ERROR; a local Ray's ``worker_process_setup_hook``.
+
+    Ray runs it in every worker process of the job before the process's first task.
+    """
+    for name in LOCAL_QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def load_job_config(cls, argv=None, description: str | None = None, prog: str | None = None):
     """Parse ``--config FILE [dotted.key=value ...]`` and load it into ``cls``.
 
     The shared command line of every ``jobs/*.py`` entry point and ``rayqa`` job
     subcommand, so all of them accept the same overrides.
+
+    Args:
+        cls: The job's config class.
+        argv: The arguments (default: ``sys.argv[1:]``).
+        description: Text of ``--help``.
+        prog: Program name in usage and error messages.
+
+    Returns:
+        The validated config.
+
+    Raises:
+        ConfigError: The file or an override does not validate (file and key named).
     """
     import argparse
 
     from rayqa.config import load_config
 
-    parser = argparse.ArgumentParser(description=description,
+    parser = argparse.ArgumentParser(prog=prog, description=description,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", required=True, help="job YAML (see configs/)")
     parser.add_argument("overrides", nargs="*", help="dotted overrides, e.g. train.lr=3e-5")

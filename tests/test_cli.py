@@ -139,3 +139,25 @@ def test_mine_phrases_subcommand_passes_its_options_through(tmp_path, capsys):
     assert "written to" in capsys.readouterr().out
     lines = (tmp_path / "phrases.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 280 and any(json.loads(line)["phrases"] for line in lines)
+
+
+def test_demo_output_keeps_progress_on_the_console_and_the_rest_in_the_log(tmp_path, capfd):
+    from rayqa.demo import console_and_log
+
+    log = tmp_path / "demo.log"
+    with console_and_log(log) as console:
+        print("=== 3/5 training", file=console)
+        print("\x1b[36m(RayTrainWorker pid=7)\x1b[0m [rayqa.train] step 50/440 loss 2.67")
+        print("(PlacementGroupCleaner pid=8) Failed to query Ray Train Controller actor state")
+        print("[transformers] This checkpoint seem corrupted.", file=sys.stderr)
+        os.write(2, b"[E core_worker.cc:2465] written below Python\n")
+        subprocess.run([sys.executable, "-c", "print('child process output')"], check=True)
+    print("after the demo")
+    console_lines = capfd.readouterr().out.splitlines()
+    assert console_lines == ["=== 3/5 training", "  [rayqa.train] step 50/440 loss 2.67",
+                             "after the demo"]
+    logged = log.read_text(encoding="utf-8")
+    for text in ("[rayqa.train] step 50/440", "Failed to query", "seem corrupted",
+                 "core_worker.cc", "child process output"):
+        assert text in logged
+    assert "=== 3/5" not in logged and "after the demo" not in logged

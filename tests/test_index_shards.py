@@ -138,7 +138,7 @@ def test_filled_unit_by_unit_answers_like_the_in_memory_build(tmp_path, factory,
     cfg = IndexConfig(factory=factory, train_sample=1000, search_params=params,
                       num_shards=num_shards)
     rows = RowMap.of(shards.manifests())
-    trained = train_on_sample(str(tmp_path), rows.starts, cfg)
+    trained = train_on_sample(str(tmp_path), rows.starts, 32, cfg)
     edges = shard_edges(rows.count, num_shards)
     parts = [fill_shard(str(tmp_path), rows.starts, (int(a), int(b)), trained, cfg,
                         None if num_shards == 1 else n, {})

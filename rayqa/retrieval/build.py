@@ -170,7 +170,8 @@ def finish_index(shards: EmbeddingShards, cfg: IndexJobConfig, run: Runner) -> s
     checksums = {file: m["files"][file] for file, m in zip(passage_files, manifests)}
     langs = sorted({lang for m in manifests for lang in m["langs"]})
     fields = {"encoder": encoder_facts(cfg.encoder)}
-    dense = _dense_calls(out, rows, cfg, fields, run)
+    dim = max(m["dim"] for m in manifests)
+    dense = _dense_calls(out, rows, dim, cfg, fields, run)
     bm25 = [(build_bm25, (out, passage_files, rows.starts, lang)) for lang in langs]
     results = run([(write_id_index, (out, passage_files, rows.starts)), *dense,
                    *(bm25 if cfg.index.bm25 else [])])
@@ -184,7 +185,6 @@ def finish_index(shards: EmbeddingShards, cfg: IndexJobConfig, run: Runner) -> s
     if cfg.index.bm25:
         MultilingualBM25.write_langs(storage.join(out, BM25_DIR), langs)
         files.append(f"{BM25_DIR}/langs.json")
-    dim = max(m["dim"] for m in manifests)
     facts = {"count": rows.count, "dim": dim, "factory": cfg.index.factory,
              "search_params": cfg.index.search_params, "num_shards": cfg.index.num_shards,
              **fields, "passages": {"files": passage_files, "starts": list(rows.starts)},
@@ -199,11 +199,11 @@ def finish_index(shards: EmbeddingShards, cfg: IndexJobConfig, run: Runner) -> s
     return out
 
 
-def _dense_calls(out: str, rows: RowMap, cfg: IndexJobConfig, fields: dict,
+def _dense_calls(out: str, rows: RowMap, dim: int, cfg: IndexJobConfig, fields: dict,
                  run: Runner) -> list[tuple[Callable, tuple]]:
     """Trains the quantizer on a sample (one call), then returns the shard fill calls."""
     edges = shard_edges(rows.count, cfg.index.num_shards)
-    trained = run([(train_on_sample, (out, rows.starts, cfg.index))])[0]
+    trained = run([(train_on_sample, (out, rows.starts, dim, cfg.index))])[0]
     sharded = cfg.index.num_shards > 1
     return [(fill_shard, (out, rows.starts, (int(start), int(end)), trained, cfg.index,
                           number if sharded else None, fields))

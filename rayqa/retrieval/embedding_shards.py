@@ -13,8 +13,9 @@ writes, under the index directory (a local path or a URI)::
     embeddings/unit-00000.npy  their float32 [count, dim] vectors
     units/unit-00000.json      the unit's manifest: count, lines read, dim, passages
                                per language, bad records (lines numbered within the
-                               unit), sizes and sha256 of both files; written last,
-                               so its presence means "done"
+                               unit), the Ray node that encoded it, sizes and sha256
+                               of both files; written last, so its presence means
+                               "done"
 
 Every file is written whole (`rayqa.storage`), so a killed writer leaves either a whole
 unit or none. A rerun encodes only the units without a manifest or whose files have
@@ -172,8 +173,16 @@ class EmbeddingShards:
         return [unit for unit in self.units if not self.is_done(unit.number)]
 
     def write(self, unit: Unit, passages: list[Passage], vectors: np.ndarray, lines: int,
-              report: BadRecords) -> dict:
+              report: BadRecords, node: str | None = None) -> dict:
         """Writes a unit's passages and vectors, then its manifest; returns the manifest.
+
+        Args:
+            unit: The unit.
+            passages: Its good passages, in file order.
+            vectors: Their vectors.
+            lines: Lines read (bad and blank ones included).
+            report: Its bad records, lines numbered within the unit.
+            node: The Ray node that encoded it, recorded for operators.
 
         Raises:
             ValueError: `vectors` do not have one row per passage.
@@ -194,6 +203,7 @@ class EmbeddingShards:
             langs[passage.lang] = langs.get(passage.lang, 0) + 1
         facts = {"unit": unit.number, "count": len(passages), "lines": lines,
                  "dim": int(vectors.shape[1]), "langs": langs, "bad": report.to_dict(),
+                 "node": node,
                  "sizes": {file: len(data) for file, data in blobs.items()}}
         write_manifest(self.directory, facts, [], name=self.manifest_name(unit.number),
                        checksums={file: sha256_bytes(data) for file, data in blobs.items()})

@@ -19,6 +19,7 @@ from dataclasses import asdict
 
 import numpy as np
 
+from rayqa import storage
 from rayqa.config import EncoderConfig
 from rayqa.data.passages import read_passage_range
 from rayqa.data.records import BadRecord, DataError
@@ -47,6 +48,7 @@ class TextEncoder:
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.max_length = max_length
         self.pooling = pooling
+        name_or_path = storage.local_model(name_or_path)  # s3:// -> verified local copy
         self.tokenizer = AutoTokenizer.from_pretrained(name_or_path)
         self.model = AutoModel.from_pretrained(name_or_path).to(self.device).eval()
 
@@ -185,6 +187,7 @@ class UnitEncoder:
         self.encoder = build_encoder(**encoder)
         self.shards = EmbeddingShards(directory)
         self.strict, self.batch_size = strict, batch_size
+        self.node = _node_id()
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         results = [self.encode_unit(json.loads(str(unit))) for unit in batch["unit"]]
@@ -202,8 +205,15 @@ class UnitEncoder:
         vectors = self.encoder.encode_passages_batched([p.title for p in part.passages],
                                                        [p.text for p in part.passages],
                                                        self.batch_size)
-        self.shards.write(unit, part.passages, vectors, part.lines, part.report)
+        self.shards.write(unit, part.passages, vectors, part.lines, part.report, self.node)
         return unit.number, len(part.passages), ""
+
+
+def _node_id() -> str | None:
+    """The Ray node this process runs on, None outside Ray."""
+    import ray
+
+    return ray.get_runtime_context().get_node_id() if ray.is_initialized() else None
 
 
 def encode_units(directory: str, units: Sequence, cfg: EncoderConfig, strict: bool) -> int:

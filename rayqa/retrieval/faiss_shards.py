@@ -212,15 +212,18 @@ def shard_edges(count: int, num_shards: int) -> np.ndarray:
     return np.linspace(0, count, num_shards + 1).astype(np.int64)
 
 
-def train_on_sample(directory: str, starts: tuple[int, ...], cfg: IndexConfig) -> np.ndarray:
+def train_on_sample(directory: str, starts: tuple[int, ...], dim: int,
+                    cfg: IndexConfig) -> np.ndarray:
     """The factory index trained on a seeded sample of the units' vectors, serialized.
 
     Reads at most `cfg.train_sample` rows, unit by unit, so memory stays bounded by the
-    sample whatever the collection's size. Runs as a Ray task in `build_index`.
+    sample whatever the collection's size (and nothing for types without training).
+    Runs as a Ray task in `build_index`.
 
     Args:
         directory: The index directory holding the embedding shards.
         starts: The units' first rows plus the total (`RowMap.starts`).
+        dim: The vector dimension.
         cfg: Factory and sample size.
 
     Returns:
@@ -228,6 +231,9 @@ def train_on_sample(directory: str, starts: tuple[int, ...], cfg: IndexConfig) -
     """
     import faiss
 
+    base = faiss.index_factory(dim, cfg.factory, faiss.METRIC_INNER_PRODUCT)
+    if base.is_trained:  # Flat, HNSW: nothing to learn
+        return faiss.serialize_index(base)
     rows_map = RowMap(starts)
     count = rows_map.count
     rows = np.arange(count)

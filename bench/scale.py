@@ -1,0 +1,143 @@
+"""Index build at scale: throughput and memory of the driver and of a replica vs corpus size.
+
+    python bench/scale.py [--sizes 100000,1000000] [--json]
+
+For each size a synthetic passages file is generated on disk (streamed, never held in
+memory), then `jobs/build_index.py` runs as a driver subprocess (with `RAY_ADDRESS` it
+joins that cluster, otherwise it starts a local Ray) with the model-free hashing encoder
+(`encoder.kind=hashing`: the data plane is measured, not a transformer), and a replica
+subprocess loads the index with `Retriever` and answers queries. Printed per size:
+passages/s of the whole build, the driver's peak RSS, the replica's peak RSS and the
+FAISS index size; then the ratios of the largest size to the smallest. The driver
+holds counts and plans only, so its peak RSS should stay flat; the replica holds the
+FAISS index plus the pages of the memory-mapped passage store it touches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+# Runs a script as __main__ and reports its own peak RSS, whatever happens to the script.
+_PEAK_RSS = ("import resource, runpy, sys\nsys.argv = sys.argv[1:]\ntry:\n"
+             "    runpy.run_path(sys.argv[0], run_name='__main__')\nfinally:\n"
+             "    print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"
+             " flush=True)\n")
+_REPLICA = ("import json, resource, sys\nfrom rayqa.retrieval.retriever import Retriever\n"
+            "retriever = Retriever(sys.argv[1], mode='dense', device='cpu')\n"
+            "hits = retriever.search(['river city history'] * 32, None, 10)\n"
+            "print(json.dumps({'rss_kb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"
+            " 'hits': sum(map(len, hits)), 'size': len(retriever.passages)}))\n")
+_WORDS = ("river mountain city history music science ocean forest language empire "
+          "Fluss Berg Stadt Geschichte Musik ville montagne histoire musique "
+          "река гора город история музыка 河流 山脉 城市 历史 音乐 नदी पहाड़ शहर इतिहास").split()
+_LANGS = ("en", "de", "fr", "ru", "zh", "hi")
+
+
+def write_passages(path: Path, n: int, seed: int = 0, chunk: int = 10_000) -> None:
+    """Writes `n` synthetic passages (20-40 words) as JSON Lines, `chunk` at a time."""
+    rng = np.random.default_rng(seed)
+    words = np.asarray(_WORDS)
+    with open(path, "w", encoding="utf-8") as out:
+        for first in range(0, n, chunk):
+            lengths = rng.integers(20, 40, min(chunk, n - first))
+            out.writelines(json.dumps({
+                "id": f"p{first + i}", "title": f"title {first + i}",
+                "text": " ".join(rng.choice(words, length)), "lang": _LANGS[(first + i) % 6]},
+                ensure_ascii=False) + "\n" for i, length in enumerate(lengths))
+
+
+def run_peak_rss(argv: list[str], cwd: Path, env: dict) -> tuple[int, str]:
+    """Runs `python argv...` in a subprocess; returns its peak RSS (KiB) and its output.
+
+    Raises:
+        RuntimeError: The subprocess failed (its output's tail in the message).
+    """
+    result = subprocess.run([sys.executable, "-c", _PEAK_RSS, *argv], cwd=cwd, env=env,
+                            capture_output=True, text=True)
+    log = result.stdout + result.stderr
+    if result.returncode:
+        raise RuntimeError(f"{' '.join(argv)} failed:\n{log[-4000:]}")
+    peak = [line for line in result.stdout.splitlines() if line.startswith("PEAK_RSS_KB")]
+    return int(peak[-1].split()[1]), log
+
+
+def build(workdir: Path, n: int, shard_mb: float, env: dict,
+          overrides: tuple[str, ...] = ()) -> dict:
+    """Generates `n` passages, builds their index with a driver subprocess, loads it with
+    a replica subprocess; returns throughput and memory facts."""
+    passages = workdir / f"passages-{n}.jsonl"
+    write_passages(passages, n)
+    config = workdir / f"index-{n}.yaml"
+    config.write_text(yaml.safe_dump({
+        "output_dir": f"index-{n}", "passages_files": [str(passages)],
+        "encoder": {"name_or_path": "hashing", "kind": "hashing", "batch_size": 1024,
+                    "min_actors": 1, "max_actors": 2, "cpus_per_actor": 0.5,
+                    "shard_mb": shard_mb},
+        "index": {"factory": "Flat", "bm25": False}}), encoding="utf-8")
+    start = time.perf_counter()
+    driver_kb, _ = run_peak_rss([str(REPO / "jobs" / "build_index.py"), "--config",
+                                 str(config), *overrides], workdir, env)
+    seconds = time.perf_counter() - start
+    out = workdir / f"index-{n}"
+    replica = json.loads(subprocess.run([sys.executable, "-c", _REPLICA, str(out)], env=env,
+                                        capture_output=True, text=True, check=True,
+                                        cwd=workdir).stdout.splitlines()[-1])
+    if replica["size"] != n:
+        raise AssertionError(f"index of {n} passages holds {replica['size']}")
+    return {"passages": n, "seconds": seconds, "passages_per_s": n / seconds,
+            "driver_rss_mib": driver_kb / 1024, "replica_rss_mib": replica["rss_kb"] / 1024,
+            "faiss_mib": (out / "faiss.index").stat().st_size / 2**20}
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="100000,1000000", help="comma-separated corpus sizes")
+    parser.add_argument("--passages-per-unit", type=int, default=25_000,
+                        help="about this many passages per unit of work (sets shard_mb)")
+    parser.add_argument("--workdir", help="keep files here (default: a temporary directory)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    parser.add_argument("overrides", nargs="*", help="index config overrides for every build")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    sizes = [int(size) for size in args.sizes.split(",")]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    shard_mb = args.passages_per_unit * 260 / 2**20  # synthetic lines are ~260 bytes
+    with tempfile.TemporaryDirectory(prefix="rayqa-scale-") as tmp:
+        workdir = Path(args.workdir or tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        rows = [build(workdir, n, shard_mb, env, tuple(args.overrides)) for n in sizes]
+    first, last = rows[0], rows[-1]
+    result = {"sizes": rows,
+              "driver_rss_ratio": last["driver_rss_mib"] / first["driver_rss_mib"],
+              "replica_rss_ratio": last["replica_rss_mib"] / first["replica_rss_mib"],
+              "throughput_ratio": last["passages_per_s"] / first["passages_per_s"]}
+    for row in rows:
+        print(f"{row['passages']:>9} passages: {row['passages_per_s']:8.0f} passages/s "
+              f"({row['seconds']:.1f}s), driver peak RSS {row['driver_rss_mib']:6.0f} MiB, "
+              f"replica peak RSS {row['replica_rss_mib']:6.0f} MiB "
+              f"(FAISS index {row['faiss_mib']:.0f} MiB)")
+    print(f"ratios {last['passages']}/{first['passages']}: driver RSS "
+          f"{result['driver_rss_ratio']:.2f}x, replica RSS {result['replica_rss_ratio']:.2f}x, "
+          f"passages/s {result['throughput_ratio']:.2f}x")
+    if args.json:
+        print(json.dumps(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -300,3 +300,16 @@ def local_copy(location: str | os.PathLike, manifest: str | None = "manifest.jso
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return entry
+
+
+def local_model(name_or_path: str | os.PathLike) -> str:
+    """What ``from_pretrained`` should load for a model location.
+
+    A URI (e.g. an export under ``s3://``) becomes its verified local copy: rayqa's
+    exports carry a ``manifest.json``; a directory uploaded without one is copied as
+    it is. Hub names and local paths are returned unchanged.
+    """
+    if is_local(name_or_path):
+        return str(name_or_path).removeprefix("file://")
+    with_manifest = is_file(join(name_or_path, "manifest.json"))
+    return str(local_copy(name_or_path, "manifest.json" if with_manifest else None))

@@ -71,8 +71,8 @@ class ExtractiveReader:
     """A trained span model answering questions over given passages.
 
     Args:
-        model_dir: A ``save_pretrained`` directory or hub name (e.g. the
-            ``<output_dir>/final`` of ``jobs/train.py``).
+        model_dir: A ``save_pretrained`` directory, its URI (``s3://...``) or a hub name
+            (e.g. the ``<output_dir>/final`` of ``jobs/train.py``).
         device: ``"cuda"``, ``"cpu"`` or None to pick the GPU when there is one.
         batch_size: Windows per forward pass.
     """
@@ -80,6 +80,9 @@ class ExtractiveReader:
     def __init__(self, model_dir: str | Path, device: str | None = None, batch_size: int = 32):
         from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
+        from rayqa import storage
+
+        model_dir = storage.local_model(model_dir)  # an s3:// export: a verified local copy
         self.config = load_model_config(model_dir)
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir))

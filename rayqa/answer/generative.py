@@ -105,6 +105,9 @@ class GenerativeReader:
     def __init__(self, model_dir: str | Path, device: str | None = None, batch_size: int = 16):
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
+        from rayqa import storage
+
+        model_dir = storage.local_model(model_dir)  # an s3:// export: a verified local copy
         self.config = load_generator_config(model_dir)
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir))

@@ -9,6 +9,7 @@ raises `DataError` at the first one.
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import logging
 from collections import Counter
@@ -16,6 +17,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
+
+from rayqa import storage
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +122,11 @@ def log_report(path: str | Path, report: BadRecords, before: int) -> None:
 
 
 def open_text(path: str | Path) -> IO[str]:
-    """Opens a UTF-8 text file for reading, gunzipping `.gz` files."""
+    """Opens a UTF-8 text file (local path or URI) for reading, gunzipping `.gz` files."""
+    if storage.is_uri(path):
+        fs, inner = storage.resolve(path)
+        # pyarrow picks the decompression from the extension (.gz, .bz2, .zst).
+        return io.TextIOWrapper(fs.open_input_stream(inner), encoding="utf-8")
     if str(path).endswith(".gz"):
         return gzip.open(path, "rt", encoding="utf-8")
     return open(path, encoding="utf-8")

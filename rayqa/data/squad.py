@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rayqa import storage
 from rayqa.data.records import BadRecord, BadRecords, DataError, log_report, open_text, reject
 from rayqa.langs import UNKNOWN, lang_from_filename
 
@@ -233,11 +234,9 @@ def write_squad(examples: Iterable[QAExample], path: str | Path, version: str = 
     data = [{"title": title, "paragraphs": [{"context": context, "qas": qas}
                                            for context, qas in paragraphs.items()]}
             for title, paragraphs in articles.items()]
-    Path(path).write_text(json.dumps({"version": version, "data": data}, ensure_ascii=False),
-                          encoding="utf-8")
+    storage.write_text(path, json.dumps({"version": version, "data": data}, ensure_ascii=False))
 
 
 def write_predictions(predictions: dict[str, str], path: str | Path) -> None:
     """Writes `{question_id: answer_text}` as UTF-8 JSON readable by the official scripts."""
-    Path(path).write_text(json.dumps(predictions, ensure_ascii=False, indent=1),
-                          encoding="utf-8")
+    storage.write_text(path, json.dumps(predictions, ensure_ascii=False, indent=1))

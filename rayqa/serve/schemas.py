@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo,
                       field_validator, model_validator)
 
+from rayqa import storage
 from rayqa.config import ConfigError, build_config
 
 # ISO 639-1/639-3 base code with optional BCP-47 or underscore subtags (`zh-CN`, `zh_tw`,
@@ -280,7 +281,8 @@ class ServeAppConfig(_Strict):
             base: The directory relative paths are relative to; the cwd when None.
         """
         base = Path(base or Path.cwd())
-        paths = {key: str((base / getattr(self, key)).resolve())
+        paths = {key: getattr(self, key) if storage.is_uri(getattr(self, key))
+                 else str((base / getattr(self, key)).resolve())
                  for key in ("index_dir", "reader_dir")}
         return self.model_copy(update=paths)
 
@@ -306,8 +308,8 @@ def load_app_config(args: dict | ServeAppConfig, check_paths: bool = True) -> Se
         args = build_config(ServeAppConfig, args, source="serve app args")
     cfg = args.resolved()
     if check_paths:
-        for key in ("index_dir", "reader_dir"):
-            if not Path(getattr(cfg, key)).is_dir():
+        for key in ("index_dir", "reader_dir"):  # local paths or URIs (s3://...)
+            if not storage.is_dir(getattr(cfg, key)):
                 raise ConfigError(f"serve app args: {key}: directory {getattr(cfg, key)} "
                                   "does not exist (run `make demo` or give another path)")
     return cfg

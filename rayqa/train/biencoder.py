@@ -27,6 +27,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler
 
+from rayqa import storage
 from rayqa.config import MDPRJobConfig
 from rayqa.models.biencoder import (
     PADDING_KEY,
@@ -194,13 +195,14 @@ def biencoder_train_loop(config: dict) -> None:
 
     cfg = MDPRJobConfig.model_validate(config["cfg"])
     torch.manual_seed(cfg.train.seed)
-    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir(cfg.encoder.name_or_path))
+    model_path = storage.local_model(cfg.encoder.name_or_path)  # s3:// -> local copy
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir(model_path))
     collator = BiEncoderCollator(tokenizer, cfg.encoder.max_query_length,
                                  cfg.encoder.max_passage_length, cfg.data.hard_negatives)
     loader = train_loader(ray.get(config["train"]), collator, cfg)
     resumed = resumed_state()
     state = plan_schedule(cfg.train, len(loader), resumed)
-    engine = build_engine(BiEncoder.from_pretrained(cfg.encoder.name_or_path), cfg.train,
+    engine = build_engine(BiEncoder.from_pretrained(model_path), cfg.train,
                           state["schedule"])
     if resumed:
         restore(engine)

@@ -20,6 +20,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler
 
+from rayqa import storage
 from rayqa.answer.generative import generate_answers
 from rayqa.config import MGENJobConfig
 from rayqa.models.generator import (
@@ -51,8 +52,9 @@ def mgen_train_loop(config: dict) -> None:
 
     cfg = MGENJobConfig.model_validate(config["cfg"])
     torch.manual_seed(cfg.train.seed)
-    tokenizer = AutoTokenizer.from_pretrained(cfg.model.name_or_path)
-    model = AutoModelForSeq2SeqLM.from_pretrained(cfg.model.name_or_path)
+    model_path = storage.local_model(cfg.model.name_or_path)  # s3:// -> verified local copy
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    model = AutoModelForSeq2SeqLM.from_pretrained(model_path)
     loader = train_loader(tokenizer, ray.get(config["train"]), cfg)
     resumed = resumed_state()
     state = plan_schedule(cfg.train, len(loader), resumed)

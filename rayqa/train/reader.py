@@ -22,6 +22,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler, StackDataset
 
+from rayqa import storage
 from rayqa.answer.extractive import span_logits
 from rayqa.config import ReaderJobConfig
 from rayqa.data.features import prepare_eval_features, prepare_train_features
@@ -56,9 +57,10 @@ def reader_train_loop(config: dict) -> None:
 
     cfg = ReaderJobConfig.model_validate(config["cfg"])
     torch.manual_seed(cfg.train.seed)
-    tokenizer = AutoTokenizer.from_pretrained(cfg.model.name_or_path)
+    model_path = storage.local_model(cfg.model.name_or_path)  # s3:// -> verified local copy
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
     data = ray.get(config["train"])
-    model = MultiTaskReader.from_pretrained(cfg.model.name_or_path, with_mlm="lakm" in data)
+    model = MultiTaskReader.from_pretrained(model_path, with_mlm="lakm" in data)
     datasets = {task: task_dataset(task, tokenizer, examples, cfg)
                 for task, examples in data.items()}
     loaders = {task: task_loader(task, dataset, tokenizer, cfg)

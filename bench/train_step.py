@@ -2,16 +2,24 @@
 
     python bench/train_step.py [--steps 30] [--workers 2] [--zero-stage 1]
                                [--batch-size 16] [--seq-len 256] [--hidden 128]
+    python bench/train_step.py --real [--threads-per-worker 2 --workers 1]
 
-Both sides train the same tiny BERT reader (built on the fly from the demo corpus) on the
-same tokenized windows (``rayqa.train.reader.span_loader``), with AdamW, gradient
-clipping at 1.0, fp32, and the same global batch per optimizer step:
+Both sides train the same BERT reader (random weights, tokenizer built on the fly from
+the demo corpus) on the same tokenized windows (``rayqa.train.reader.span_loader``),
+with AdamW, gradient clipping at 1.0, fp32, and the same global batch per optimizer step:
 
-* Ray: a ``TorchTrainer`` with ``--workers`` gloo workers of 1 CPU and 1 torch thread
-  each, ``--batch-size`` windows per worker, wrapped by ``rayqa.train.engine.build_engine``
-  (DeepSpeed, ZeRO ``--zero-stage``), i.e. the path ``jobs/train.py`` takes.
-* Plain: one process with ``--workers`` torch threads, ``batch-size * workers`` windows
-  per step, ``loss.backward(); optimizer.step()``.
+* Ray: a ``TorchTrainer`` with ``--workers`` gloo workers of ``--threads-per-worker``
+  CPUs and torch threads each, ``--batch-size`` windows per worker, wrapped by
+  ``rayqa.train.engine.build_engine`` (DeepSpeed, ZeRO ``--zero-stage``), i.e. the path
+  ``jobs/train.py`` takes.
+* Plain: one process with ``workers * threads_per_worker`` torch threads,
+  ``batch-size * workers`` windows per step, ``loss.backward(); optimizer.step()``.
+
+``--real`` is the size a user fine-tunes: a pretrained-shaped encoder of 6 layers,
+hidden 384, sequence 384, and multilingual BERT's 119,547-token embedding table (whose
+gradient is most of what data parallelism has to all-reduce), 8 windows per worker.
+The Ray side also times its phases (forward, ``engine.backward``, ``engine.step``) and a
+bare gloo all-reduce of a gradient-sized buffer, to say where the time goes.
 
 Each side times ``--steps`` optimizer steps with ``perf_counter`` after 3 warm-up steps,
 so the steady-state examples/s excludes start-up. The ratio Ray/plain is the number to
@@ -56,6 +64,7 @@ def make_config(args: argparse.Namespace, model_dir: str, out_dir: str,
                   "doc_stride": min(128, args.seq_len // 4),
                   "max_query_length": min(64, args.seq_len // 4)},
         "train": {"num_workers": args.workers, "batch_size": batch_size,
+                  "cpus_per_worker": float(args.threads_per_worker),
                   "max_steps": WARMUP_STEPS + args.steps, "storage_path": out_dir,
                   "deepspeed": {"zero_stage": args.zero_stage, "bf16": "off"}},
     }
@@ -70,13 +79,15 @@ def batches(loader):
         yield from loader
 
 
-def timed_steps(step, loader, steps: int) -> float:
+def timed_steps(step, loader, steps: int, on_clock_start=None) -> float:
     """Seconds for ``steps`` calls of ``step(inputs)`` after ``WARMUP_STEPS`` untimed ones."""
     stream = batches(loader)
     for _ in range(WARMUP_STEPS):
         step(next(stream))
     if dist.is_initialized():
         dist.barrier()  # all workers start the clock together
+    if on_clock_start is not None:
+        on_clock_start()
     start = time.perf_counter()
     for _ in range(steps):
         step(next(stream))
@@ -99,21 +110,48 @@ def ray_train_loop(config: dict) -> None:
 
     from rayqa.train.engine import build_engine
 
-    torch.set_num_threads(1)  # W workers x 1 thread = the plain loop's W threads
     cfg = ReaderJobConfig.model_validate(config["cfg"])
+    # W workers x T threads = the plain loop's W * T threads.
+    torch.set_num_threads(int(cfg.train.cpus_per_worker))
     tokenizer, model = load_reader(cfg)
     loader = span_loader(tokenizer, ray.get(config["examples"]), cfg)
     engine = build_engine(model, cfg.train, {"warmup": 0, "total": cfg.train.max_steps})
     engine.train()
+    phases = {"forward": 0.0, "backward": 0.0, "step": 0.0}
 
     def step(inputs):
+        start = time.perf_counter()
         loss = engine(**inputs).loss
+        middle = time.perf_counter()
         engine.backward(loss)
+        after_backward = time.perf_counter()
         engine.step()
+        end = time.perf_counter()
+        phases["forward"] += middle - start
+        phases["backward"] += after_backward - middle
+        phases["step"] += end - after_backward
 
-    seconds = timed_steps(step, loader, config["steps"])
+    seconds = timed_steps(step, loader, config["steps"],
+                          on_clock_start=lambda: phases.update(dict.fromkeys(phases, 0.0)))
     examples = config["steps"] * cfg.train.batch_size * dist.get_world_size()
-    report_metrics({"examples_per_s": examples / seconds, "seconds": seconds})
+    report_metrics({"examples_per_s": examples / seconds, "seconds": seconds,
+                    **{f"{name}_s": value for name, value in phases.items()},
+                    "allreduce_s": allreduce_seconds(model, config["steps"]),
+                    "params": sum(p.numel() for p in model.parameters())})
+
+
+def allreduce_seconds(model, steps: int) -> float:
+    """Seconds of ``steps`` bare all-reduces of a buffer the size of all gradients: the
+    communication floor of one data-parallel step, without DeepSpeed around it."""
+    if dist.get_world_size() == 1:
+        return 0.0
+    buffer = torch.zeros(sum(p.numel() for p in model.parameters()))
+    dist.all_reduce(buffer)  # warm-up
+    dist.barrier()
+    start = time.perf_counter()
+    for _ in range(steps):
+        dist.all_reduce(buffer)
+    return time.perf_counter() - start
 
 
 def report_metrics(metrics: dict) -> None:
@@ -138,7 +176,7 @@ def ray_side(cfg: ReaderJobConfig, examples: list, steps: int) -> tuple[dict, fl
         train_loop_config={"cfg": cfg.model_dump(mode="json"), "steps": steps,
                            "examples": ray.put(examples)},
         scaling_config=ScalingConfig(num_workers=cfg.train.num_workers,
-                                     resources_per_worker={"CPU": 1}),
+                                     resources_per_worker={"CPU": cfg.train.cpus_per_worker}),
         torch_config=TorchConfig(backend="gloo"),
         run_config=RunConfig(name="bench", storage_path=cfg.train.storage_path),
     )
@@ -166,13 +204,23 @@ def plain_side(cfg: ReaderJobConfig, examples: list, steps: int, threads: int) -
     return {"examples_per_s": steps * cfg.train.batch_size / seconds, "seconds": seconds}
 
 
-def build_model(examples: list, out_dir: str, hidden: int) -> str:
-    """The tiny reader of ``rayqa.demo`` (2 layers), sized by ``hidden``."""
-    from rayqa.models.tiny import build_tiny_reader
+def build_model(examples: list, out_dir: str, args: argparse.Namespace) -> str:
+    """A randomly initialized BERT reader of the requested shape, saved with a tokenizer
+    trained on the demo corpus (the embedding table may be larger than its vocabulary,
+    as a pretrained multilingual checkpoint's is)."""
+    from transformers import BertConfig, BertForQuestionAnswering
 
-    texts = [e.context for e in examples] + [e.question for e in examples]
-    build_tiny_reader(texts, out_dir, hidden=hidden, layers=2, heads=max(1, hidden // 32),
-                      intermediate=2 * hidden)
+    from rayqa.models.tiny import build_tokenizer
+
+    tokenizer = build_tokenizer([e.context for e in examples] + [e.question for e in examples])
+    config = BertConfig(vocab_size=max(len(tokenizer), args.vocab), hidden_size=args.hidden,
+                        num_hidden_layers=args.layers, num_attention_heads=args.hidden // 64
+                        or 1, intermediate_size=4 * args.hidden if args.layers > 2
+                        else 2 * args.hidden, max_position_embeddings=512,
+                        pad_token_id=tokenizer.pad_token_id)
+    torch.manual_seed(0)
+    BertForQuestionAnswering(config).save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
     return out_dir
 
 
@@ -185,25 +233,45 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=16, help="windows per worker")
     parser.add_argument("--seq-len", type=int, default=256, help="tokens per window")
     parser.add_argument("--hidden", type=int, default=128, help="hidden size of the reader")
-    return parser.parse_args(argv)
+    parser.add_argument("--layers", type=int, default=2, help="transformer layers")
+    parser.add_argument("--vocab", type=int, default=0,
+                        help="embedding rows (0: the tokenizer's; 119547 = mBERT)")
+    parser.add_argument("--threads-per-worker", type=int, default=1,
+                        help="CPUs and torch threads of each Ray worker")
+    parser.add_argument("--real", action="store_true",
+                        help="6 layers, hidden 384, seq 384, mBERT vocabulary, 8 per worker")
+    args = parser.parse_args(argv)
+    if args.real:
+        args.layers, args.hidden, args.seq_len, args.vocab = 6, 384, 384, 119_547
+        args.batch_size = 8 if "--batch-size" not in (argv or sys.argv) else args.batch_size
+        args.steps = 10 if "--steps" not in (argv or sys.argv) else args.steps
+    return args
 
 
 def report(args, plain: dict, ray_metrics: dict, fit_s: float) -> dict:
     """Prints the settings, both rates, the ratio and the Ray wall time."""
     ratio = ray_metrics["examples_per_s"] / plain["examples_per_s"]
     global_batch = args.batch_size * args.workers
-    print(f"settings: tiny BERT 2 layers x hidden {args.hidden}, seq_len {args.seq_len}, "
+    print(f"settings: BERT {args.layers} layers x hidden {args.hidden} "
+          f"({ray_metrics['params'] / 1e6:.1f}M parameters), seq_len {args.seq_len}, "
           f"global batch {global_batch} ({args.workers} x {args.batch_size}), "
           f"{args.steps} timed steps after {WARMUP_STEPS} warm-up, fp32, AdamW, "
           f"{os.cpu_count()} CPUs")
     print(f"load average (1 min) before/after: {args.load_before:.2f} / {os.getloadavg()[0]:.2f}"
           " (other work on these cores skews the plain side most)")
+    threads = args.workers * args.threads_per_worker
     print(f"plain torch : {plain['examples_per_s']:8.1f} examples/s "
-          f"({plain['seconds']:.2f}s, 1 process x {args.workers} threads)")
+          f"({plain['seconds']:.2f}s, 1 process x {threads} threads)")
     print(f"ray+deepspeed: {ray_metrics['examples_per_s']:7.1f} examples/s "
-          f"({ray_metrics['seconds']:.2f}s, {args.workers} workers x 1 thread, "
-          f"ZeRO-{args.zero_stage}, gloo)")
+          f"({ray_metrics['seconds']:.2f}s, {args.workers} workers x "
+          f"{args.threads_per_worker} thread(s), ZeRO-{args.zero_stage}, gloo)")
     print(f"ratio ray/plain: {ratio:.2f}x (steady state)")
+    seconds = ray_metrics["seconds"]
+    print("ray step time, rank 0: " + ", ".join(
+        f"{name} {ray_metrics[f'{name}_s'] / seconds:.0%}"
+        for name in ("forward", "backward", "step")) +
+        f"; a bare gloo all-reduce of all gradients alone takes "
+        f"{ray_metrics['allreduce_s'] / seconds:.0%} of the step time")
     print(f"ray fit() wall time: {fit_s:.1f}s end to end for {WARMUP_STEPS + args.steps} "
           f"steps (worker start-up, DeepSpeed init, tokenization included)")
     return {"plain": plain, "ray": ray_metrics, "ratio": ratio, "ray_fit_s": fit_s}
@@ -215,13 +283,15 @@ def main(argv=None) -> dict:
     os.environ.setdefault("RAY_TRAIN_V2_ENABLED", "1")  # as rayqa.runtime.init_ray does
     examples = read_squad(demo_file("train.json"))
     with tempfile.TemporaryDirectory() as tmp:
-        model_dir = build_model(examples, str(Path(tmp, "model")), args.hidden)
+        model_dir = build_model(examples, str(Path(tmp, "model")), args)
         global_batch = args.batch_size * args.workers
         plain_cfg = make_config(args, model_dir, tmp, global_batch)
-        plain = plain_side(plain_cfg, examples, args.steps, args.workers)
+        plain = plain_side(plain_cfg, examples, args.steps,
+                           args.workers * args.threads_per_worker)
         import ray  # started after the plain loop so its daemons do not slow that side
 
-        ray.init(address="local", num_cpus=args.workers, include_dashboard=False,
+        ray.init(address="local", num_cpus=args.workers * args.threads_per_worker,
+                 include_dashboard=False,
                  log_to_driver=False,
                  runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1"}})
         try:

@@ -14,13 +14,11 @@ import psutil
 import pytest
 
 from rayqa.config import TrainConfig
-from rayqa.data.squad import read_squad, write_squad
-from rayqa.demo import demo_file
-from rayqa.models.tiny import build_tiny_reader
 from rayqa.train.checkpoint import SELECTION, selection_score
 from rayqa.train.engine import schedule_factor
 from rayqa.train.launch import best_checkpoint
 from rayqa.train.loop import plan_schedule
+from tests.test_train import tiny_setup  # noqa: F401 - the tiny reader and data (a fixture)
 
 
 def test_fresh_schedule_warms_up_then_decays_to_zero():
@@ -69,18 +67,6 @@ def test_best_checkpoint_never_picks_a_step_checkpoint_over_an_evaluated_one():
     unscored = SimpleNamespace(best_checkpoints=[(step_ckpt, {SELECTION: -math.inf})],
                                checkpoint=latest, error=None)
     assert best_checkpoint(unscored) is latest
-
-
-@pytest.fixture(scope="module")
-def reader_setup(tmp_path_factory):
-    """A tiny reader (dropout on) and a 4-language slice of the demo corpus."""
-    root = tmp_path_factory.mktemp("ft")
-    examples = [e for e in read_squad(demo_file("train.json"))
-                if e.lang in {"en", "zh", "ar", "hi"}][::2]
-    write_squad(examples, root / "train.json")
-    build_tiny_reader([e.context for e in examples] + [e.question for e in examples],
-                      root / "init", hidden=64, layers=2, heads=2, intermediate=128)
-    return root
 
 
 def reader_args(root: Path, name: str) -> list[str]:
@@ -138,17 +124,17 @@ def kill_one_worker_after_first_checkpoint(run_dir: Path, killed: list, deadline
 
 @pytest.mark.ray
 def test_killed_worker_run_restarts_and_matches_the_uninterrupted_run(ray_local,
-                                                                     reader_setup):
+                                                                     tiny_setup):
     from jobs.train import main
 
-    clean = final_state(main(reader_args(reader_setup, "clean")))
+    clean = final_state(main(reader_args(tiny_setup, "clean")))
     assert clean["resumed_at"] == []
 
     killed: list[int] = []
     watcher = threading.Thread(target=kill_one_worker_after_first_checkpoint, args=(
-        reader_setup / "killed" / "ray" / "killed", killed, time.monotonic() + 600))
+        tiny_setup / "killed" / "ray" / "killed", killed, time.monotonic() + 600))
     watcher.start()
-    result = main(reader_args(reader_setup, "killed"))
+    result = main(reader_args(tiny_setup, "killed"))
     watcher.join()
     state = final_state(result)
 
@@ -165,4 +151,4 @@ def test_killed_worker_run_restarts_and_matches_the_uninterrupted_run(ray_local,
     changes = [abs(a - b) / a for a, b in zip(clean["history"]["loss"],
                                               clean["history"]["loss"][1:])]
     assert max(changes) > 1e-2
-    assert (reader_setup / "killed" / "final" / "manifest.json").is_file()
+    assert (tiny_setup / "killed" / "final" / "manifest.json").is_file()

@@ -31,8 +31,11 @@ def _free_port() -> int:
 
 
 # S3 goes to the moto server of the `s3_root` fixture, never elsewhere. Set before Ray
-# starts so that every Ray worker (they inherit this environment) talks to it too.
-S3_ENDPOINT = f"http://127.0.0.1:{_free_port()}"
+# starts so that every Ray worker (they inherit this environment) talks to it too. Test
+# modules that import `tests.conftest` run this file a second time: the port is kept in
+# the environment so that both copies agree on it.
+S3_ENDPOINT = os.environ.setdefault("RAYQA_TEST_S3_ENDPOINT",
+                                    f"http://127.0.0.1:{_free_port()}")
 S3_BUCKET = "rayqa-test"
 os.environ["AWS_ENDPOINT_URL"] = S3_ENDPOINT
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")

@@ -224,3 +224,29 @@ def test_ray_job_matches_local(ray_local, tmp_path):
             tmp_path / "local" / name).read_text(encoding="utf-8")
     with pytest.raises(DataError, match=rf"{log}:2"):
         main(["--input", str(log), "--output", str(tmp_path / "strict"), "--strict"])
+
+
+@pytest.mark.ray
+def test_log_and_outputs_on_s3_match_a_local_run(ray_local, s3_dir, tmp_path):
+    from rayqa import storage
+
+    log = write_log(tmp_path)
+    s3_log = f"{s3_dir}/log.jsonl"
+    storage.write_bytes(s3_log, log.read_bytes())
+    local = main(["--input", str(log), "--output", str(tmp_path / "local"), "--local"])
+    for flags in (["--num-actors", "2", "--cpus-per-actor", "0.5", "--batch-size", "2"],
+                  ["--local"]):
+        out = f"{s3_dir}/out{len(flags)}"
+        mined = main(["--input", s3_log, "--output", out, *flags])
+        assert mined["langs"] == local["langs"]
+        assert storage.list_files(out) == sorted(["phrases.jsonl", "passages.jsonl",
+                                                  "stats.json", "stats.md"])
+        for name in ("phrases.jsonl", "passages.jsonl", "stats.md"):
+            # The bad lines in stats.md name the log as given.
+            assert storage.read_text(f"{out}/{name}") == (tmp_path / "local" / name).read_text(
+                encoding="utf-8").replace(str(log), s3_log)
+        assert {e["path"] for e in mined["bad_records"]["examples"]} == {s3_log}
+    # A strict failure leaves nothing behind.
+    with pytest.raises(DataError, match=rf"{s3_log}:2: broken_json"):
+        main(["--input", s3_log, "--output", f"{s3_dir}/strict", "--strict", "--local"])
+    assert storage.list_files(f"{s3_dir}/strict") == []

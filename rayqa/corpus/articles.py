@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from rayqa import storage
 from rayqa.data.records import (
     BadRecord,
     BadRecords,
@@ -58,12 +59,17 @@ class Article:
         return asdict(self)
 
 
-def expand_paths(path: str | Path) -> list[Path]:
-    """Returns `path` itself, or the sorted regular files below it when it is a directory."""
-    path = Path(path)
-    if path.is_dir():
-        return sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
-    if not path.is_file():
+def expand_paths(path: str | Path) -> list[str]:
+    """Returns `path` itself, or the sorted files below it when it is a directory.
+
+    `path` is a local path or a URI; local paths come back absolute, so they can travel
+    to Ray workers, which run in another working directory. Hidden files are skipped.
+    """
+    path = storage.absolute(path)
+    if storage.is_dir(path):
+        return [storage.join(path, name) for name in storage.list_files(path)
+                if not storage.name(name).startswith(".")]
+    if not storage.is_file(path):
         raise FileNotFoundError(f"article file not found: {path}")
     return [path]
 

@@ -18,6 +18,7 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
+from rayqa import storage
 from rayqa.data.records import (
     BadRecord,
     BadRecords,
@@ -105,14 +106,13 @@ class LanguageLinks:
         log_report(path, report, before)
         return links
 
-    def write(self, path: str | Path) -> Path:
-        """Writes the table in the format `read` reads."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _write_jsonl(self._rows, path)
+    def write(self, path: str | Path) -> str | Path:
+        """Writes the table in the format `read` reads to `path` (local path or URI)."""
+        write_jsonl(self._rows, path)
         return path
 
 
-def _write_jsonl(rows: Iterable[dict], path: Path) -> None:
-    with open(path, "w", encoding="utf-8") as out:
-        out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+def write_jsonl(rows: Iterable[dict], location: str | Path) -> None:
+    """Writes `rows` as JSON Lines to `location` (local path or URI), whole."""
+    storage.write_text(location, "".join(json.dumps(row, ensure_ascii=False) + "\n"
+                                         for row in rows))

@@ -22,6 +22,7 @@ import json
 import re
 from pathlib import Path
 
+from rayqa import storage
 from rayqa.corpus.articles import Article
 from rayqa.corpus.chunking import Chunker
 from rayqa.corpus.language_links import LanguageLinks
@@ -32,19 +33,25 @@ _FILE = re.compile(r"^xquad\.([a-z]{2})\.json$")
 
 
 def xquad_langs(xquad_dir: str | Path) -> list[str]:
-    """The languages of the `xquad.<lang>.json` files in a directory, sorted."""
-    found = [m.group(1) for p in Path(xquad_dir).iterdir() if (m := _FILE.match(p.name))]
+    """The languages of the `xquad.<lang>.json` files in a directory (path or URI), sorted."""
+    found = [m.group(1) for name in storage.list_files(xquad_dir, recursive=False)
+             if (m := _FILE.match(name))]
     if not found:
         raise FileNotFoundError(f"no xquad.<lang>.json files in {xquad_dir}")
     return sorted(found)
 
 
+def xquad_file(lang: str) -> str:
+    """The file name of a language's XQuAD data."""
+    return f"xquad.{lang}.json"
+
+
 def load_xquad(xquad_dir: str | Path, langs: list[str]) -> dict[str, list[dict]]:
-    """Reads the files and checks they are parallel (same articles and paragraphs)."""
+    """Reads the files (from a path or URI) and checks they are parallel (same articles and
+    paragraphs)."""
     data = {}
     for lang in langs:
-        path = Path(xquad_dir) / f"xquad.{lang}.json"
-        data[lang] = json.loads(path.read_text(encoding="utf-8"))["data"]
+        data[lang] = json.loads(storage.read_text(storage.join(xquad_dir, xquad_file(lang))))["data"]
     shape = [len(a["paragraphs"]) for a in data[langs[0]]]
     for lang in langs[1:]:
         if [len(a["paragraphs"]) for a in data[lang]] != shape:
@@ -113,18 +120,19 @@ def _questions(data, answer_spans, passage_spans) -> list[dict]:
 
 def build_xquad_collection(xquad_dir: str | Path, out_dir: str | Path,
                            langs: list[str] | None = None, passage_tokens: int = 100,
-                           min_article_tokens: int = 20) -> Path:
+                           min_article_tokens: int = 20) -> str | Path:
     """Writes the XQuAD passage collection, questions and language links.
 
     Args:
-        xquad_dir: Directory with `xquad.<lang>.json` files.
-        out_dir: Output directory (see the module docstring for its files).
+        xquad_dir: Directory with `xquad.<lang>.json` files (local path or URI).
+        out_dir: Output directory, local path or URI (see the module docstring for its
+            files).
         langs: Languages to use; None takes every file found (12 in XQuAD).
         passage_tokens: Tokens per passage.
         min_article_tokens: Shorter articles are dropped (none of XQuAD's are).
 
     Returns:
-        `out_dir` as a Path.
+        `out_dir` as given.
     """
     langs = sorted(langs) if langs else xquad_langs(xquad_dir)
     data = load_xquad(xquad_dir, langs)
@@ -140,24 +148,22 @@ def build_xquad_collection(xquad_dir: str | Path, out_dir: str | Path,
         passage_spans[article.lang, article.id] = list(
             zip([r["id"] for r in records], passage_starts(article, records)))
     questions = _questions(data, _answer_spans(data, articles), passage_spans)
-    return _write(Path(out_dir), [a for a, _ in articles], passages, questions, links,
-                  chunker)
+    _write(out_dir, [a for a, _ in articles], passages, questions, links, chunker)
+    return out_dir
 
 
-def _write(out: Path, articles, passages, questions, links, chunker) -> Path:
+def _write(out: str | Path, articles, passages, questions, links, chunker) -> None:
     from rayqa.corpus.build import LINKS_FILE, write_stats
+    from rayqa.corpus.language_links import write_jsonl
 
-    out.mkdir(parents=True, exist_ok=True)
     for name, rows in (("articles.jsonl", [a.to_dict() for a in articles]),
                        ("passages.jsonl", passages), ("questions.jsonl", questions)):
-        with open(out / name, "w", encoding="utf-8") as handle:
-            handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-    links.write(out / LINKS_FILE)
+        write_jsonl(rows, storage.join(out, name))
+    links.write(storage.join(out, LINKS_FILE))
     stats = chunker.stats.to_dict()
     stats["segmenters"] = {lang: segmenter_name(lang) for lang in stats["articles"]}
     stats["questions"] = len(questions)
     write_stats(stats, out)
-    return out
 
 
 def split_xquad(xquad_dir: str | Path, out_dir: str | Path, dev_articles: int = 8,
@@ -181,9 +187,7 @@ def split_xquad(xquad_dir: str | Path, out_dir: str | Path, dev_articles: int = 
     for lang, articles in data.items():
         cut = len(articles) - dev_articles
         for split, part in (("train", articles[:cut]), ("dev", articles[cut:])):
-            path = Path(out_dir) / split / f"xquad.{lang}.json"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps({"version": "1.0", "data": part}, ensure_ascii=False),
-                            encoding="utf-8")
+            storage.write_text(storage.join(out_dir, split, xquad_file(lang)),
+                               json.dumps({"version": "1.0", "data": part}, ensure_ascii=False))
             counts[split][lang] = sum(len(p["qas"]) for a in part for p in a["paragraphs"])
     return counts

@@ -22,20 +22,24 @@ write to an output directory:
 
 Bad lines are counted (`rayqa.data.records`) and never stop the job; in strict mode the
 first bad line in file order raises `DataError` naming file and line, and no output is
-left behind. Outputs are written under temporary names and renamed at the end.
+left behind. The log and the output directory are local paths or URIs (`rayqa.storage`):
+the two JSON Lines files stream to temporary names in the output directory and are
+moved to their final names at the end (a rename on a local disk, a copy on an object
+store), so a reader never sees a half-written file.
 """
 
 from __future__ import annotations
 
-import gzip
+import io
 import json
-import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
+import pyarrow.fs as pafs
 from ray.data.datasource import FileBasedDatasource
 
+from rayqa import storage
 from rayqa.config import PhraseMiningConfig
 from rayqa.data.records import BadRecord, BadRecords, reject
 from rayqa.mining.phrases import MinedPassage, MiningStats, PhraseMiner
@@ -154,16 +158,19 @@ class SearchLogDatasource(FileBasedDatasource):
     through (compression inferred from the name).
 
     Args:
-        paths: A file, a directory or a list of files.
+        paths: A file, a directory or a list of files, inside `filesystem` when given.
         rows_per_block: Lines per block handed downstream.
+        scheme: Put before each file's path in the rows (e.g. `s3://`), so bad lines
+            name the file as the user gave it.
     """
 
-    def __init__(self, paths, rows_per_block: int = 4096, **kwargs):
+    def __init__(self, paths, rows_per_block: int = 4096, scheme: str = "", **kwargs):
         super().__init__(paths, **kwargs)
         self.rows_per_block = rows_per_block
+        self.scheme = scheme
 
     def _read_stream(self, f, path: str):
-        yield from line_blocks(f, path, self.rows_per_block)
+        yield from line_blocks(f, self.scheme + path, self.rows_per_block)
 
 
 def line_blocks(stream, path: str, rows_per_block: int):
@@ -192,11 +199,17 @@ def mined_rows_ray(path: str | Path, cfg: PhraseMiningConfig) -> Iterator[dict]:
 
     Needs a running Ray (`rayqa.runtime.init_ray`). The pool has `cfg.num_actors`
     actors of `cfg.cpus_per_actor` CPUs; keep CPUs free for the read tasks.
+
+    Args:
+        path: The log file or a directory of logs (local path or URI).
+        cfg: Mining settings.
     """
     import ray
     from ray.data import ActorPoolStrategy
 
-    ds = ray.data.read_datasource(SearchLogDatasource(str(path)))
+    fs, inner = storage.resolve(path)  # the read tasks get the absolute path and its fs
+    scheme = str(path).split("://", 1)[0] + "://" if storage.is_uri(path) else ""
+    ds = ray.data.read_datasource(SearchLogDatasource(inner, scheme=scheme, filesystem=fs))
     # Rows leave the pool in input order, so the driver writes phrases.jsonl streaming,
     # with no sort; set on this dataset's own context, not the process-wide one.
     ds.context.execution_options.preserve_order = True
@@ -220,8 +233,9 @@ def mined_rows_local(path: str | Path, cfg: PhraseMiningConfig) -> Iterator[dict
 
 
 def _open_binary(path: str | Path):
-    """The file as bytes, gunzipped for `.gz` (like `open_text`)."""
-    return gzip.open(path, "rb") if str(path).endswith(".gz") else open(path, "rb")
+    """The file (local path or URI) as bytes, gunzipped for `.gz` (like `open_text`)."""
+    fs, inner = storage.resolve(path)
+    return fs.open_input_stream(inner)  # decompression detected from the extension
 
 
 # --- Writing ------------------------------------------------------------------------------
@@ -233,21 +247,22 @@ def write_outputs(rows: Iterable[dict], out_dir: str | Path, strict: bool = Fals
 
     Args:
         rows: Mined rows in line order (`mined_rows_ray` or `mined_rows_local`).
-        out_dir: The output directory (created).
+        out_dir: The output directory (local path or URI; created).
         strict: Raise `DataError` at the first bad row; nothing is left written.
         report: Collects the bad lines; a fresh one when None.
 
     Returns:
         The stats: `{"langs": {lang: Table 4 row}, "bad_records": report}`.
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    storage.make_dirs(out_dir)
+    fs, out_path = storage.resolve(out_dir)
     report = BadRecords() if report is None else report
     stats = MiningStats()
-    temps = [out_dir / f".{name}.partial" for name in (PHRASES_FILE, PASSAGES_FILE)]
+    finals = [f"{out_path}/{name}" for name in (PHRASES_FILE, PASSAGES_FILE)]
+    temps = [f"{out_path}/.{name}.partial" for name in (PHRASES_FILE, PASSAGES_FILE)]
     try:
-        with open(temps[0], "w", encoding="utf-8") as phrases, \
-                open(temps[1], "w", encoding="utf-8") as passages:
+        with _open_text_output(fs, temps[0]) as phrases, \
+                _open_text_output(fs, temps[1]) as passages:
             for row in _in_line_order(rows):
                 if row[BAD]:
                     reject(report, strict, BadRecord(**json.loads(row[BAD])))
@@ -258,12 +273,19 @@ def write_outputs(rows: Iterable[dict], out_dir: str | Path, strict: bool = Fals
                 stats.add_query(row[LANG], json.loads(row[PHRASE_WORDS]),
                                 json.loads(row[PASSAGE_PHRASES]))
     except BaseException:
+        # Closing a stream completes its upload, so the temporaries exist even here.
         for temp in temps:
-            temp.unlink(missing_ok=True)
+            if fs.get_file_info(temp).type != pafs.FileType.NotFound:
+                fs.delete_file(temp)
         raise
-    for temp, name in zip(temps, (PHRASES_FILE, PASSAGES_FILE)):
-        os.replace(temp, out_dir / name)
+    for temp, final in zip(temps, finals):
+        fs.move(temp, final)
     return write_stats(stats, report, out_dir)
+
+
+def _open_text_output(fs: pafs.FileSystem, path: str):
+    """A UTF-8 text stream writing the file `path` of `fs` (uncompressed)."""
+    return io.TextIOWrapper(fs.open_output_stream(path, compression=None), encoding="utf-8")
 
 
 def _in_line_order(rows: Iterable[dict]) -> Iterator[dict]:
@@ -276,14 +298,14 @@ def _in_line_order(rows: Iterable[dict]) -> Iterator[dict]:
         yield row
 
 
-def write_stats(stats: MiningStats, report: BadRecords, out_dir: Path) -> dict:
-    """Writes `stats.json` and `stats.md`; returns what `stats.json` holds."""
+def write_stats(stats: MiningStats, report: BadRecords, out_dir: str | Path) -> dict:
+    """Writes `stats.json` and `stats.md` into `out_dir` (path or URI); returns the first."""
     result = {"langs": stats.to_dict(), "bad_records": report.to_dict()}
-    (out_dir / STATS_JSON).write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n",
-                                      encoding="utf-8")
+    storage.write_text(storage.join(out_dir, STATS_JSON),
+                       json.dumps(result, ensure_ascii=False, indent=2) + "\n")
     markdown = ("# Knowledge phrases (paper Table 4)\n\n" + stats.to_markdown()
                 + f"\nBad lines: {report.summary()}\n")
-    (out_dir / STATS_MD).write_text(markdown, encoding="utf-8")
+    storage.write_text(storage.join(out_dir, STATS_MD), markdown)
     return result
 
 
@@ -292,8 +314,9 @@ def mine_phrases(input_path: str | Path, out_dir: str | Path, cfg: PhraseMiningC
     """Mines knowledge phrases and passages from a search log and writes the outputs.
 
     Args:
-        input_path: Search-log JSON Lines file (optionally `.gz`).
-        out_dir: Directory for `phrases.jsonl`, `passages.jsonl`, `stats.json`, `stats.md`.
+        input_path: Search-log JSON Lines file (optionally `.gz`), a local path or URI.
+        out_dir: Directory for `phrases.jsonl`, `passages.jsonl`, `stats.json`, `stats.md`
+            (a local path or URI).
         cfg: Mining settings.
         use_ray: Run the Ray Data pipeline (needs a running Ray); else this process.
 
@@ -303,7 +326,7 @@ def mine_phrases(input_path: str | Path, out_dir: str | Path, cfg: PhraseMiningC
     Raises:
         DataError: In strict mode, at the first bad line; or when the file is missing.
     """
-    if not Path(input_path).is_file():
+    if not storage.is_file(input_path):
         raise FileNotFoundError(f"search log not found: {input_path}")
     rows = mined_rows_ray(input_path, cfg) if use_ray else mined_rows_local(input_path, cfg)
     result = write_outputs(rows, out_dir, cfg.strict)

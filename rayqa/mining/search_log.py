@@ -29,6 +29,7 @@ from typing import IO
 
 import regex
 
+from rayqa import storage
 from rayqa.data.records import BadRecord, missing_fields
 
 FIELDS = ("query", "lang", "results")
@@ -253,9 +254,9 @@ def build_xquad_search_log(xquad_dir: str | Path, langs: Sequence[str], output: 
     """Writes a synthetic search log (JSON Lines) from XQuAD; see the module docstring.
 
     Args:
-        xquad_dir: Directory of `xquad.<lang>.json` files.
+        xquad_dir: Directory of `xquad.<lang>.json` files (local path or URI).
         langs: Languages to include, in this order.
-        output: The `.jsonl` file to write.
+        output: The `.jsonl` file to write (local path or URI).
         queries_per_lang: Questions drawn per language (None: all 1190).
         top_n: Results per query (BM25 returns fewer when fewer paragraphs share a term).
         seed: Seed of the draw.
@@ -272,13 +273,12 @@ def build_xquad_search_log(xquad_dir: str | Path, langs: Sequence[str], output: 
 
     data = load_xquad(xquad_dir, list(langs))
     miner = PhraseMiner() if phrase_share > 0 else None
-    counts = {}
-    Path(output).parent.mkdir(parents=True, exist_ok=True)
-    with open(output, "w", encoding="utf-8") as out:
-        for lang in langs:
-            records = sample_records(xquad_search_log(data[lang], lang, top_n=top_n,
-                                                      max_text_chars=max_text_chars),
-                                     queries_per_lang, seed, phrase_share, miner)
-            out.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-            counts[lang] = len(records)
+    counts, lines = {}, []
+    for lang in langs:
+        records = sample_records(xquad_search_log(data[lang], lang, top_n=top_n,
+                                                  max_text_chars=max_text_chars),
+                                 queries_per_lang, seed, phrase_share, miner)
+        lines.extend(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+        counts[lang] = len(records)
+    storage.write_text(output, "".join(lines))  # XQuAD-sized: a few MB at most
     return counts

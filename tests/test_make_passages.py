@@ -3,9 +3,11 @@
 import json
 import re
 import sys
+from pathlib import Path
 
 import pytest
 
+from rayqa import storage
 from rayqa.corpus.build import passage_files
 from rayqa.data.passages import read_passages
 from rayqa.data.records import DataError
@@ -40,17 +42,18 @@ def inputs(tmp_path):
     return tmp_path
 
 
-def run_job(tmp_path, *overrides):
+def run_job(root, *overrides, output=None):
+    """Runs the job on the inputs under ``root`` (a directory or URI) into ``root/out``."""
     return main(["--config", str(REPO / "configs" / "passages.yaml"), "xquad_dir=null",
-                 f"output_dir={tmp_path / 'out'}",
-                 (f"article_files=[{{path: {tmp_path / 'a.jsonl'}, lang: zh}}, "
-                  f"{{path: {tmp_path / 'wiki'}, lang: de, format: wikiextractor}}]"),
-                 f"language_links={tmp_path / 'links.jsonl'}", "num_actors=2",
+                 f"output_dir={output or f'{root}/out'}",
+                 (f"article_files=[{{path: {root}/a.jsonl, lang: zh}}, "
+                  f"{{path: {root}/wiki, lang: de, format: wikiextractor}}]"),
+                 f"language_links={root}/links.jsonl", "num_actors=2",
                  "cpus_per_actor=0.5", *overrides])
 
 
 def test_job_writes_passages_stats_and_links(ray_local, inputs):
-    out = run_job(inputs)
+    out = Path(run_job(inputs))
     passages = [p for f in passage_files(out) for p in read_passages(f, strict=True)]
     by_lang = {}
     for p in passages:
@@ -82,11 +85,29 @@ def test_strict_job_names_the_bad_line(ray_local, inputs):
 
 
 def test_job_builds_the_xquad_collection(shared_dir, tmp_path):
-    out = main(["--config", str(REPO / "configs" / "passages.yaml"),
-                f"xquad_dir={shared_dir / 'data' / 'xquad'}", f"output_dir={tmp_path}",
-                "xquad_langs=[en, zh, th]"])
+    out = Path(main(["--config", str(REPO / "configs" / "passages.yaml"),
+                     f"xquad_dir={shared_dir / 'data' / 'xquad'}", f"output_dir={tmp_path}",
+                     "xquad_langs=[en, zh, th]"]))
     passages = read_passages(out / "passages.jsonl", strict=True)
     assert {p.lang for p in passages} == {"en", "zh", "th"}
     questions = (out / "questions.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(questions) == 3 * 1190
     assert (out / "rayqa_config.yaml").is_file()
+
+
+def read_output(out):
+    """The passages (sorted by id), stats, links and config files of a job's output."""
+    passages = sorted((p.to_dict() for f in passage_files(out) for p in read_passages(f)),
+                      key=lambda p: p["id"])
+    return (passages, json.loads(storage.read_text(f"{out}/stats.json")),
+            storage.read_text(f"{out}/language_links.jsonl"),
+            storage.is_file(f"{out}/rayqa_config.yaml"))
+
+
+def test_inputs_and_output_on_s3_match_a_local_run(ray_local, inputs, s3_dir):
+    storage.upload_dir(inputs, f"{s3_dir}/in")
+    local = read_output(run_job(inputs))
+    remote = read_output(run_job(f"{s3_dir}/in", output=f"{s3_dir}/out"))
+    # Bad records name the files as given.
+    local[1]["bad_records"]["examples"][0]["path"] = f"{s3_dir}/in/a.jsonl"
+    assert remote == local and local[0] and local[3]

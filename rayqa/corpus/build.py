@@ -11,17 +11,19 @@ Layout of `output_dir`::
 
 Files are the unit of parallelism: a Ray Data actor pool of `PassageMaker`s reads one
 file per call and streams its passages out, so give many files (wikiextractor writes
-many) to use many actors. A rerun replaces the passage shards.
+many) to use many actors. A rerun replaces the passage shards. Inputs and `output_dir`
+are local paths or URIs (`rayqa.storage`): the actors write the shards straight to
+`output_dir`, so on a cluster give a URI every node reaches (``s3://bucket/passages``).
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 
+from rayqa import storage
 from rayqa.config import PassagesJobConfig, save_config
 from rayqa.corpus.articles import expand_paths, iter_articles
 from rayqa.corpus.chunking import Chunker, ChunkStats
@@ -113,19 +115,22 @@ def file_specs(cfg: PassagesJobConfig) -> list[dict]:
     return specs
 
 
-def passage_files(output_dir: str | Path) -> list[Path]:
-    """The passage shards a `build_passages` run wrote, sorted."""
-    return sorted((Path(output_dir) / PASSAGES_DIR).glob("*.json"))
+def passage_files(output_dir: str | Path) -> list[str]:
+    """The passage shards a `build_passages` run wrote (paths or URIs), sorted."""
+    shards = storage.join(output_dir, PASSAGES_DIR)
+    return [storage.join(shards, name) for name in storage.list_files(shards, recursive=False)
+            if name.endswith(".json")]
 
 
-def build_passages(cfg: PassagesJobConfig) -> Path:
+def build_passages(cfg: PassagesJobConfig) -> str:
     """Runs the job: XQuAD collection when `cfg.xquad_dir`, else Ray Data chunking.
 
     Args:
         cfg: The job config; Ray must be initialized for article files.
 
     Returns:
-        The output directory (see the module docstring for its layout).
+        The output directory, a URI or an absolute path (see the module docstring for
+        its layout).
 
     Raises:
         DataError: In strict mode, at the first bad record (file and line named).
@@ -133,24 +138,28 @@ def build_passages(cfg: PassagesJobConfig) -> Path:
     if cfg.xquad_dir:
         from rayqa.corpus.xquad import build_xquad_collection
 
-        out = build_xquad_collection(cfg.xquad_dir, cfg.output_dir, cfg.xquad_langs,
-                                     cfg.passage_tokens, cfg.min_article_tokens)
+        out = build_xquad_collection(cfg.xquad_dir, storage.absolute(cfg.output_dir),
+                                     cfg.xquad_langs, cfg.passage_tokens,
+                                     cfg.min_article_tokens)
         save_config(cfg, out)
-        stats = json.loads((out / STATS_FILE).read_text(encoding="utf-8"))
+        stats = json.loads(storage.read_text(storage.join(out, STATS_FILE)))
         _log(f"XQuAD: {stats['total']['passages']} passages in {len(stats['passages'])} "
              f"languages, {stats['questions']} questions -> {out}")
         return out
     return _build_from_files(cfg)
 
 
-def _build_from_files(cfg: PassagesJobConfig) -> Path:
+def _build_from_files(cfg: PassagesJobConfig) -> str:
     import ray
     from ray.data import ActorPoolStrategy
 
-    out = Path(cfg.output_dir)
+    # Actors run elsewhere (another working directory, another node): every location
+    # they see is absolute or a URI.
+    out = storage.absolute(cfg.output_dir)
+    links = storage.absolute(cfg.language_links) if cfg.language_links else None
     specs = file_specs(cfg)
-    shutil.rmtree(out / PASSAGES_DIR, ignore_errors=True)  # a rerun must not append
-    out.mkdir(parents=True, exist_ok=True)
+    storage.delete(storage.join(out, PASSAGES_DIR))  # a rerun must not append
+    storage.make_dirs(out)
     collector = ray.remote(num_cpus=0)(StatsCollector).remote()
     langs = sorted({spec["lang"] for spec in specs if spec["lang"]})
     ds = ray.data.from_items(specs, override_num_blocks=len(specs)).map_batches(
@@ -158,10 +167,11 @@ def _build_from_files(cfg: PassagesJobConfig) -> Path:
         compute=ActorPoolStrategy(size=min(cfg.num_actors, len(specs))),
         fn_constructor_kwargs={"langs": langs, "passage_tokens": cfg.passage_tokens,
                                "min_article_tokens": cfg.min_article_tokens,
-                               "strict": cfg.strict, "links_path": cfg.language_links,
+                               "strict": cfg.strict, "links_path": links,
                                "collector": collector})
+    fs, shards = storage.resolve(storage.join(out, PASSAGES_DIR))
     try:
-        ds.write_json(str(out / PASSAGES_DIR), force_ascii=False)
+        ds.write_json(shards, filesystem=fs, force_ascii=False)
     except ray.exceptions.RayTaskError as err:
         # Strict mode: surface the reader's DataError (file:line) without Ray's wrapping.
         if isinstance(err.cause, DataError):
@@ -172,12 +182,12 @@ def _build_from_files(cfg: PassagesJobConfig) -> Path:
     return out
 
 
-def _finish(out: Path, stats: dict, cfg: PassagesJobConfig) -> None:
+def _finish(out: str, stats: dict, cfg: PassagesJobConfig) -> None:
     """Writes stats, the link table and the config; logs the summary."""
     stats["segmenters"] = {lang: segmenter_name(lang) for lang in stats["articles"]}
     write_stats(stats, out)
     if cfg.language_links:
-        LanguageLinks.read(cfg.language_links).write(out / LINKS_FILE)
+        LanguageLinks.read(cfg.language_links).write(storage.join(out, LINKS_FILE))
     save_config(cfg, out)
     _log(f"{stats['total']['articles']} articles -> {stats['total']['passages']} passages "
          f"({stats['total']['dropped']} dropped: "
@@ -185,8 +195,8 @@ def _finish(out: Path, stats: dict, cfg: PassagesJobConfig) -> None:
          f"{stats['bad_records']['total']} bad records) -> {out}")
 
 
-def write_stats(stats: dict, out: Path) -> Path:
-    """Writes `stats.json` into `out`."""
-    path = out / STATS_FILE
-    path.write_text(json.dumps(stats, indent=2, ensure_ascii=False), encoding="utf-8")
-    return path
+def write_stats(stats: dict, out: str | Path) -> str:
+    """Writes `stats.json` into the directory `out` (path or URI); returns its location."""
+    location = storage.join(out, STATS_FILE)
+    storage.write_text(location, json.dumps(stats, indent=2, ensure_ascii=False))
+    return location

@@ -1,8 +1,8 @@
 """The ``rayqa`` command: one subcommand per pipeline stage, plus ``predict`` and ``demo``.
 
-Every stage is also a script, ``jobs/<stage>.py``, which is what ``ray job submit``
-runs. Both come from the one table ``COMMANDS``, so ``rayqa train ARGS`` and
-``python jobs/train.py ARGS`` take the same arguments and behave the same. Errors in
+Every stage is also a script under ``jobs/``, which is what ``ray job submit`` runs.
+Both come from the one table ``COMMANDS``, so ``rayqa index ARGS`` and ``python
+jobs/build_index.py ARGS`` take the same arguments and behave the same. Errors in
 the inputs (a config or override that does not validate, a bad record in strict mode,
 a missing file) print one line to stderr and exit with 2. Heavy imports happen inside
 the stages, so ``rayqa --help`` and ``rayqa evaluate`` start fast.
@@ -81,6 +81,7 @@ class Command:
 
 
 def parser_for(prog: str, description: str | None) -> argparse.ArgumentParser:
+    """An argument parser that prints ``description`` as written."""
     return argparse.ArgumentParser(prog=prog, description=description,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
 

@@ -1,22 +1,29 @@
-"""Passage encoding throughput: Ray Data actor pool vs a plain single-process torch loop.
+"""Passage encoding throughput: the path `build_index` uses vs a plain single-process loop.
 
-    python bench/encode.py [--passages 2000] [--model DIR] [--num-actors 1] [--mdpr]
+    python bench/encode.py [--passages 2000] [--model DIR] [--cpus-per-actor 2] [--mdpr]
 
-Both sides encode the same passages with the same model, max length and batch size, and
-both are timed end to end from "here are the rows" to "here is the array": the loop
-includes loading the model, the Ray side its actor start-up (Ray itself is started
-before the clock). Without `--model` a small BERT (4 layers, hidden 256) is built on the
-fly with a tokenizer trained on the synthetic passages. With `--mdpr` the encoder is the
-passage side of an mDPR bi-encoder (`rayqa.models.biencoder`): the `passage_encoder/` of
-`--model` when it is a saved bi-encoder, else one started from the tiny BERT.
+Three timings over the same passages, model, max length and batch size, each end to end
+(model loading included):
 
-On one machine the pool can only win by using more cores than the loop's torch threads
-do; its point is scaling out across nodes and GPUs, which this measures the overhead of.
+- loop: `encode_passages_local`, a plain torch loop in this process (torch's default
+  threads: every core);
+- step: the `UnitEncoder` step called in this process on every unit (no Ray): reading
+  the byte ranges from disk, parsing and checking the lines, tokenizing, encoding, and
+  writing passages (Arrow), vectors and unit manifests - the work of an actor;
+- ray: `encode_units`, the Ray Data actor pool `build_index` runs (Ray itself started
+  before the clock), `--num-actors` actors of `--cpus-per-actor` CPUs each.
+
+step - loop is what reading and writing units costs; ray - step is Ray's own overhead
+(scheduling, actor start-up, blocks). The loop's own time is split into tokenization and
+the model's forward passes. Without `--model` a small BERT (4 layers, hidden 256) is
+built on the fly with a tokenizer trained on the synthetic passages; with `--mdpr` the
+encoder is the passage side of an mDPR bi-encoder (`rayqa.models.biencoder`).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -28,7 +35,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
 
 from rayqa.config import EncoderConfig  # noqa: E402
-from rayqa.retrieval.encode import encode_passages_local, encode_passages_ray  # noqa: E402
+from rayqa.retrieval.embedding_shards import EmbeddingShards, plan_units  # noqa: E402
+from rayqa.retrieval.encode import (  # noqa: E402
+    UnitEncoder,
+    build_encoder,
+    encode_passages_local,
+    encode_units,
+    encoder_args,
+)
 
 # Word pools in four scripts, so the tokenizer and the passages are multilingual.
 _WORDS = ("river mountain city history music science ocean forest language empire "
@@ -67,10 +81,49 @@ def mdpr_passage_encoder(model: str, out_dir: str) -> str:
     return str(Path(out_dir) / PASSAGE_DIR)
 
 
-def timed(fn, *args) -> tuple[np.ndarray, float]:
+def timed(fn, *args):
     start = time.perf_counter()
     result = fn(*args)
     return result, time.perf_counter() - start
+
+
+def tokenize_seconds(rows: list[dict], cfg: EncoderConfig) -> float:
+    """Seconds the loop's tokenizer alone takes over all batches."""
+    tokenizer = build_encoder(**encoder_args(cfg)).tokenizer
+    start = time.perf_counter()
+    for i in range(0, len(rows), cfg.batch_size):
+        batch = rows[i:i + cfg.batch_size]
+        tokenizer([r["title"] for r in batch], [r["text"] for r in batch],
+                  truncation="only_second", max_length=cfg.max_length, padding=True,
+                  return_tensors="pt")
+    return time.perf_counter() - start
+
+
+def prepared_units(rows: list[dict], directory: Path, cfg: EncoderConfig,
+                   per_unit: int) -> EmbeddingShards:
+    """The passages as a JSON Lines file cut into units of about `per_unit` passages."""
+    directory.mkdir(parents=True)
+    source = directory / "passages.jsonl"
+    source.write_text("".join(json.dumps({"id": f"p{i}", "lang": "xx", **r},
+                                         ensure_ascii=False) + "\n"
+                              for i, r in enumerate(rows)), encoding="utf-8")
+    unit_bytes = max(1, source.stat().st_size * per_unit // len(rows))
+    shards = EmbeddingShards(str(directory / "index"))
+    shards.prepare(plan_units([str(source)], unit_bytes), {"encoder": cfg.name_or_path})
+    return shards
+
+
+def run_step(shards: EmbeddingShards, cfg: EncoderConfig) -> None:
+    """Every unit through one `UnitEncoder` in this process, as an actor would."""
+    step = UnitEncoder(shards.directory, strict=False, batch_size=cfg.batch_size,
+                       num_threads=max(1, int(cfg.cpus_per_actor)), **encoder_args(cfg))
+    for unit in shards.units:
+        step({"unit": np.array([json.dumps(unit.to_dict())])})
+
+
+def vectors_of(shards: EmbeddingShards) -> np.ndarray:
+    return np.concatenate([shards.vectors(u.number) for u in shards.units
+                           if shards.manifests()[u.number]["count"]])
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -80,8 +133,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--model", help="from_pretrained directory (default: built tiny BERT)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--passages-per-unit", type=int, default=500)
     parser.add_argument("--num-actors", type=int, default=1, help="encoder actors in the pool")
-    parser.add_argument("--cpus-per-actor", type=float, default=1.0)
+    parser.add_argument("--cpus-per-actor", type=float, default=float(os.cpu_count()),
+                        help="CPUs (and torch threads) per actor; default: every core")
     parser.add_argument("--num-cpus", type=int, default=os.cpu_count(), help="Ray's CPUs")
     parser.add_argument("--mdpr", action="store_true",
                         help="encode with an mDPR bi-encoder's passage encoder")
@@ -101,24 +156,35 @@ def main(argv=None) -> dict:
         import ray
         import torch
 
+        local, local_s = timed(encode_passages_local, rows, cfg)
+        tokenize_s = tokenize_seconds(rows, cfg)
+        step_shards = prepared_units(rows, Path(tmp) / "step", cfg, args.passages_per_unit)
+        _, step_s = timed(run_step, step_shards, cfg)
+        shards = prepared_units(rows, Path(tmp) / "ray", cfg, args.passages_per_unit)
         ray.init(address="local", num_cpus=args.num_cpus, include_dashboard=False,
                  log_to_driver=False)
         try:
-            local, local_s = timed(encode_passages_local, rows, cfg)
-            pooled, ray_s = timed(encode_passages_ray, rows, cfg)
+            _, ray_s = timed(encode_units, shards.directory, shards.units, cfg, False)
         finally:
             ray.shutdown()
-    if not np.allclose(local, pooled, atol=1e-4):
-        raise AssertionError("Ray and the local loop disagree on the embeddings")
+        for encoded in (vectors_of(step_shards), vectors_of(shards)):
+            if not np.allclose(local, encoded, atol=1e-4):
+                raise AssertionError("the unit path and the local loop disagree on the vectors")
+        units = len(shards.units)
     n = len(rows)
-    result = {"local_per_s": n / local_s, "ray_per_s": n / ray_s, "ratio": local_s / ray_s}
-    print(f"passages={n} batch_size={cfg.batch_size} max_length={cfg.max_length} "
+    result = {"local_per_s": n / local_s, "step_per_s": n / step_s, "ray_per_s": n / ray_s,
+              "ratio": local_s / ray_s, "tokenize_s": tokenize_s, "local_s": local_s,
+              "step_s": step_s, "ray_s": ray_s}
+    print(f"passages={n} batch_size={cfg.batch_size} max_length={cfg.max_length} units={units} "
           f"model={args.model or 'tiny BERT 4x256'}{' (mDPR passage encoder)' * args.mdpr}")
-    print(f"local loop  : {result['local_per_s']:8.1f} passages/s "
-          f"({local_s:.1f}s, torch threads {torch.get_num_threads()})")
+    print(f"local loop  : {result['local_per_s']:8.1f} passages/s ({local_s:.1f}s, torch "
+          f"threads {torch.get_num_threads()}; tokenization {tokenize_s:.1f}s of it)")
+    print(f"unit step   : {result['step_per_s']:8.1f} passages/s ({step_s:.1f}s: read, encode, "
+          f"write {units} units in this process)")
     print(f"ray data    : {result['ray_per_s']:8.1f} passages/s ({ray_s:.1f}s, "
           f"{cfg.num_actors} actor(s) x {cfg.cpus_per_actor:g} CPU)")
-    print(f"ratio ray/local: {result['ratio']:.2f}x")
+    print(f"ratio ray/local: {result['ratio']:.2f}x (units read+write {step_s - local_s:+.1f}s, "
+          f"Ray overhead {ray_s - step_s:+.1f}s)")
     return result
 
 

@@ -73,9 +73,9 @@ def run_peak_rss(argv: list[str], cwd: Path, env: dict) -> tuple[int, str]:
 
 
 def build(workdir: Path, n: int, shard_mb: float, env: dict,
-          overrides: tuple[str, ...] = ()) -> dict:
-    """Generates `n` passages, builds their index with a driver subprocess, loads it with
-    a replica subprocess; returns throughput and memory facts."""
+          overrides: tuple[str, ...] = (), replica: bool = True) -> dict:
+    """Generates `n` passages, builds their index with a driver subprocess and (when
+    `replica`) loads it with a replica subprocess; returns throughput and memory facts."""
     passages = workdir / f"passages-{n}.jsonl"
     write_passages(passages, n)
     config = workdir / f"index-{n}.yaml"
@@ -90,14 +90,17 @@ def build(workdir: Path, n: int, shard_mb: float, env: dict,
                                  str(config), *overrides], workdir, env)
     seconds = time.perf_counter() - start
     out = workdir / f"index-{n}"
-    replica = json.loads(subprocess.run([sys.executable, "-c", _REPLICA, str(out)], env=env,
-                                        capture_output=True, text=True, check=True,
-                                        cwd=workdir).stdout.splitlines()[-1])
-    if replica["size"] != n:
-        raise AssertionError(f"index of {n} passages holds {replica['size']}")
-    return {"passages": n, "seconds": seconds, "passages_per_s": n / seconds,
-            "driver_rss_mib": driver_kb / 1024, "replica_rss_mib": replica["rss_kb"] / 1024,
-            "faiss_mib": (out / "faiss.index").stat().st_size / 2**20}
+    facts = {"passages": n, "seconds": seconds, "passages_per_s": n / seconds,
+             "driver_rss_mib": driver_kb / 1024,
+             "faiss_mib": (out / "faiss.index").stat().st_size / 2**20}
+    if replica:
+        loaded = json.loads(subprocess.run([sys.executable, "-c", _REPLICA, str(out)], env=env,
+                                           capture_output=True, text=True, check=True,
+                                           cwd=workdir).stdout.splitlines()[-1])
+        if loaded["size"] != n:
+            raise AssertionError(f"index of {n} passages holds {loaded['size']}")
+        facts["replica_rss_mib"] = loaded["rss_kb"] / 1024
+    return facts
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -108,6 +111,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="about this many passages per unit of work (sets shard_mb)")
     parser.add_argument("--workdir", help="keep files here (default: a temporary directory)")
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    parser.add_argument("--no-replica", action="store_true", help="skip the replica load")
     parser.add_argument("overrides", nargs="*", help="index config overrides for every build")
     return parser.parse_args(argv)
 
@@ -120,20 +124,24 @@ def main(argv=None) -> dict:
     with tempfile.TemporaryDirectory(prefix="rayqa-scale-") as tmp:
         workdir = Path(args.workdir or tmp)
         workdir.mkdir(parents=True, exist_ok=True)
-        rows = [build(workdir, n, shard_mb, env, tuple(args.overrides)) for n in sizes]
+        rows = [build(workdir, n, shard_mb, env, tuple(args.overrides), not args.no_replica)
+                for n in sizes]
     first, last = rows[0], rows[-1]
     result = {"sizes": rows,
               "driver_rss_ratio": last["driver_rss_mib"] / first["driver_rss_mib"],
-              "replica_rss_ratio": last["replica_rss_mib"] / first["replica_rss_mib"],
               "throughput_ratio": last["passages_per_s"] / first["passages_per_s"]}
     for row in rows:
+        replica = (f", replica peak RSS {row['replica_rss_mib']:6.0f} MiB"
+                   if "replica_rss_mib" in row else "")
         print(f"{row['passages']:>9} passages: {row['passages_per_s']:8.0f} passages/s "
-              f"({row['seconds']:.1f}s), driver peak RSS {row['driver_rss_mib']:6.0f} MiB, "
-              f"replica peak RSS {row['replica_rss_mib']:6.0f} MiB "
-              f"(FAISS index {row['faiss_mib']:.0f} MiB)")
+              f"({row['seconds']:.1f}s), driver peak RSS {row['driver_rss_mib']:6.0f} MiB"
+              f"{replica} (FAISS index {row['faiss_mib']:.0f} MiB)")
+    if "replica_rss_mib" in last:
+        result["replica_rss_ratio"] = last["replica_rss_mib"] / first["replica_rss_mib"]
     print(f"ratios {last['passages']}/{first['passages']}: driver RSS "
-          f"{result['driver_rss_ratio']:.2f}x, replica RSS {result['replica_rss_ratio']:.2f}x, "
-          f"passages/s {result['throughput_ratio']:.2f}x")
+          f"{result['driver_rss_ratio']:.2f}x, passages/s {result['throughput_ratio']:.2f}x"
+          + (f", replica RSS {result['replica_rss_ratio']:.2f}x" if "replica_rss_ratio" in result
+             else ""))
     if args.json:
         print(json.dumps(result))
     return result

@@ -479,3 +479,28 @@ def test_marian_job_through_ray_data(ray_local, tiny_marian, tmp_path):
     # Untrained models may lose or keep any answer; the kept ones must pair up fully.
     assert summary["bad_records"]["total"] == 0
     assert set(kept) == {"en", "de", "es"} and len(mixed) <= 6 * len(EXAMPLES)
+
+
+@pytest.mark.ray
+def test_inputs_and_output_on_s3_match_a_local_run(ray_local, xquad_dir, s3_dir, tmp_path):
+    from jobs.make_mixmrc import main
+    from rayqa import storage
+
+    for lang in ("en", "de"):  # two paragraphs of XQuAD, on S3 and here
+        data = json.loads((xquad_dir / f"xquad.{lang}.json").read_text(encoding="utf-8"))
+        small = json.dumps({"data": [{**data["data"][0],
+                                      "paragraphs": data["data"][0]["paragraphs"][:2]}]})
+        (tmp_path / f"xquad.{lang}.json").write_text(small, encoding="utf-8")
+        storage.write_text(f"{s3_dir}/in/xquad.{lang}.json", small)
+    runs = {}
+    for source, out in ((str(tmp_path), str(tmp_path / "out")),
+                        (f"{s3_dir}/in", f"{s3_dir}/out")):
+        runs[source] = main(["--config", "configs/mixmrc.yaml", f"output_dir={out}",
+                             f"source_files=[{source}/xquad.en.json]", "target_langs=[de]",
+                             f"translator.xquad_dir={source}", "translator.langs=[en, de]"])
+        assert storage.is_file(f"{out}/rayqa_config.yaml")
+    local, remote = runs.values()
+    assert remote == local and local["rows"][1]["instances"] > 0
+    for name in ("translated.de.json", "mixed.json", "table3.md", "table3.csv", "table3.json"):
+        assert storage.read_bytes(f"{s3_dir}/out/{name}") == (
+            tmp_path / "out" / name).read_bytes(), name

@@ -15,6 +15,9 @@ translator built once per actor), and writes into ``cfg.output_dir``::
     table3.json              the same rows, mixed pairs per (k, l), the bad input records
     rayqa_config.yaml        the resolved config
 
+``cfg.output_dir`` and the source files are local paths or URIs (``rayqa.storage``);
+every file is written whole, on the driver.
+
 Each qa of the SQuAD files carries ``question_lang`` and ``context_lang``, and each
 paragraph ``lang`` (the passage language), which ``rayqa.data.squad.read_squad`` takes
 as the example's language.
@@ -23,12 +26,14 @@ as the example's language.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, fields
 from pathlib import Path
 
+from rayqa import storage
 from rayqa.augment.mixmrc import (
     Instance,
     LanguageStats,
@@ -208,15 +213,15 @@ def _by_example(sources: Sequence[Instance], translations: Iterable[Instance]
 def write_outputs(cfg: MixMRCJobConfig, versions: dict[str, dict[str, Instance]],
                   stats: Sequence[LanguageStats], report: BadRecords) -> dict:
     """Write the translated files, mixed.json, Table 3 and the config; return the summary."""
-    out = Path(cfg.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = cfg.output_dir
+    storage.make_dirs(out)
     for lang in cfg.target_langs:
         kept = [as_pair(v[lang]) for v in versions.values() if v[lang].kept]
-        _write_squad(kept, out / translated_file(lang))
+        _write_squad(kept, storage.join(out, translated_file(lang)))
     langs = [cfg.source_lang, *cfg.target_langs]
     mixed = [pair for v in versions.values()
              for pair in mix_example(v, langs, cfg.max_pairs_per_example, cfg.seed)]
-    _write_squad(mixed, out / MIXED_FILE)
+    _write_squad(mixed, storage.join(out, MIXED_FILE))
     summary = {"rows": [s.row() for s in stats], "mixed_pairs": _pair_counts(mixed),
                "bad_records": report.to_dict()}
     write_table3(stats, summary, out)
@@ -229,21 +234,22 @@ def _pair_counts(pairs: Sequence[QAPair]) -> dict[str, int]:
     return dict(Counter(pair_name(p.question_lang, p.context_lang) for p in pairs))
 
 
-def _write_squad(pairs: Sequence[QAPair], path: Path) -> None:
-    path.write_text(json.dumps(to_squad(pairs), ensure_ascii=False), encoding="utf-8")
+def _write_squad(pairs: Sequence[QAPair], location: str) -> None:
+    storage.write_text(location, json.dumps(to_squad(pairs), ensure_ascii=False))
 
 
-def write_table3(stats: Sequence[LanguageStats], summary: dict, out: Path) -> None:
+def write_table3(stats: Sequence[LanguageStats], summary: dict, out: str | Path) -> None:
     """``table3.md``, ``table3.csv`` (the rows; the source's skip ratio empty) and
-    ``table3.json`` (the whole summary)."""
-    md, csv_name, json_name = (out / name for name in TABLE_FILES)
-    md.write_text(table3_markdown(stats), encoding="utf-8")
+    ``table3.json`` (the whole summary), into the directory ``out`` (path or URI)."""
+    md, csv_name, json_name = (storage.join(out, name) for name in TABLE_FILES)
+    storage.write_text(md, table3_markdown(stats))
     rows = [s.row() for s in stats]
-    with csv_name.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    json_name.write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    storage.write_text(csv_name, text.getvalue())
+    storage.write_text(json_name, json.dumps(summary, indent=2, ensure_ascii=False))
 
 
 def _log(message: str) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from rayqa import storage
 from rayqa.config import BaselinesJobConfig, EncoderConfig, IndexJobConfig, load_config
 from rayqa.data.openqa import OpenQAExample
 from rayqa.data.passages import read_passages
@@ -75,7 +76,7 @@ def setup(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def ran(setup):
-    return job.main(["--config", str(setup["config"])])
+    return Path(job.main(["--config", str(setup["config"])]))
 
 
 def test_every_baseline_answers_every_question(setup, ran):
@@ -99,6 +100,20 @@ def test_scores_and_results_table_are_written(ran):
     assert table[0] == "| run | en | de | zh | avg |"
     assert [line.split("|")[1].strip() for line in table[2:]] == list(scores)
     assert (ran / "results.csv").is_file() and (ran / "rayqa_config.yaml").is_file()
+
+
+def test_questions_and_output_on_s3_match_the_local_run(setup, ran, s3_dir):
+    config = json.loads(setup["config"].read_text(encoding="utf-8"))
+    storage.write_bytes(f"{s3_dir}/questions.jsonl", Path(config["questions"]).read_bytes())
+    config.update(questions=f"{s3_dir}/questions.jsonl", output_dir=f"{s3_dir}/out")
+    path = setup["config"].with_name("baselines_s3.yaml")
+    path.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
+    out = job.main(["--config", str(path)])
+    assert out == f"{s3_dir}/out"
+    files = storage.list_files(out)
+    assert files == storage.list_files(ran) and "bm25/predictions.de.json" in files
+    for name in set(files) - {"rayqa_config.yaml"}:  # the config names its own paths
+        assert storage.read_bytes(f"{out}/{name}") == (ran / name).read_bytes(), name
 
 
 def test_mt_mono_takes_the_monolingual_answer_only_above_threshold(ran):

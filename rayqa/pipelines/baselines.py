@@ -18,8 +18,8 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from pathlib import Path
 
+from rayqa import storage
 from rayqa.data.openqa import OpenQAExample, read_openqa
 
 BASELINES = ("bm25", "mt_dpr", "mt_mono", "closed_book")
@@ -127,31 +127,33 @@ def _by_lang(examples, answers) -> dict[str, tuple[list, dict[str, str]]]:
     return out
 
 
-def run_baselines(cfg) -> Path:
+def run_baselines(cfg) -> str:
     """Run the baselines of a ``BaselinesJobConfig`` and write their outputs.
 
-    Writes, under ``cfg.output_dir``: ``<baseline>/predictions.<lang>.json``
-    (``{question_id: answer}``), ``scores.json`` (per baseline and language),
-    ``results.md``/``results.csv`` (F1 by language, like CORA's Tables 1-2) and the
-    resolved config.
+    Writes, under ``cfg.output_dir`` (a local path or URI): ``<baseline>/predictions.
+    <lang>.json`` (``{question_id: answer}``), ``scores.json`` (per baseline and
+    language), ``results.md``/``results.csv`` (F1 by language, like CORA's Tables 1-2)
+    and the resolved config.
 
     Returns:
-        The output directory.
+        The output directory, a URI or an absolute path.
     """
     from rayqa.config import save_config
     from rayqa.eval.report import results_table
 
-    out = Path(cfg.output_dir)
+    out = storage.absolute(cfg.output_dir)
     examples = read_openqa(cfg.questions, strict=cfg.strict)
     if not examples:
         raise ValueError(f"{cfg.questions}: no questions")
     answers = _run_all(cfg, examples)
     scores = {name: score_answers(examples, answers[name], cfg.scoring) for name in cfg.baselines}
     for name in cfg.baselines:
-        _write_predictions(out / name, examples, answers[name])
-    (out / "scores.json").write_text(json.dumps(scores, indent=2, ensure_ascii=False),
-                                     encoding="utf-8")
-    results_table(scores, metric="f1").write(out, "results")
+        _write_predictions(storage.join(out, name), examples, answers[name])
+    storage.write_text(storage.join(out, "scores.json"),
+                       json.dumps(scores, indent=2, ensure_ascii=False))
+    table = results_table(scores, metric="f1")
+    storage.write_text(storage.join(out, "results.md"), table.to_markdown())
+    storage.write_text(storage.join(out, "results.csv"), table.to_csv())
     save_config(cfg, out)
     return out
 
@@ -182,8 +184,8 @@ def _run_all(cfg, examples) -> dict[str, list[dict]]:
     return answers
 
 
-def _write_predictions(directory: Path, examples, answers) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
+def _write_predictions(directory: str, examples, answers) -> None:
+    from rayqa.data.squad import write_predictions
+
     for lang, (_, preds) in _by_lang(examples, answers).items():
-        (directory / f"predictions.{lang}.json").write_text(
-            json.dumps(preds, indent=1, ensure_ascii=False), encoding="utf-8")
+        write_predictions(preds, storage.join(directory, f"predictions.{lang}.json"))

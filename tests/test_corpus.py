@@ -255,3 +255,23 @@ def test_local_model_paths_reach_workers_absolute(tmp_path, monkeypatch):
     assert out["model"]["name_or_path"] == str(tmp_path / "runs" / "init")
     assert out["encoders"][0]["name_or_path"] == "bert-base-multilingual-cased"  # hub name
     assert out["output_dir"] == "runs/out"
+
+
+@pytest.mark.shared
+def test_xquad_split_from_and_to_s3_matches_a_local_split(shared_dir, s3_dir, tmp_path):
+    from jobs.split_xquad import main
+    from rayqa import storage
+
+    for lang in ("en", "de"):
+        name = f"xquad.{lang}.json"
+        storage.write_bytes(f"{s3_dir}/xquad/{name}",
+                            (shared_dir / "data" / "xquad" / name).read_bytes())
+    local = main(["--xquad", str(shared_dir / "data" / "xquad"), "--output", str(tmp_path),
+                  "--langs", "en,de"])
+    remote = main(["--xquad", f"{s3_dir}/xquad", "--output", f"{s3_dir}/split"])
+    assert remote == local
+    files = storage.list_files(f"{s3_dir}/split")
+    assert files == ["dev/xquad.de.json", "dev/xquad.en.json", "train/xquad.de.json",
+                     "train/xquad.en.json"]
+    for name in files:
+        assert storage.read_bytes(f"{s3_dir}/split/{name}") == (tmp_path / name).read_bytes()

@@ -4,6 +4,7 @@ knowledge-phrase passages mined from the demo search log."""
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -106,10 +107,10 @@ def test_settings_runner_writes_the_table_and_skips_finished_settings(ray_local,
     # override applies to both settings, so the baseline trains mrc + lakm as well:
     # what is checked is the runner, not the settings' difference.
     md, csv_path = main([*args, lakm_task])
-    table = md.read_text(encoding="utf-8").splitlines()
+    table = Path(md).read_text(encoding="utf-8").splitlines()
     assert table[0] == "| setting | " + " | ".join(f"{lang} EM / F1" for lang in LANGS) + " |"
     assert [row.split(" | ")[0] for row in table[2:]] == ["| baseline", "| lakm"]
-    header, *rows = csv_path.read_text(encoding="utf-8").splitlines()
+    header, *rows = Path(csv_path).read_text(encoding="utf-8").splitlines()
     assert header.split(",")[:3] == ["setting", "en_em", "en_f1"] and len(rows) == 2
     scores = json.loads((out / "lakm" / "scores.json").read_text())
     assert scores["step"] == 3 and set(scores["dev"]) == set(LANGS)

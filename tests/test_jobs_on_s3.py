@@ -1,0 +1,21 @@
+"""Jobs whose outputs land on object storage, for the stages without a test module of
+their own: the settings runner writes its scores and table under an ``s3://`` output."""
+
+import json
+
+from rayqa import storage
+from rayqa.eval.report import em_f1_table
+from rayqa.pipelines.settings import SCORES_FILE, run_settings
+
+SETTINGS = ["configs/boundary/baseline.yaml", "configs/boundary/lakm.yaml"]
+
+
+def test_settings_table_is_written_to_s3_from_finished_settings(s3_dir):
+    rows = {"baseline": {"en": {"exact_match": 40.0, "f1": 50.5}},
+            "lakm": {"en": {"exact_match": 42.0, "f1": 53.25}}}
+    for name, dev in rows.items():  # finished settings: the sweep resumes without training
+        storage.write_text(f"{s3_dir}/{name}/{SCORES_FILE}",
+                           json.dumps({"dev": dev, "step": 3, "epoch": 1}))
+    md, csv_file = run_settings(SETTINGS, s3_dir)
+    assert (md, csv_file) == (f"{s3_dir}/table.md", f"{s3_dir}/table.csv")
+    assert (storage.read_text(md), storage.read_text(csv_file)) == em_f1_table(rows)

@@ -4,6 +4,7 @@ indexes filled unit by unit.
 Unit tests run without Ray; the tests marked `ray` drive `jobs/build_index.main` on the
 shared local Ray through a resume after damage."""
 
+import gzip
 import json
 import sys
 from pathlib import Path
@@ -14,12 +15,13 @@ import pytest
 import yaml
 
 from rayqa.config import IndexConfig
-from rayqa.data.passages import Passage
-from rayqa.data.records import BadRecords
+from rayqa.data.passages import Passage, read_passage_range
+from rayqa.data.records import BadRecords, DataError
 from rayqa.manifest import read_manifest
 from rayqa.models.tiny import build_tiny_reader
 from rayqa.retrieval.embedding_shards import (EMBEDDINGS_DIR, EmbeddingShards, RowMap, Unit,
                                               merge_bad_records, plan_units)
+from rayqa.retrieval.encode import build_encoder
 from rayqa.retrieval.faiss_index import FaissIndex
 from rayqa.retrieval.faiss_shards import (
     SHARDS_DIR,
@@ -88,6 +90,44 @@ def test_plan_cuts_files_into_byte_ranges_and_gzipped_files_whole(tmp_path):
     assert [(u.number, u.start, u.end) for u in units] == [(0, 0, 1000), (1, 1000, 2000),
                                                            (2, 2000, 2500), (3, 0, None)]
     assert units[3].path == str(packed)
+
+
+@pytest.mark.parametrize("unit_bytes", [1, 7, 100, 1000, 10**6])
+def test_byte_ranges_tile_a_file_and_strict_mode_names_the_file_line(tmp_path, unit_bytes):
+    rows = _passages(40)
+    lines = [json.dumps(r, ensure_ascii=False) for r in rows]
+    lines[5], lines[17], lines[30] = "{broken", "", '{"id": "x", "lang": "xx"}'
+    source = tmp_path / "p.jsonl"
+    source.write_text("\n".join(lines), encoding="utf-8")  # no final newline
+    parts = [read_passage_range(str(source), u.start, u.end)
+             for u in plan_units([str(source)], unit_bytes)]
+    assert sum(part.lines for part in parts) == 40
+    assert [p.id for part in parts for p in part.passages] == \
+        [r["id"] for i, r in enumerate(rows) if i not in (5, 17, 30)]
+    report = merge_bad_records(plan_units([str(source)], unit_bytes),
+                               [{"lines": part.lines, "bad": part.report.to_dict()}
+                                for part in parts])
+    assert [(r.line, r.reason) for r in report.examples] == [(6, "broken_json"),
+                                                             (31, "missing_field")]
+    with pytest.raises(DataError, match=r"p\.jsonl:6: broken_json"):
+        for unit in plan_units([str(source)], unit_bytes):
+            read_passage_range(str(source), unit.start, unit.end, strict=True)
+
+
+def test_gzipped_file_is_one_unit(tmp_path):
+    source = tmp_path / "p.jsonl.gz"
+    with gzip.open(source, "wt", encoding="utf-8") as out:
+        out.writelines(json.dumps(r) + "\n" for r in _passages(5))
+    (unit,) = plan_units([str(source)], 10)
+    assert [p.id for p in read_passage_range(unit.path, unit.start, unit.end).passages] == \
+        [f"p{i}" for i in range(5)]
+
+
+def test_hashing_encoder_is_deterministic_and_normalized():
+    encoder = build_encoder("hashing", max_length=8)
+    vectors = encoder.encode_passages(["river"], ["city history"])
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_array_equal(vectors, encoder.encode_queries(["river city history"]))
 
 
 def test_units_resume_by_manifest_and_size_and_discard_another_plan(tmp_path):

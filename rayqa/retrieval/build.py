@@ -157,54 +157,64 @@ def finish_index(shards: EmbeddingShards, cfg: IndexJobConfig, run: Runner) -> s
     """
     out = shards.directory
     manifests = shards.manifests()
-    report = merge_bad_records(shards.units, manifests)
-    _log(f"{report.summary()}")
-    if cfg.strict and report.total:  # units kept from an earlier, lenient run
-        raise DataError(report.examples[0])
-    storage.write_text(storage.join(out, BAD_RECORDS_FILE),
-                       json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    _write_bad_records(shards, manifests, cfg.strict)
     rows = RowMap.of(manifests)
     if not rows.count:
         raise ValueError(f"no usable passages in {sorted({u.path for u in shards.units})}")
     passage_files = [shards.files(unit.number)[0] for unit in shards.units]
-    checksums = {file: m["files"][file] for file, m in zip(passage_files, manifests)}
-    langs = sorted({lang for m in manifests for lang in m["langs"]})
-    fields = {"encoder": encoder_facts(cfg.encoder)}
+    langs = sorted({lang for m in manifests for lang in m["langs"]}) if cfg.index.bm25 else []
     dim = max(m["dim"] for m in manifests)
-    dense = _dense_calls(out, rows, dim, cfg, fields, run)
-    bm25 = [(build_bm25, (out, passage_files, rows.starts, lang)) for lang in langs]
-    results = run([(write_id_index, (out, passage_files, rows.starts)), *dense,
-                   *(bm25 if cfg.index.bm25 else [])])
+    dense_calls = _dense_calls(out, rows, dim, cfg, run)
+    results = run([(write_id_index, (out, passage_files, rows.starts)), *dense_calls,
+                   *((build_bm25, (out, passage_files, rows.starts, lang)) for lang in langs)])
+    dense, bm25 = results[1:1 + len(dense_calls)], results[1 + len(dense_calls):]
+    # The writers hashed what they wrote: the driver reads none of it back.
+    checksums = {file: m["files"][file] for file, m in zip(passage_files, manifests)}
     checksums[IDS_FILE] = results[0]
-    for result in results[1:1 + len(dense)]:
-        if result["sha256"]:
-            checksums[result["file"]] = result["sha256"]
-    for result in results[1 + len(dense):]:
-        checksums.update(result)
-    files = [r["file"] for r in results[1:1 + len(dense)] if not r["sha256"]]
+    checksums.update({r["file"]: r["sha256"] for r in dense if r["sha256"]})
+    for written in bm25:
+        checksums.update(written)
+    files = [r["file"] for r in dense if not r["sha256"]]  # shard manifests: small
     if cfg.index.bm25:
         MultilingualBM25.write_langs(storage.join(out, BM25_DIR), langs)
         files.append(f"{BM25_DIR}/langs.json")
     facts = {"count": rows.count, "dim": dim, "factory": cfg.index.factory,
              "search_params": cfg.index.search_params, "num_shards": cfg.index.num_shards,
-             **fields, "passages": {"files": passage_files, "starts": list(rows.starts)},
+             "encoder": encoder_facts(cfg.encoder),
+             "passages": {"files": passage_files, "starts": list(rows.starts)},
              "bm25": langs if cfg.index.bm25 else None}
     if cfg.index.num_shards > 1:
-        facts["shards"] = [f.rsplit("/", 1)[0] for f in files if f.startswith(SHARDS_DIR)]
+        facts["shards"] = [file.rsplit("/", 1)[0] for file in files
+                           if file.startswith(SHARDS_DIR)]
     write_manifest(out, facts, files, checksums=checksums)
     save_config(cfg, out)
     _log(f"FAISS {cfg.index.factory!r} index of {rows.count} vectors in "
-         f"{cfg.index.num_shards} shard(s){', BM25 for ' + ', '.join(langs) if cfg.index.bm25 else ''}"
-         f" -> {out}")
+         f"{cfg.index.num_shards} shard(s), BM25 for {langs or 'no language'} -> {out}")
     return out
 
 
-def _dense_calls(out: str, rows: RowMap, dim: int, cfg: IndexJobConfig, fields: dict,
+def _write_bad_records(shards: EmbeddingShards, manifests: list[dict], strict: bool) -> None:
+    """Writes `bad_records.json` (lines numbered per file); strict mode raises instead.
+
+    Raises:
+        DataError: In strict mode, at the first bad record of units an earlier,
+            lenient run kept.
+    """
+    report = merge_bad_records(shards.units, manifests)
+    _log(report.summary())
+    if strict and report.total:
+        raise DataError(report.examples[0])
+    storage.write_text(shards.path(BAD_RECORDS_FILE),
+                       json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+
+
+def _dense_calls(out: str, rows: RowMap, dim: int, cfg: IndexJobConfig,
                  run: Runner) -> list[tuple[Callable, tuple]]:
     """Trains the quantizer on a sample (one call), then returns the shard fill calls."""
     edges = shard_edges(rows.count, cfg.index.num_shards)
     trained = run([(train_on_sample, (out, rows.starts, dim, cfg.index))])[0]
     sharded = cfg.index.num_shards > 1
+    fields = {"encoder": encoder_facts(cfg.encoder)}
     return [(fill_shard, (out, rows.starts, (int(start), int(end)), trained, cfg.index,
                           number if sharded else None, fields))
             for number, (start, end) in enumerate(pairwise(edges))]

@@ -39,6 +39,7 @@ from rayqa import storage
 from rayqa.data.passages import Passage
 from rayqa.data.records import BadRecord, BadRecords
 from rayqa.manifest import read_manifest, sha256_bytes, write_manifest
+from rayqa.retrieval.passage_store import table_bytes
 
 PLAN_FILE = "plan.json"
 UNITS_DIR = "units"
@@ -187,8 +188,6 @@ class EmbeddingShards:
         Raises:
             ValueError: `vectors` do not have one row per passage.
         """
-        from rayqa.retrieval.passage_store import table_bytes
-
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or len(vectors) != len(passages):
             raise ValueError(f"{unit_name(unit.number)}: expected [{len(passages)}, dim] "

@@ -47,11 +47,12 @@ def xquad_file(lang: str) -> str:
 
 
 def load_xquad(xquad_dir: str | Path, langs: list[str]) -> dict[str, list[dict]]:
-    """Reads the files (from a path or URI) and checks they are parallel (same articles and
-    paragraphs)."""
+    """Reads the files (from a path or URI) and checks they are parallel (same articles
+    and paragraphs)."""
     data = {}
     for lang in langs:
-        data[lang] = json.loads(storage.read_text(storage.join(xquad_dir, xquad_file(lang))))["data"]
+        text = storage.read_text(storage.join(xquad_dir, xquad_file(lang)))
+        data[lang] = json.loads(text)["data"]
     shape = [len(a["paragraphs"]) for a in data[langs[0]]]
     for lang in langs[1:]:
         if [len(a["paragraphs"]) for a in data[lang]] != shape:

@@ -10,6 +10,7 @@ Mine LAKM knowledge phrases and their passages from a search log with Ray Data.
 Writes DIR/phrases.jsonl, DIR/passages.jsonl, DIR/stats.json and DIR/stats.md (see
 `rayqa.mining.phrase_job`). The log is JSON Lines `{"query", "lang", "results":
 [{"title", "text"}]}`. With `--local` the same mining runs in this process, without Ray.
+LOG.jsonl, DIR and XQUAD_DIR are local paths or URIs (`s3://bucket/mined`).
 
 A synthetic log from XQuAD (questions as queries, BM25 paragraphs as results):
 
@@ -29,9 +30,10 @@ from rayqa.runtime import init_ray
 def parse_args(argv=None, prog: str | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--input", help="search-log JSON Lines file (optionally .gz)")
-    parser.add_argument("--output", required=True,
-                        help="output directory; with --build-xquad-log the log file")
+    parser.add_argument("--input", help="search-log JSON Lines file (optionally .gz), "
+                        "a path or URI")
+    parser.add_argument("--output", required=True, help="output directory (path or URI); "
+                        "with --build-xquad-log the log file")
     parser.add_argument("--threshold", type=float, default=0.7,
                         help="fraction of result titles a phrase must occur in")
     parser.add_argument("--ngram-sizes", default="2,3,4", help="n of the query n-grams")

@@ -1,9 +1,10 @@
 """Ray Train worker loop for mGEN (mT5 + DeepSpeed, label smoothing, per-language dev EM/F1).
 
-Same shape as the reader's loop (``rayqa.train.reader``): the driver puts validated
-examples in the object store; every worker formats and tokenizes them, trains on its
-``DistributedSampler`` shard, generates answers for its share of the dev questions, and
-the answers are gathered so every rank reports the same metrics. ``state["step"]``
+Same shape as the reader's loop (``rayqa.train.reader``): the driver validates the
+examples, ``train_dataset`` formats and tokenizes them as a Ray Data step
+(``GeneratorFeatures``) split across the workers (``rayqa.train.data``); every worker
+trains on its shard, generates answers for its share of the dev questions, and the
+answers are gathered so every rank reports the same metrics. ``state["step"]``
 counts optimizer steps (one per ``grad_accum`` micro-batches); a checkpoint is reported
 every ``checkpoint_every`` epochs and when ``max_steps`` is reached, and a re-created
 trainer with the same run name resumes from the latest one.
@@ -18,7 +19,6 @@ import ray
 import ray.train
 import torch
 import torch.distributed as dist
-from torch.utils.data import DataLoader, DistributedSampler
 
 from rayqa import storage
 from rayqa.answer.generative import generate_answers
@@ -31,22 +31,25 @@ from rayqa.models.generator import (
     seq2seq_loss,
 )
 from rayqa.train.checkpoint import report_checkpoint, restore, resumed_state
+from rayqa.train.data import ShardLoader, featurized_dataset
 from rayqa.train.distributed import (
     log,
     max_across_workers,
     sharded_dev_scores,
 )
 from rayqa.train.engine import build_engine
-from rayqa.train.loop import plan_schedule, run_epochs, seeded_loader_generator
+from rayqa.train.loop import plan_schedule, run_epochs
+
+TRAIN = "train"  # the trainer's dataset of training examples
 
 
 def mgen_train_loop(config: dict) -> None:
     """``train_loop_per_worker`` of mGEN's ``TorchTrainer``.
 
     Args:
-        config: ``{"cfg": MGENJobConfig as a dict, "train": ObjectRef, "dev": ObjectRef}``;
-            the refs hold lists of examples with ``id``, ``question``, ``lang``,
-            ``answers`` and ``ctxs``.
+        config: ``{"cfg": MGENJobConfig as a dict, "rows": {"train": rows of the
+            training dataset}, "dev": ObjectRef of the dev examples (``id``,
+            ``question``, ``lang``, ``answers``, ``ctxs``), "select": ...}``.
     """
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
@@ -55,7 +58,8 @@ def mgen_train_loop(config: dict) -> None:
     model_path = storage.local_model(cfg.model.name_or_path)  # s3:// -> verified local copy
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     model = AutoModelForSeq2SeqLM.from_pretrained(model_path)
-    loader = train_loader(tokenizer, ray.get(config["train"]), cfg)
+    loader = ShardLoader(TRAIN, config["rows"][TRAIN], cfg.train.batch_size, cfg.train.seed,
+                         functools.partial(collate, pad_id=tokenizer.pad_token_id))
     resumed = resumed_state()
     state = plan_schedule(cfg.train, len(loader), resumed)
     engine = build_engine(model, cfg.train, state["schedule"])
@@ -84,26 +88,46 @@ def checkpoint_and_log(engine, tokenizer, dev, cfg: MGENJobConfig, state: dict,
         + (f", dev_f1 {metrics['dev_f1']:.4f}" if "dev_f1" in metrics else ""))
 
 
-def train_features(tokenizer, examples, cfg: MGENJobConfig) -> list[dict]:
-    """Tokenized (source, first gold answer) pairs over each question's top passages."""
-    model_cfg = cfg.model
-    sources = [format_source(e.question, e.lang, e.ctxs[:model_cfg.train_passages])
-               for e in examples]
-    inputs = encode_sources(tokenizer, sources, model_cfg.max_source_length)
-    # As in the official mGEN the first gold answer is the target.
-    labels = encode_targets(tokenizer, [e.answers[0] for e in examples],
-                            model_cfg.max_target_length)
-    return [{"input_ids": i, "labels": t} for i, t in zip(inputs, labels)]
+def train_dataset(examples, cfg: MGENJobConfig) -> dict[str, tuple]:
+    """The training examples as a Ray Dataset of token ids: ``{"train": (dataset, rows)}``.
+
+    Each row is a question's formatted source over its top ``train_passages`` passages
+    and its first gold answer, the target as in the official mGEN.
+    """
+    model_cfg, train = cfg.model, cfg.train
+    rows = [{"source": format_source(e.question, e.lang, e.ctxs[:model_cfg.train_passages]),
+             "target": e.answers[0]} for e in examples]
+    return {TRAIN: featurized_dataset(
+        rows, GeneratorFeatures, {"tokenizer": model_cfg.name_or_path,
+                                  "max_source_length": model_cfg.max_source_length,
+                                  "max_target_length": model_cfg.max_target_length},
+        world_size=max(1, train.num_workers), num_actors=max(1, train.num_workers),
+        cpus_per_actor=train.cpus_per_worker)}
 
 
-def train_loader(tokenizer, examples, cfg: MGENJobConfig) -> DataLoader:
-    """Batches padded to their longest member, sharded across workers."""
-    features = train_features(tokenizer, examples, cfg)
-    sampler = DistributedSampler(features, seed=cfg.train.seed) if dist.is_initialized() else None
-    return DataLoader(features, batch_size=cfg.train.batch_size, sampler=sampler,
-                      shuffle=sampler is None, drop_last=False,
-                      collate_fn=functools.partial(collate, pad_id=tokenizer.pad_token_id),
-                      generator=seeded_loader_generator(cfg.train.seed))
+class GeneratorFeatures:
+    """Ray Data step: ``source``/``target`` texts -> ``input_ids``/``labels`` token ids.
+
+    Args:
+        tokenizer: The model location (its tokenizer is loaded once per actor).
+        max_source_length: Source tokens kept.
+        max_target_length: Target tokens kept.
+    """
+
+    def __init__(self, tokenizer: str, max_source_length: int, max_target_length: int):
+        from transformers import AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(storage.local_model(tokenizer))
+        self.max_source_length, self.max_target_length = max_source_length, max_target_length
+
+    def __call__(self, batch):
+        import pandas as pd
+
+        return pd.DataFrame({
+            "input_ids": encode_sources(self.tokenizer, list(batch["source"]),
+                                        self.max_source_length),
+            "labels": encode_targets(self.tokenizer, list(batch["target"]),
+                                     self.max_target_length)})
 
 
 def evaluate(engine, tokenizer, examples, cfg: MGENJobConfig) -> dict:

@@ -20,7 +20,7 @@ from pathlib import Path
 from rayqa.config import DataFile, MGENJobConfig
 from rayqa.data.openqa import _Line, _xor_examples
 from rayqa.data.records import BadRecords, iter_jsonl, log_report
-from rayqa.train.generator import mgen_train_loop
+from rayqa.train.generator import mgen_train_loop, train_dataset
 from rayqa.train.launch import fit_and_export, read_data_files
 
 
@@ -97,4 +97,4 @@ def train_mgen(cfg: MGENJobConfig):
         raise ValueError("no usable training examples in data.train_files")
     print(f"[rayqa.train] mGEN: {len(train)} training and {len(dev)} dev questions; "
           f"{report.summary()}", flush=True)
-    return fit_and_export(mgen_train_loop, cfg, train, dev)
+    return fit_and_export(mgen_train_loop, cfg, None, dev, datasets=train_dataset(train, cfg))

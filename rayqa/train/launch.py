@@ -19,6 +19,7 @@ from ray.train.torch import TorchConfig, TorchTrainer
 from rayqa import storage
 from rayqa.config import save_config
 from rayqa.train.checkpoint import SELECTION, export_checkpoint
+from rayqa.train.data import data_config
 
 FINAL_DIR = "final"
 
@@ -37,15 +38,18 @@ def final_dir(cfg) -> str:
     return storage.join(storage.absolute(cfg.output_dir), FINAL_DIR)
 
 
-def build_torch_trainer(loop, cfg, train, dev, score: str | None,
-                        order: str = "max") -> TorchTrainer:
-    """A ``TorchTrainer`` running ``loop`` with ``{"cfg", "train", "dev", "select"}``.
+def build_torch_trainer(loop, cfg, train, dev, score: str | None, order: str = "max",
+                        datasets: dict[str, tuple] | None = None) -> TorchTrainer:
+    """A ``TorchTrainer`` running ``loop`` with ``{"cfg", "train", "dev", "select", "rows"}``.
 
-    The examples travel through the object store, so workers on other nodes need no
+    ``datasets`` (``{name: (Ray Dataset, rows)}``, see ``rayqa.train.data``) are split
+    across the workers, each reading its shard; ``train`` and ``dev`` (anything else the
+    loop needs) travel whole through the object store, so workers on other nodes need no
     access to the driver's files. ``score`` (a reported dev metric) ranks checkpoints:
     workers report it signed as ``selection_score``, and Ray Train keeps the best
     ``train.checkpoints_to_keep`` plus the latest.
     """
+    datasets = datasets or {}
     train_cfg = cfg.train
     run = RunConfig(
         name=train_cfg.run_name,
@@ -60,7 +64,10 @@ def build_torch_trainer(loop, cfg, train, dev, score: str | None,
     return TorchTrainer(
         loop,
         train_loop_config={"cfg": with_absolute_models(cfg.model_dump(mode="json")),
-                           "train": ray.put(train), "dev": ray.put(dev), "select": select},
+                           "train": ray.put(train), "dev": ray.put(dev), "select": select,
+                           "rows": {name: rows for name, (_, rows) in datasets.items()}},
+        datasets={name: dataset for name, (dataset, _) in datasets.items()},
+        dataset_config=data_config(),
         scaling_config=ScalingConfig(num_workers=train_cfg.num_workers,
                                      use_gpu=train_cfg.use_gpu,
                                      resources_per_worker={"CPU": train_cfg.cpus_per_worker}),
@@ -101,11 +108,12 @@ def best_checkpoint(result, score: str = SELECTION, order: str = "max"):
     return result.checkpoint
 
 
-def fit_and_export(loop, cfg, train, dev, score: str = "dev_f1", order: str = "max"):
+def fit_and_export(loop, cfg, train, dev, score: str = "dev_f1", order: str = "max",
+                   datasets: dict[str, tuple] | None = None):
     """Train, then export the best checkpoint to ``<output_dir>/final``; returns the Result."""
     has_dev = bool(dev)
     result = build_torch_trainer(loop, cfg, train, dev, score if has_dev else None,
-                                 order).fit()
+                                 order, datasets).fit()
     best = best_checkpoint(result)
     final = export_checkpoint(best, final_dir(cfg))
     save_config(cfg, final)

@@ -56,8 +56,8 @@ def plan_schedule(cfg: TrainConfig, batches_per_epoch: int, resumed: dict | None
     total = total_steps(cfg, batches_per_epoch)
     if resumed is None:
         return new_state({"warmup": warmup_steps(cfg, total), "total": total})
-    state = dict(resumed)
-    old = state["schedule"]
+    state = {**new_state({"warmup": warmup_steps(cfg, total), "total": total}), **resumed}
+    old = state["schedule"]  # a checkpoint from before schedules were recorded: today's plan
     if old["total"] != total:
         step = state["step"]
         factor = schedule_factor(step, old)

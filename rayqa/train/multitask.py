@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DataLoader
 
 from rayqa.train.distributed import mean_across_workers
 
@@ -88,11 +88,9 @@ class TaskLoader:
             yield task, batch
 
     def _restart(self, task: str, passes: int) -> Iterator:
-        loader = self.loaders[task]
-        if isinstance(loader.sampler, DistributedSampler):
-            # Distinct, reproducible shuffles per (epoch, pass) of every task.
-            loader.sampler.set_epoch(self.epoch * 1000 + passes)
-        return iter(loader)
+        # Distinct, reproducible shuffles per (epoch, pass) of every task.
+        self.loaders[task].set_epoch(self.epoch * 1000 + passes)
+        return iter(self.loaders[task])
 
 
 class TaskStep:

@@ -1,10 +1,11 @@
 """Ray Train worker loop of the extractive reader, alone or multi-task (mixMRC, LAKM).
 
-The driver reads and validates the data once and puts it in the object store: the MRC
-examples, and those of the auxiliary tasks the config lists (mixMRC examples, LAKM
-passages). Every worker tokenizes them, builds one loader per task on its
-``DistributedSampler`` shard, and trains on their batches in turn, each batch with its own
-optimizer step (``rayqa.train.multitask``). Every checkpoint reports the mean loss per
+The driver reads and validates the data once: the MRC examples, and those of the
+auxiliary tasks the config lists (mixMRC examples, LAKM passages). ``task_datasets``
+turns each task into a Ray Dataset of training windows (``ReaderFeatures``, a Ray Data
+step: span-labelled windows, or phrase-marked LAKM windows) split across the workers
+(``rayqa.train.data``). Every worker iterates its own shard of each task and trains on
+their batches in turn, each batch with its own optimizer step (``rayqa.train.multitask``). Every checkpoint reports the mean loss per
 task, the loss of a fixed probe batch per task (same inputs, same masks every time, so
 its curve shows learning), and per-language dev EM/F1; predictions are gathered so every
 rank reports the same metrics. A re-created trainer with the same run name resumes from
@@ -13,6 +14,7 @@ the latest checkpoint, skipping the batches of a partly finished epoch.
 
 from __future__ import annotations
 
+import json
 import math
 from functools import partial
 
@@ -26,7 +28,7 @@ from rayqa import storage
 from rayqa.answer.extractive import span_logits
 from rayqa.config import ReaderJobConfig
 from rayqa.data.features import prepare_eval_features, prepare_train_features
-from rayqa.data.lakm import LAKMCollator, prepare_lakm_features
+from rayqa.data.lakm import LAKMCollator, PhrasePassage, prepare_lakm_features
 from rayqa.data.postprocess import postprocess_predictions
 from rayqa.data.squad import QAExample
 from rayqa.models.multitask import MultiTaskReader
@@ -38,6 +40,7 @@ from rayqa.train.distributed import (
     rank_world,
     sharded_dev_scores,
 )
+from rayqa.train.data import ShardLoader, featurized_dataset
 from rayqa.train.engine import build_engine
 from rayqa.train.loop import plan_schedule, run_epochs, seeded_loader_generator
 from rayqa.train.multitask import TaskLoader, TaskStep
@@ -50,8 +53,9 @@ def reader_train_loop(config: dict) -> None:
     """``train_loop_per_worker`` of the reader's ``TorchTrainer``.
 
     Args:
-        config: ``{"cfg": ReaderJobConfig as a dict, "train": ObjectRef of
-            {task: examples}, "dev": ObjectRef of the dev examples}``.
+        config: ``{"cfg": ReaderJobConfig as a dict, "rows": {task: rows of its
+            dataset}, "dev": ObjectRef of the dev examples, "select": ...}``; the
+            trainer's datasets are named by task.
     """
     from transformers import AutoTokenizer
 
@@ -59,16 +63,13 @@ def reader_train_loop(config: dict) -> None:
     torch.manual_seed(cfg.train.seed)
     model_path = storage.local_model(cfg.model.name_or_path)  # s3:// -> verified local copy
     tokenizer = AutoTokenizer.from_pretrained(model_path)
-    data = ray.get(config["train"])
-    model = MultiTaskReader.from_pretrained(model_path, with_mlm="lakm" in data)
-    datasets = {task: task_dataset(task, tokenizer, examples, cfg)
-                for task, examples in data.items()}
-    loaders = {task: task_loader(task, dataset, tokenizer, cfg)
-               for task, dataset in datasets.items()}
-    # This worker's first batch of each task in a fixed order, masked once.
-    probes = {task: next(iter(task_loader(task, dataset, tokenizer, cfg, shuffle=False)))
-              for task, dataset in datasets.items()}
-    loader = TaskLoader(loaders, {t.name: t.ratio for t in cfg.tasks if t.name in data})
+    rows = config["rows"]
+    model = MultiTaskReader.from_pretrained(model_path, with_mlm="lakm" in rows)
+    # This worker's first batch of each task in its fixed order, masked once.
+    probes = {task: next(iter(task_loader(task, count, tokenizer, cfg, shuffle=False)))
+              for task, count in rows.items()}
+    loaders = {task: task_loader(task, count, tokenizer, cfg) for task, count in rows.items()}
+    loader = TaskLoader(loaders, {t.name: t.ratio for t in cfg.tasks if t.name in rows})
     resumed = resumed_state()
     state = plan_schedule(cfg.train, len(loader), resumed)
     engine = build_engine(model, cfg.train, state["schedule"])
@@ -93,33 +94,100 @@ def checkpoint_and_log(engine, tokenizer, dev: list[QAExample], cfg: ReaderJobCo
     log(f"epoch {metrics['epoch']} step {state['step']}: " + _summary(metrics))
 
 
-def task_dataset(task: str, tokenizer, examples: list, cfg: ReaderJobConfig):
-    """Training windows of one task: span-labelled (mrc, mixmrc) or phrase-marked (lakm)."""
+def task_datasets(data: dict[str, list], cfg: ReaderJobConfig) -> dict[str, tuple]:
+    """Every task's training windows as a Ray Dataset: ``{task: (dataset, rows)}``."""
+    train = cfg.train
+    return {task: featurized_dataset(
+        [_as_row(task, example) for example in examples], ReaderFeatures,
+        {"task": task, "tokenizer": cfg.model.name_or_path, "window": cfg.model.window(),
+         "lakm_length": cfg.lakm.max_seq_length, "lakm_stride": cfg.lakm.stride},
+        world_size=max(1, train.num_workers), num_actors=max(1, train.num_workers),
+        cpus_per_actor=train.cpus_per_worker) for task, examples in data.items()}
+
+
+def _as_row(task: str, example) -> dict:
+    """An example as a plain row (answers and phrase spans as JSON, for Arrow)."""
     if task == "lakm":
-        return prepare_lakm_features(tokenizer, examples, max_length=cfg.lakm.max_seq_length,
-                                     stride=cfg.lakm.stride)
-    return span_dataset(tokenizer, examples, cfg)
+        return {"text": example.text, "phrases": json.dumps(example.phrases)}
+    return {"question": example.question, "context": example.context,
+            "answers": json.dumps(example.answers, ensure_ascii=False)}
 
 
-def task_loader(task: str, dataset, tokenizer, cfg: ReaderJobConfig,
-                shuffle: bool = True) -> DataLoader:
-    """The loader of one task's windows, sharded across workers by a ``DistributedSampler``.
+class ReaderFeatures:
+    """Ray Data step: a batch of one task's examples -> its training windows.
+
+    ``mrc`` and ``mixmrc`` examples become span-labelled windows (``TRAIN_COLUMNS``;
+    examples without a located answer are left out), ``lakm`` passages become
+    phrase-marked windows (``input_ids``, ``special``, ``phrases`` as JSON), masked later
+    by ``LAKMCollator`` as they are drawn.
+
+    Args:
+        task: ``mrc``, ``mixmrc`` or ``lakm``.
+        tokenizer: The model location (its tokenizer is loaded once per actor).
+        window: ``ModelConfig.window()`` (span tasks).
+        lakm_length: LAKM window length.
+        lakm_stride: LAKM window overlap.
+    """
+
+    def __init__(self, task: str, tokenizer: str, window: dict, lakm_length: int,
+                 lakm_stride: int):
+        from transformers import AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(storage.local_model(tokenizer))
+        self.task, self.window = task, window
+        self.lakm_length, self.lakm_stride = lakm_length, lakm_stride
+
+    def __call__(self, batch):
+        import pandas as pd
+
+        if self.task == "lakm":
+            passages = [PhrasePassage("", text, phrases=[tuple(p) for p in json.loads(spans)])
+                        for text, spans in zip(batch["text"], batch["phrases"])]
+            windows = prepare_lakm_features(self.tokenizer, passages,
+                                            max_length=self.lakm_length,
+                                            stride=self.lakm_stride)
+            return pd.DataFrame({"input_ids": [w["input_ids"] for w in windows],
+                                 "special": [w["special"] for w in windows],
+                                 "phrases": [json.dumps(w["phrases"]) for w in windows]})
+        answers = [json.loads(a) for a in batch["answers"]]
+        keep = [i for i, a in enumerate(answers) if a and a[0]["answer_start"] >= 0]
+        features = prepare_train_features(
+            self.tokenizer, questions=[batch["question"].iloc[i] for i in keep],
+            contexts=[batch["context"].iloc[i] for i in keep],
+            answers=[answers[i] for i in keep], **self.window)
+        return pd.DataFrame({c: features[c] for c in TRAIN_COLUMNS if c in features})
+
+
+def task_loader(task: str, rows: int, tokenizer, cfg: ReaderJobConfig,
+                shuffle: bool = True) -> ShardLoader:
+    """The loader of this worker's shard of one task's windows.
 
     ``lakm`` windows are masked by ``LAKMCollator`` as they are drawn (fresh masks every
     pass, as BERT's dynamic masking).
     """
-    collate = None
+    collate = stack_windows
     if task == "lakm":
         lakm = cfg.lakm
-        collate = LAKMCollator(tokenizer, lakm.mask_ratio, lakm.mask_token_prob,
-                               lakm.random_token_prob, seed=cfg.train.seed + rank_world()[0],
-                               strategy=lakm.strategy)
-    sampler = None
-    if dist.is_initialized():
-        sampler = DistributedSampler(dataset, seed=cfg.train.seed, shuffle=shuffle)
-    return DataLoader(dataset, batch_size=cfg.train.batch_size, sampler=sampler,
-                      shuffle=shuffle and sampler is None, collate_fn=collate,
-                      generator=seeded_loader_generator(cfg.train.seed))
+        collate = LAKMWindows(LAKMCollator(tokenizer, lakm.mask_ratio, lakm.mask_token_prob,
+                                           lakm.random_token_prob,
+                                           seed=cfg.train.seed + rank_world()[0],
+                                           strategy=lakm.strategy))
+    return ShardLoader(task, rows, cfg.train.batch_size, cfg.train.seed, collate, shuffle)
+
+
+def stack_windows(rows: list[dict]) -> dict[str, torch.Tensor]:
+    """Span-labelled windows (all of one length) as a batch of tensors."""
+    return {name: torch.tensor([row[name] for row in rows]) for name in rows[0]}
+
+
+class LAKMWindows:
+    """Collate of LAKM windows read from Ray Data: phrases back from JSON, then masked."""
+
+    def __init__(self, collator: LAKMCollator):
+        self.collator = collator
+
+    def __call__(self, rows: list[dict]) -> dict[str, torch.Tensor]:
+        return self.collator([{**row, "phrases": json.loads(row["phrases"])} for row in rows])
 
 
 def span_dataset(tokenizer, examples: list[QAExample], cfg: ReaderJobConfig) -> StackDataset:
@@ -136,8 +204,14 @@ def span_dataset(tokenizer, examples: list[QAExample], cfg: ReaderJobConfig) -> 
 
 
 def span_loader(tokenizer, examples: list[QAExample], cfg: ReaderJobConfig) -> DataLoader:
-    """The MRC training loader alone (what ``bench/train_step.py`` times)."""
-    return task_loader("mrc", span_dataset(tokenizer, examples, cfg), tokenizer, cfg)
+    """An in-process loader of MRC windows, sharded by a ``DistributedSampler`` when a
+    process group is up (what ``bench/train_step.py`` times on both of its sides)."""
+    dataset = span_dataset(tokenizer, examples, cfg)
+    sampler = DistributedSampler(dataset, seed=cfg.train.seed) if dist.is_initialized() \
+        else None
+    return DataLoader(dataset, batch_size=cfg.train.batch_size, sampler=sampler,
+                      shuffle=sampler is None,
+                      generator=seeded_loader_generator(cfg.train.seed))
 
 
 def probe_losses(engine, probes: dict) -> dict[str, float]:

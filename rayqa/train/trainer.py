@@ -15,7 +15,7 @@ from rayqa.data.lakm import read_lakm_passages
 from rayqa.data.records import BadRecords
 from rayqa.data.squad import QAExample, read_squad
 from rayqa.train.launch import fit_and_export, read_data_files
-from rayqa.train.reader import reader_train_loop
+from rayqa.train.reader import reader_train_loop, task_datasets
 
 
 def read_files(files, strict: bool, report: BadRecords) -> list[QAExample]:
@@ -55,4 +55,5 @@ def train_reader(cfg: ReaderJobConfig):
     counts = ", ".join(f"{len(items)} {task}" for task, items in train.items())
     print(f"[rayqa.train] training data: {counts}; {len(dev)} dev questions; "
           f"{report.total} bad records", flush=True)
-    return fit_and_export(reader_train_loop, cfg, train, dev)
+    return fit_and_export(reader_train_loop, cfg, None, dev,
+                          datasets=task_datasets(train, cfg))

@@ -17,6 +17,7 @@ positive, with a checkpoint, at the end of every ``checkpoint_every`` epochs.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -25,7 +26,6 @@ import numpy as np
 import ray
 import torch
 import torch.distributed as dist
-from torch.utils.data import DataLoader, DistributedSampler
 
 from rayqa import storage
 from rayqa.config import MDPRJobConfig
@@ -37,6 +37,7 @@ from rayqa.models.biencoder import (
     biencoder_nll,
 )
 from rayqa.train.checkpoint import report_checkpoint, restore, resumed_state
+from rayqa.train.data import ShardLoader, featurized_dataset
 from rayqa.train.distributed import (
     gather,
     log,
@@ -44,9 +45,10 @@ from rayqa.train.distributed import (
     rank_world,
 )
 from rayqa.train.engine import build_engine
-from rayqa.train.loop import plan_schedule, run_epochs, seeded_loader_generator
+from rayqa.train.loop import plan_schedule, run_epochs
 
 RECALL_AT = (1, 5, 20)
+TRAIN = "train"  # the trainer's dataset of training questions
 
 
 @dataclass
@@ -188,8 +190,9 @@ def biencoder_train_loop(config: dict) -> None:
     """``train_loop_per_worker`` of the mDPR ``TorchTrainer``.
 
     Args:
-        config: ``{"cfg": MDPRJobConfig as a dict, "train": ObjectRef of DPRExamples,
-            "dev": ObjectRef of a DevSet or None}``.
+        config: ``{"cfg": MDPRJobConfig as a dict, "rows": {"train": rows of the
+            training dataset (``train_dataset``)}, "dev": ObjectRef of a DevSet or None,
+            "select": ...}``.
     """
     from transformers import AutoTokenizer
 
@@ -199,7 +202,8 @@ def biencoder_train_loop(config: dict) -> None:
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir(model_path))
     collator = BiEncoderCollator(tokenizer, cfg.encoder.max_query_length,
                                  cfg.encoder.max_passage_length, cfg.data.hard_negatives)
-    loader = train_loader(ray.get(config["train"]), collator, cfg)
+    loader = ShardLoader(TRAIN, config["rows"][TRAIN], cfg.train.batch_size, cfg.train.seed,
+                         ExampleCollator(collator))
     resumed = resumed_state()
     state = plan_schedule(cfg.train, len(loader), resumed)
     engine = build_engine(BiEncoder.from_pretrained(model_path), cfg.train,
@@ -251,17 +255,32 @@ class EncoderTokenizers:
             self.tokenizer.save_pretrained(str(Path(directory) / name))
 
 
-def train_loader(examples: list[DPRExample], collator: BiEncoderCollator,
-                 cfg: MDPRJobConfig) -> DataLoader:
-    """Batches of `batch_size` questions per worker, sharded by a `DistributedSampler`.
+def train_dataset(examples: list[DPRExample], cfg: MDPRJobConfig) -> dict[str, tuple]:
+    """The training questions as a Ray Dataset split across workers: ``{"train": ...}``.
 
-    The sampler gives every worker the same number of questions, so the i-th batches of
+    A row holds what a step uses of a question: its text, its first positive and its
+    first ``hard_negatives`` hard negatives; the loop's collator tokenizes them per batch.
+    The split gives every worker the same number of questions, so the i-th batches of
     all workers have one shape, as the gathering of vectors requires.
     """
-    sampler = DistributedSampler(examples, seed=cfg.train.seed) if dist.is_initialized() else None
-    return DataLoader(examples, batch_size=cfg.train.batch_size, sampler=sampler,
-                      shuffle=sampler is None, collate_fn=collator,
-                      generator=seeded_loader_generator(cfg.train.seed))
+    hard = cfg.data.hard_negatives
+    rows = [{"question": e.question, "positive": [e.positives[0].title, e.positives[0].text],
+             "negatives": json.dumps([[c.title, c.text] for c in e.hard_negatives[:hard]],
+                                     ensure_ascii=False)} for e in examples]
+    return {TRAIN: featurized_dataset(rows, None, {}, world_size=max(1, cfg.train.num_workers))}
+
+
+class ExampleCollator:
+    """``BiEncoderCollator`` over rows of ``train_dataset``."""
+
+    def __init__(self, collator: BiEncoderCollator):
+        self.collator = collator
+
+    def __call__(self, rows: list[dict]) -> dict:
+        return self.collator([
+            DPRExample("", row["question"], "", [], [Context(*row["positive"])],
+                       [Context(*pair) for pair in json.loads(row["negatives"])])
+            for row in rows])
 
 
 def _to_device(batch: dict, device) -> dict:

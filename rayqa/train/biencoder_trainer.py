@@ -33,7 +33,8 @@ from rayqa.data.passages import read_passages
 from rayqa.data.records import BadRecord, BadRecords, iter_jsonl, log_report, reject
 from rayqa.data.squad import read_squad
 from rayqa.retrieval.bm25 import MultilingualBM25
-from rayqa.train.biencoder import Context, DevSet, DPRExample, biencoder_train_loop
+from rayqa.train.biencoder import (Context, DevSet, DPRExample, biencoder_train_loop,
+                                   train_dataset)
 from rayqa.train.launch import fit_and_export
 
 SCORE = "dev_avg_rank"  # DPR selects its checkpoint by validation average rank
@@ -195,7 +196,8 @@ def prepare_data(cfg: MDPRJobConfig) -> tuple[list[DPRExample], DevSet | None]:
 def train_mdpr(cfg: MDPRJobConfig):
     """Train the bi-encoder described by ``cfg``; returns the Ray Train ``Result``."""
     train, dev = prepare_data(cfg)
-    return fit_and_export(biencoder_train_loop, cfg, train, dev, score=SCORE, order="min")
+    return fit_and_export(biencoder_train_loop, cfg, None, dev, score=SCORE, order="min",
+                          datasets=train_dataset(train, cfg))
 
 
 def _log(message: str) -> None:

@@ -33,13 +33,14 @@ def data_config():
                       execution_options=ExecutionOptions(preserve_order=True))
 
 
-def featurized_dataset(rows: list[dict], step: type, step_kwargs: dict, world_size: int,
-                       num_actors: int = 1, cpus_per_actor: float = 1.0):
+def featurized_dataset(rows: list[dict], step: type | None, step_kwargs: dict,
+                       world_size: int, num_actors: int = 1, cpus_per_actor: float = 1.0):
     """Rows -> features with the Ray Data step ``step``, materialized and padded.
 
     Args:
         rows: Plain-data examples (what ``step`` reads).
-        step: A callable class mapping a batch of rows to a batch of features.
+        step: A callable class mapping a batch of rows to a batch of features; None
+            keeps the rows as they are (a loop that tokenizes per batch).
         step_kwargs: Its constructor arguments (a model path is made a local copy there).
         world_size: Training workers; the features are padded to a multiple of it.
         num_actors: Most featurizing actors (at least one).
@@ -55,10 +56,12 @@ def featurized_dataset(rows: list[dict], step: type, step_kwargs: dict, world_si
     from ray.data import ActorPoolStrategy
 
     blocks = max(1, min(len(rows) // 64, 8 * num_actors))
-    features = ray.data.from_items(rows, override_num_blocks=blocks).map_batches(
-        step, fn_constructor_kwargs=step_kwargs, batch_format="pandas",
-        compute=ActorPoolStrategy(min_size=1, max_size=max(1, num_actors)),
-        num_cpus=cpus_per_actor)
+    features = ray.data.from_items(rows, override_num_blocks=blocks)
+    if step is not None:
+        features = features.map_batches(
+            step, fn_constructor_kwargs=step_kwargs, batch_format="pandas",
+            compute=ActorPoolStrategy(min_size=1, max_size=max(1, num_actors)),
+            num_cpus=cpus_per_actor)
     # Blocks in input order, whichever actor finishes first: the split (and so every
     # worker's rows and their order) must not depend on timing.
     features.context.execution_options.preserve_order = True

@@ -14,10 +14,14 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, DistributedSampler
 
 from rayqa.train.distributed import mean_across_workers
+
+if TYPE_CHECKING:
+    from rayqa.train.data import ShardLoader
 
 MAIN_TASK = "mrc"
 
@@ -52,12 +56,13 @@ class TaskLoader:
     """Iterates ``(task, batch)`` over several loaders in ``task_order``.
 
     Args:
-        loaders: One ``DataLoader`` per task; batches are dicts of tensors.
+        loaders: One loader per task (a ``ShardLoader`` of the task's Ray Dataset, or
+            an in-process ``DataLoader``); batches are dicts of tensors.
         ratios: Relative batch frequency per task (the keys of ``loaders``).
         main: The task whose loader defines an epoch.
     """
 
-    def __init__(self, loaders: dict[str, DataLoader], ratios: dict[str, float],
+    def __init__(self, loaders: dict[str, DataLoader | ShardLoader], ratios: dict[str, float],
                  main: str = MAIN_TASK):
         if main not in loaders or set(loaders) != set(ratios):
             raise ValueError(f"loaders {sorted(loaders)} and ratios {sorted(ratios)} must "
@@ -88,9 +93,15 @@ class TaskLoader:
             yield task, batch
 
     def _restart(self, task: str, passes: int) -> Iterator:
-        # Distinct, reproducible shuffles per (epoch, pass) of every task.
-        self.loaders[task].set_epoch(self.epoch * 1000 + passes)
-        return iter(self.loaders[task])
+        # Distinct, reproducible shuffles per (epoch, pass) of every task: a
+        # ``rayqa.train.data.ShardLoader`` reshuffles itself, a DataLoader through its
+        # DistributedSampler.
+        loader, epoch = self.loaders[task], self.epoch * 1000 + passes
+        if hasattr(loader, "set_epoch"):
+            loader.set_epoch(epoch)
+        elif isinstance(getattr(loader, "sampler", None), DistributedSampler):
+            loader.sampler.set_epoch(epoch)
+        return iter(loader)
 
 
 class TaskStep:

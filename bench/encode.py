@@ -60,7 +60,7 @@ def synthetic_passages(n: int, seed: int = 0) -> list[dict]:
 
 def tiny_model(rows: list[dict], out_dir: str) -> str:
     """Builds the default benchmark encoder in `out_dir` and returns its path."""
-    from rayqa.models.tiny import build_tiny_reader
+    from rayqa.testing.tiny import build_tiny_reader
 
     texts = [f"{r['title']} {r['text']}" for r in rows[:200]]
     build_tiny_reader(texts, out_dir, vocab_size=2000, hidden=256, layers=4, heads=4,

@@ -196,7 +196,7 @@ def demo_main(argv: list[str], prog: str) -> int:
     return run_demo(args.workdir, port=args.port, epochs=args.epochs)
 
 
-TRAIN = ConfigStage("rayqa.config:ReaderJobConfig", "rayqa.train.trainer:train_reader", """\
+TRAIN = ConfigStage("rayqa.config:ReaderJobConfig", "rayqa.train.reader_job:train_reader", """\
 Fine-tune an extractive reader with Ray Train + DeepSpeed.
 
     rayqa train --config configs/reader.yaml [train.lr=3e-5 ...]
@@ -242,7 +242,7 @@ language, language links; see rayqa.corpus.xquad.""",
     # The XQuAD collection is small and built in this process.
     needs_ray=lambda cfg: not cfg.xquad_dir)
 
-MDPR = ConfigStage("rayqa.config:MDPRJobConfig", "rayqa.train.biencoder_trainer:train_mdpr", """\
+MDPR = ConfigStage("rayqa.config:MDPRJobConfig", "rayqa.train.mdpr_job:train_mdpr", """\
 Train the mDPR bi-encoder (CORA's retriever) with Ray Train + DeepSpeed.
 
     rayqa train-mdpr --config configs/mdpr.yaml [train.lr=2e-5 ...]
@@ -252,7 +252,7 @@ Re-running with the same train.run_name resumes from the latest checkpoint. The
 result, <output_dir>/final/{query_encoder,passage_encoder}, indexes with rayqa index
 (encoder.name_or_path: <output_dir>/final/passage_encoder).""")
 
-MGEN = ConfigStage("rayqa.config:MGENJobConfig", "rayqa.train.generator_trainer:train_mgen", """\
+MGEN = ConfigStage("rayqa.config:MGENJobConfig", "rayqa.train.mgen_job:train_mgen", """\
 Fine-tune mGEN (CORA's multilingual answer generator) with Ray Train + DeepSpeed.
 
     rayqa train-mgen --config configs/mgen.yaml [train.lr=3e-5 ...]

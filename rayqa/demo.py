@@ -150,7 +150,7 @@ def build_initial_model(workdir: Path) -> Path:
     LAKM passages)."""
     from rayqa.data.lakm import read_lakm_passages
     from rayqa.data.squad import read_squad
-    from rayqa.models.tiny import build_tiny_reader
+    from rayqa.testing.tiny import build_tiny_reader
 
     out = workdir / "init"
     if not (out / "config.json").is_file():
@@ -218,7 +218,7 @@ def run_stages(workdir: Path, port: int, epochs: int | None, out: TextIO) -> tup
     from rayqa.retrieval.build import build_index
     from rayqa.runtime import init_ray
     from rayqa.serve.app import start
-    from rayqa.train.trainer import train_reader
+    from rayqa.train.reader_job import train_reader
 
     init_ray(num_cpus=2)
     step("1/5 mining knowledge phrases from the demo search log with Ray Data", out)

@@ -11,8 +11,8 @@ from rayqa import storage
 from rayqa.config import BaselinesJobConfig, EncoderConfig, IndexJobConfig, load_config
 from rayqa.data.openqa import OpenQAExample
 from rayqa.data.passages import read_passages
-from rayqa.models.tiny import build_tiny_reader
-from rayqa.models.tiny_seq2seq import build_tiny_marian, build_tiny_mt5
+from rayqa.testing.tiny import build_tiny_reader
+from rayqa.testing.tiny_seq2seq import build_tiny_marian, build_tiny_mt5
 from rayqa.pipelines.baselines import mt_mono_answers, score_answers, translate_by_lang
 from rayqa.retrieval.build import write_index
 from rayqa.retrieval.encode import encode_passages_local

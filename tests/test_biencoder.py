@@ -12,10 +12,10 @@ from rayqa.data.passages import read_passages
 from rayqa.data.records import BadRecords, DataError
 from rayqa.demo import demo_file
 from rayqa.models.biencoder import PADDING_KEY, BiEncoder, biencoder_nll
-from rayqa.models.tiny import build_tiny_encoder, build_tokenizer
-from rayqa.train.biencoder import (BiEncoderCollator, Context, DPRExample, global_loss,
+from rayqa.testing.tiny import build_tiny_encoder, build_tokenizer
+from rayqa.train.mdpr_loop import (BiEncoderCollator, Context, DPRExample, global_loss,
                                    retrieval_ranks, splice_local)
-from rayqa.train.biencoder_trainer import (build_dev_set, mine_bm25_negatives, read_dpr_file,
+from rayqa.train.mdpr_job import (build_dev_set, mine_bm25_negatives, read_dpr_file,
                                            read_dpr_jsonl)
 from tests.conftest import REPO
 

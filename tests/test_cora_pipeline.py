@@ -6,8 +6,8 @@ import pytest
 
 from rayqa.corpus.xquad import build_xquad_collection
 from rayqa.models.generator import format_source
-from rayqa.models.tiny import build_tiny_reader
-from rayqa.models.tiny_seq2seq import build_tiny_mt5
+from rayqa.testing.tiny import build_tiny_reader
+from rayqa.testing.tiny_seq2seq import build_tiny_mt5
 from rayqa.pipelines.cora import STAGES, read_jsonl
 
 pytestmark = pytest.mark.ray

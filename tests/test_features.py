@@ -7,7 +7,7 @@ from rayqa.data.features import (OUTSIDE_CONTEXT, prepare_eval_features,
                                  prepare_train_features, truncate_questions)
 from rayqa.data.postprocess import Span, nbest_spans, postprocess_predictions
 from rayqa.data.squad import QAExample, read_squad
-from rayqa.models.tiny import build_tokenizer
+from rayqa.testing.tiny import build_tokenizer
 
 SCRIPT_LANGS = ["zh", "ar", "hi", "th"]  # CJK, Arabic, Devanagari, Thai
 MAX_LENGTH = 384

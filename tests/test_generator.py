@@ -11,8 +11,8 @@ from rayqa.config import GeneratorConfig, MGENJobConfig, save_config
 from rayqa.data.records import DataError
 from rayqa.models.generator import (IGNORE_INDEX, collate, encode_sources, encode_targets,
                                     format_passages, format_source, seq2seq_loss, shift_right)
-from rayqa.models.tiny_seq2seq import build_tiny_mt5
-from rayqa.train.generator_trainer import read_generation_file
+from rayqa.testing.tiny_seq2seq import build_tiny_mt5
+from rayqa.train.mgen_job import read_generation_file
 
 PASSAGES = [{"title": "ロン・ポール", "text": "ロナルド・アーネスト・ポールは政治家。", "id": "p1",
              "lang": "ja"},

@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rayqa.models.tiny import build_tiny_reader
+from rayqa.testing.tiny import build_tiny_reader
 from rayqa.retrieval.retriever import Retriever
 from test_job_submit import BIN, REPO, free_port
 

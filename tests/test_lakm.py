@@ -18,7 +18,7 @@ from rayqa.data.lakm import (
 )
 from rayqa.data.records import BadRecords, DataError
 from rayqa.models.multitask import MultiTaskReader
-from rayqa.models.tiny import build_tiny_reader
+from rayqa.testing.tiny import build_tiny_reader
 from rayqa.train.multitask import TaskLoader, task_order
 
 TEXTS = [

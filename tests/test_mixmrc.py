@@ -456,7 +456,7 @@ EN_TEXTS = [e.question for e in EXAMPLES] + [e.context for e in EXAMPLES]
 
 @pytest.fixture(scope="module")
 def tiny_marian(tmp_path_factory):
-    from rayqa.models.tiny_seq2seq import build_tiny_marian
+    from rayqa.testing.tiny_seq2seq import build_tiny_marian
 
     tmp = tmp_path_factory.mktemp("mixmrc_marian")
     return {f"en-{lang}": str(build_tiny_marian(EN_TEXTS, [shift(t, lang) for t in EN_TEXTS],

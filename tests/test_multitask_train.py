@@ -11,7 +11,7 @@ import pytest
 from rayqa.data.lakm import read_lakm_passages
 from rayqa.data.squad import read_squad, write_squad
 from rayqa.demo import demo_file
-from rayqa.models.tiny import build_tiny_reader
+from rayqa.testing.tiny import build_tiny_reader
 from tests.test_train import overrides as reader_overrides
 
 pytestmark = [pytest.mark.ray, pytest.mark.shared]

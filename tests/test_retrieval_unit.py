@@ -11,7 +11,7 @@ import pytest
 from rayqa.config import EncoderConfig, IndexJobConfig
 from rayqa.data.passages import Passage
 from rayqa.manifest import MANIFEST_FILE, read_manifest
-from rayqa.models.tiny import build_tiny_reader
+from rayqa.testing.tiny import build_tiny_reader
 from rayqa.retrieval.bm25 import BM25Index, MultilingualBM25, bm25_tokens
 from rayqa.retrieval.build import write_index
 from rayqa.retrieval.embedding_shards import EmbeddingShards, Unit

@@ -11,7 +11,7 @@ import pytest
 from rayqa import storage
 from rayqa.data.squad import read_squad, write_squad
 from rayqa.demo import demo_file
-from rayqa.models.tiny import build_tiny_reader
+from rayqa.testing.tiny import build_tiny_reader
 
 pytestmark = pytest.mark.ray
 PORT = 8124

@@ -54,8 +54,8 @@ def client(ray_local, tmp_path_factory):
 
 def _app_args(root):
     """Builds the tiny reader and index under `root` and returns the app args."""
-    from rayqa.config import IndexJobConfig, ModelConfig, ReaderJobConfig, save_config
-    from rayqa.models.tiny import build_tiny_reader
+    from rayqa.config import IndexJobConfig, ReaderConfig, ReaderJobConfig, save_config
+    from rayqa.testing.tiny import build_tiny_reader
     from rayqa.retrieval.build import build_index
 
     passages_file = root / "passages.jsonl"
@@ -66,7 +66,7 @@ def _app_args(root):
     # Short windows, saved as a trained checkpoint would save them: with 384 positions
     # an untrained reader's n-best starts and ends all land on padding, so every answer
     # would be "" and the substring checks below would prove nothing.
-    geometry = ModelConfig(name_or_path=str(reader_dir), max_seq_length=48, doc_stride=16,
+    geometry = ReaderConfig(name_or_path=str(reader_dir), max_seq_length=48, doc_stride=16,
                            max_query_length=16)
     save_config(ReaderJobConfig(output_dir=str(reader_dir), model=geometry), reader_dir)
     # The tiny reader's encoder doubles as the passage encoder: only the plumbing is tested.

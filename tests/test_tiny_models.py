@@ -9,7 +9,7 @@ from transformers import (AutoModel, AutoModelForQuestionAnswering, AutoTokenize
                           BertTokenizerFast)
 
 from rayqa.data.squad import read_squad
-from rayqa.models.tiny import build_tiny_encoder, build_tiny_reader, build_tokenizer
+from rayqa.testing.tiny import build_tiny_encoder, build_tiny_reader, build_tokenizer
 
 LANGS = ["zh", "ar", "hi", "th", "ru", "en"]
 

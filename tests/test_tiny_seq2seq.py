@@ -18,7 +18,7 @@ from transformers import (
     T5Tokenizer,
 )
 
-from rayqa.models.tiny_seq2seq import build_tiny_marian, build_tiny_mt5, train_sentencepiece
+from rayqa.testing.tiny_seq2seq import build_tiny_marian, build_tiny_mt5, train_sentencepiece
 
 # MarianTokenizer warns on every load when sacremoses is missing; it changes nothing here.
 pytestmark = pytest.mark.filterwarnings("ignore:Recommended. pip install sacremoses")

@@ -7,7 +7,7 @@ import pytest
 from rayqa.config import ConfigError
 from rayqa.data.squad import read_squad, write_squad
 from rayqa.demo import demo_file
-from rayqa.models.tiny import build_tiny_reader
+from rayqa.testing.tiny import build_tiny_reader
 
 pytestmark = pytest.mark.ray
 REPO_CONFIG = "configs/reader.yaml"

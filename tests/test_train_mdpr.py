@@ -10,7 +10,7 @@ import torch
 from rayqa.data.squad import read_squad, write_squad
 from rayqa.demo import demo_file
 from rayqa.models.biencoder import biencoder_nll
-from rayqa.models.tiny import build_tiny_reader
+from rayqa.testing.tiny import build_tiny_reader
 
 pytestmark = pytest.mark.ray
 # Ray workers cannot import this test module: ship its functions by value.
@@ -37,7 +37,7 @@ def cross_worker_step(rank: int, world: int) -> dict:
     """One step of `global_loss` on a worker's slice: score shape, loss, mean gradients."""
     import torch.distributed as dist
 
-    from rayqa.train.biencoder import global_loss
+    from rayqa.train.mdpr_loop import global_loss
 
     questions, positives, hard = toy_batch(world)
     mine = slice(rank * LOCAL_BATCH, (rank + 1) * LOCAL_BATCH)

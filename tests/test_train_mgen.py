@@ -9,7 +9,7 @@ from rayqa.answer.generative import GenerativeReader
 from rayqa.data.squad import read_squad
 from rayqa.demo import demo_file
 from rayqa.models.generator import format_source
-from rayqa.models.tiny_seq2seq import build_tiny_mt5
+from rayqa.testing.tiny_seq2seq import build_tiny_mt5
 
 pytestmark = pytest.mark.ray
 LANGS = ("en", "zh", "ar", "de")

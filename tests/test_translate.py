@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from rayqa.config import TranslatorConfig
-from rayqa.models.tiny_seq2seq import build_tiny_marian
+from rayqa.testing.tiny_seq2seq import build_tiny_marian
 from rayqa.translate import TranslationError, build_translator
 from rayqa.translate.marian import MarianTranslator
 from rayqa.translate.parallel import ParallelTranslator

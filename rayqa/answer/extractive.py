@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rayqa.config import CONFIG_FILENAME, ModelConfig, parse_yaml
+from rayqa.config import CONFIG_FILENAME, ReaderConfig, parse_yaml
 from rayqa.data.features import prepare_eval_features
 from rayqa.data.postprocess import nbest_spans, postprocess_predictions
 
@@ -57,14 +57,14 @@ def span_logits(model, features: dict, batch_size: int, device,
     return np.concatenate(starts), np.concatenate(ends)
 
 
-def load_model_config(model_dir: str | Path) -> ModelConfig:
+def load_model_config(model_dir: str | Path) -> ReaderConfig:
     """The span geometry a checkpoint was trained with (defaults for hub models)."""
     path = Path(model_dir, CONFIG_FILENAME)
     if path.is_file():
         saved = parse_yaml(path.read_text(encoding="utf-8")) or {}
         if "model" in saved:
-            return ModelConfig.model_validate({**saved["model"], "name_or_path": str(model_dir)})
-    return ModelConfig(name_or_path=str(model_dir))
+            return ReaderConfig.model_validate({**saved["model"], "name_or_path": str(model_dir)})
+    return ReaderConfig(name_or_path=str(model_dir))
 
 
 class ExtractiveReader:

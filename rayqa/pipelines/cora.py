@@ -176,7 +176,7 @@ class CORAPipeline:
 
     def stage_mdpr(self, r: int) -> dict:
         """Trains mDPR on the initial data plus everything mined in rounds before `r`."""
-        from rayqa.train.biencoder_trainer import train_mdpr
+        from rayqa.train.mdpr_job import train_mdpr
 
         labels = [row for i in range(r)
                   for row in read_jsonl(self.round_dir(i) / "mining" / "labels.jsonl")]
@@ -239,7 +239,7 @@ class CORAPipeline:
 
     def stage_mgen(self, r: int) -> dict:
         """Trains mGEN on the top-k retrieved passages plus synthetic examples."""
-        from rayqa.train.generator_trainer import train_mgen
+        from rayqa.train.mgen_job import train_mgen
 
         model, mining = self.cfg.mgen.model, self.cfg.mining
         retrieved = read_jsonl(self.round_dir(r) / "retrieved.train.jsonl")

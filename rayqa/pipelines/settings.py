@@ -48,7 +48,7 @@ def dev_scores(metrics: dict) -> dict[str, dict[str, float]]:
 
 def run_setting(cfg: ReaderJobConfig) -> dict[str, dict[str, float]]:
     """Train one setting (or reuse its finished scores); returns its dev scores."""
-    from rayqa.train.trainer import train_reader
+    from rayqa.train.reader_job import train_reader
 
     done = storage.join(cfg.output_dir, SCORES_FILE)
     if storage.is_file(done):

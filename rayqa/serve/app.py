@@ -9,14 +9,14 @@ application's `args`; `start` does the same from Python (demo, tests). The graph
 
 from __future__ import annotations
 
-from rayqa.serve.deployments import Reader, Retriever
+from rayqa.serve.deployments import ReaderDeployment, RetrieverDeployment
 from rayqa.serve.ingress import QAIngress
 from rayqa.serve.schemas import ServeAppConfig, load_app_config
 
 APP_NAME = "rayqa"
 
-__all__ = ["APP_NAME", "QAIngress", "Reader", "Retriever", "build_app", "load_app_config",
-           "start"]
+__all__ = ["APP_NAME", "QAIngress", "ReaderDeployment", "RetrieverDeployment", "build_app",
+           "load_app_config", "start"]
 
 
 def build_app(args: dict | ServeAppConfig):
@@ -26,16 +26,17 @@ def build_app(args: dict | ServeAppConfig):
         args: The application `args`; see `ServeAppConfig` for the keys.
 
     Returns:
-        The `Application` `QAIngress.bind(Retriever.bind(...), Reader.bind(...), cfg)`.
+        The `Application`
+        `QAIngress.bind(RetrieverDeployment.bind(...), ReaderDeployment.bind(...), cfg)`.
 
     Raises:
         ConfigError: When `args` does not validate; the message names the bad key.
     """
     cfg = load_app_config(args)
-    retriever = Retriever.options(**cfg.retriever.deployment_options()).bind(
+    retriever = RetrieverDeployment.options(**cfg.retriever.deployment_options()).bind(
         cfg.index_dir, cfg.retriever_mode, cfg.retriever.max_batch_size,
         cfg.retriever.batch_wait_timeout_s)
-    reader = Reader.options(**cfg.reader.deployment_options()).bind(
+    reader = ReaderDeployment.options(**cfg.reader.deployment_options()).bind(
         cfg.reader_dir, cfg.reader.max_batch_size, cfg.reader.batch_wait_timeout_s)
     return QAIngress.options(**cfg.ingress.deployment_options()).bind(retriever, reader, cfg)
 

@@ -1,4 +1,4 @@
-"""The model-holding Serve deployments: `Retriever` and `Reader`.
+"""The model-holding Serve deployments, named `Retriever` and `Reader` in Serve.
 
 Each replica loads its model once in `__init__` and answers through a `@serve.batch`
 method, so concurrent HTTP requests become one index search or one reader forward
@@ -21,7 +21,7 @@ def _configure_batching(batched_method, max_batch_size: int, wait_s: float) -> N
 
 
 @serve.deployment(name="Retriever")
-class Retriever:
+class RetrieverDeployment:
     """Serves `rayqa.retrieval.retriever.Retriever` over a built index.
 
     Args:
@@ -36,9 +36,9 @@ class Retriever:
     def __init__(self, index_dir: str, mode: str, max_batch_size: int = 8,
                  batch_wait_timeout_s: float = 0.01):
         # Imported here: the module loads FAISS and torch, which only replicas need.
-        from rayqa.retrieval.retriever import Retriever as LibraryRetriever
+        from rayqa.retrieval.retriever import Retriever
 
-        self._retriever = LibraryRetriever(index_dir, mode)
+        self._retriever = Retriever(index_dir, mode)
         self._index_dir = index_dir
         _configure_batching(self.search, max_batch_size, batch_wait_timeout_s)
 
@@ -70,7 +70,7 @@ class Retriever:
 
 
 @serve.deployment(name="Reader")
-class Reader:
+class ReaderDeployment:
     """Serves `rayqa.answer.extractive.ExtractiveReader`.
 
     Args:

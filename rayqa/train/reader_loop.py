@@ -124,7 +124,7 @@ class ReaderFeatures:
     Args:
         task: ``mrc``, ``mixmrc`` or ``lakm``.
         tokenizer: The model location (its tokenizer is loaded once per actor).
-        window: ``ModelConfig.window()`` (span tasks).
+        window: ``ReaderConfig.window()`` (span tasks).
         lakm_length: LAKM window length.
         lakm_stride: LAKM window overlap.
     """

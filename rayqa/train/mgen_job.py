@@ -20,7 +20,7 @@ from pathlib import Path
 from rayqa.config import DataFile, MGENJobConfig
 from rayqa.data.openqa import _Line, _xor_examples
 from rayqa.data.records import BadRecords, iter_jsonl, log_report
-from rayqa.train.generator import mgen_train_loop, train_dataset
+from rayqa.train.mgen_loop import mgen_train_loop, train_dataset
 from rayqa.train.launch import fit_and_export, read_data_files
 
 

@@ -15,7 +15,7 @@ from rayqa.data.lakm import read_lakm_passages
 from rayqa.data.records import BadRecords
 from rayqa.data.squad import QAExample, read_squad
 from rayqa.train.launch import fit_and_export, read_data_files
-from rayqa.train.reader import reader_train_loop, task_datasets
+from rayqa.train.reader_loop import reader_train_loop, task_datasets
 
 
 def read_files(files, strict: bool, report: BadRecords) -> list[QAExample]:

@@ -1,6 +1,6 @@
 """Ray Train worker loop for mGEN (mT5 + DeepSpeed, label smoothing, per-language dev EM/F1).
 
-Same shape as the reader's loop (``rayqa.train.reader``): the driver validates the
+Same shape as the reader's loop (``rayqa.train.reader_loop``): the driver validates the
 examples, ``train_dataset`` formats and tokenizes them as a Ray Data step
 (``GeneratorFeatures``) split across the workers (``rayqa.train.data``); every worker
 trains on its shard, generates answers for its share of the dev questions, and the

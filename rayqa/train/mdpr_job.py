@@ -33,7 +33,7 @@ from rayqa.data.passages import read_passages
 from rayqa.data.records import BadRecord, BadRecords, iter_jsonl, log_report, reject
 from rayqa.data.squad import read_squad
 from rayqa.retrieval.bm25 import MultilingualBM25
-from rayqa.train.biencoder import (Context, DevSet, DPRExample, biencoder_train_loop,
+from rayqa.train.mdpr_loop import (Context, DevSet, DPRExample, biencoder_train_loop,
                                    train_dataset)
 from rayqa.train.launch import fit_and_export
 

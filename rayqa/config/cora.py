@@ -1,0 +1,161 @@
+"""CORA: mDPR and mGEN training, the iterative job (Algorithm 1) and its baselines."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from rayqa.config.base import DataFile, Section, as_data_files
+from rayqa.config.data_prep import TranslatorConfig
+from rayqa.config.index import IndexConfig
+from rayqa.config.train import DataConfig, DeepSpeedConfig, TrainConfig
+
+
+class BiEncoderConfig(Section):
+    """mDPR's question and passage encoders and their input lengths."""
+
+    name_or_path: str
+    max_query_length: int = Field(64, ge=4)
+    max_passage_length: int = Field(256, ge=16)
+
+
+class MDPRDataConfig(Section):
+    """mDPR training data: DPR JSONL or SQuAD JSON files, and hard negatives."""
+
+    train_files: list[DataFile] = Field(default_factory=list)
+    dev_files: list[DataFile] = Field(default_factory=list)
+    hard_negatives: int = Field(1, ge=0)
+    bm25_negatives: bool = False
+    passages_files: list[DataFile] = Field(default_factory=list)
+    strict: bool = False
+
+    _files = field_validator("train_files", "dev_files", "passages_files",
+                             mode="before")(as_data_files)
+
+
+class MDPRJobConfig(Section):
+    """``jobs/train_mdpr.py``: train the mDPR bi-encoder."""
+
+    output_dir: str
+    encoder: BiEncoderConfig
+    data: MDPRDataConfig = Field(default_factory=MDPRDataConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+
+
+class GeneratorConfig(Section):
+    """mGEN (CORA): the mT5 checkpoint, its input/output lengths and decoding (paper Table 10)."""
+
+    name_or_path: str
+    max_source_length: int = Field(1000, ge=16)
+    max_target_length: int = Field(25, ge=1)
+    train_passages: int = Field(10, ge=0)  # top-k passages per training question
+    eval_passages: int = Field(15, ge=0)  # top-k passages at dev evaluation and inference
+    label_smoothing: float = Field(0.1, ge=0, lt=1)
+    num_beams: int = Field(1, ge=1)  # beams for dev evaluation
+
+
+def _mgen_train_defaults() -> TrainConfig:
+    """Paper Table 10: per-GPU batch 2, accumulation 2, lr 3e-5, 500 warmup steps, ..."""
+    return TrainConfig(run_name="mgen", batch_size=2, eval_batch_size=16, lr=3e-5,
+                       weight_decay=0.001, warmup_steps=500, grad_accum=2, epochs=15,
+                       deepspeed=DeepSpeedConfig(gradient_clipping=0.1))
+
+
+class MGENJobConfig(Section):
+    """``jobs/train_mgen.py``: fine-tune mGEN on retrieval output (JSONL with ``ctxs``)."""
+
+    output_dir: str
+    model: GeneratorConfig
+    data: DataConfig = Field(default_factory=DataConfig)
+    train: TrainConfig = Field(default_factory=_mgen_train_defaults)
+
+
+class CORAMDPRConfig(Section):
+    """The mDPR part of a CORA round: encoders, hard negatives and Ray Train settings."""
+
+    encoder: BiEncoderConfig
+    hard_negatives: int = Field(1, ge=0)  # per question per step, from the mined negatives
+    train: TrainConfig = Field(default_factory=lambda: TrainConfig(run_name="mdpr"))
+
+
+class CORAMGENConfig(Section):
+    """The mGEN part of a CORA round; ``model.train_passages`` / ``eval_passages`` are the
+    top-k retrieved for training (paper: 10) and at inference (paper: 15)."""
+
+    model: GeneratorConfig
+    train: TrainConfig = Field(default_factory=_mgen_train_defaults)
+
+
+class CORARetrievalConfig(Section):
+    """Passage encoding (Ray Data actor pool), the FAISS index and batch retrieval."""
+
+    index: IndexConfig = Field(default_factory=lambda: IndexConfig(bm25=False))
+    batch_size: int = Field(32, ge=1)  # passages or questions per forward pass
+    num_actors: int = Field(1, ge=1)
+    cpus_per_actor: float = Field(1.0, gt=0)
+    use_gpu: bool = False
+    shard_mb: float = Field(32.0, gt=0)  # MiB of passages file per unit of work and resume
+    recall_ks: list[int] = Field(default_factory=lambda: [1, 5, 10, 15])
+
+
+class CORAMiningConfig(Section):
+    """Cross-lingual data mining (paper §2.2.2) and synthetic mGEN data (appendix A.2)."""
+
+    language_links: bool = True  # English questions: passages of linked articles
+    max_link_candidates: int = Field(20, ge=0)  # per English question and round
+    retrieved_candidates: int = Field(10, ge=0)  # top retrieved passages labeled too
+    synthetic: bool = True
+    synthetic_langs: list[str] | None = None  # None: every language of the collection
+    synthetic_max_langs: int = Field(10, ge=0)  # per English question (paper: 10)
+    parallel_key: str | None = "xquad_id"  # question field grouping parallel questions
+    batch_size: int = Field(16, ge=1)  # mGEN labeling / dev generation per generate call
+    num_actors: int = Field(1, ge=1)
+    cpus_per_actor: float = Field(1.0, gt=0)
+    use_gpu: bool = False
+    seed: int = 0  # synthetic-language sampling (plus the round number)
+
+
+class CORAJobConfig(Section):
+    """``jobs/cora.py``: CORA iterative training (paper Algorithm 1) as one job."""
+
+    output_dir: str
+    passages_file: str  # JSONL {id, title, text, lang, article_id = link entity}
+    language_links: str | None = None  # translates entity answers for synthetic data
+    train_questions: str  # JSONL {id, question, lang, answers, gold_passage_ids}
+    dev_questions: str | None = None  # per-round metrics; None skips evaluation
+    rounds: int = Field(2, ge=1)  # iterations of Algorithm 1; no mining after the last
+    mdpr: CORAMDPRConfig
+    mgen: CORAMGENConfig
+    retrieval: CORARetrievalConfig = Field(default_factory=CORARetrievalConfig)
+    mining: CORAMiningConfig = Field(default_factory=CORAMiningConfig)
+    strict: bool = False
+
+
+class BaselinesJobConfig(Section):
+    """``jobs/baselines.py``: CORA's baselines (BM25, MT+DPR, MT+Mono, closed-book)."""
+
+    output_dir: str
+    questions: str  # open-QA JSONL (XOR-TyDi style or MKQA) with gold answers
+    scoring: Literal["mlqa", "xor"] = "mlqa"  # per-language EM/F1 rules
+    baselines: list[Literal["bm25", "mt_dpr", "mt_mono", "closed_book"]] = Field(
+        default_factory=lambda: ["bm25", "mt_dpr", "mt_mono", "closed_book"])
+    index_dir: str | None = None  # build_index output (BM25 and dense)
+    reader: str | None = None  # extractive reader for BM25 / MT+DPR / MT+Mono
+    generator: str | None = None  # mGEN checkpoint for closed-book
+    translator: TranslatorConfig | None = None  # question -> pivot, answer -> question lang
+    pivot_lang: str = "en"
+    top_k: int = Field(10, ge=1)  # passages read per question (paper B.7: top 10)
+    dense_depth: int = Field(100, ge=1)  # dense hits searched for top_k pivot passages
+    mono_threshold: float = Field(0.5, ge=0, le=1)  # MT+Mono (paper B.8)
+    strict: bool = False
+
+    @model_validator(mode="after")
+    def _parts_present(self):
+        need = {"bm25": ("index_dir", "reader"), "mt_dpr": ("index_dir", "reader", "translator"),
+                "mt_mono": ("index_dir", "reader", "translator"), "closed_book": ("generator",)}
+        for name in self.baselines:
+            missing = [key for key in need[name] if getattr(self, key) is None]
+            if missing:
+                raise ValueError(f"baseline {name!r} needs {', '.join(missing)}")
+        return self

@@ -1,0 +1,110 @@
+"""The extractive reader's job: span geometry, tasks (mrc, mixMRC, LAKM) and masking."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from rayqa.config.base import DataFile, Section, as_data_files
+from rayqa.config.train import DataConfig, TrainConfig
+
+
+class ReaderConfig(Section):
+    """The extractive reader: checkpoint and the span geometry used in train and predict."""
+
+    name_or_path: str
+    max_seq_length: int = Field(384, ge=32)
+    doc_stride: int = Field(128, ge=1)
+    max_query_length: int = Field(64, ge=4)
+    max_answer_length: int = Field(30, ge=1)
+    n_best_size: int = Field(20, ge=1)
+
+    def window(self) -> dict:
+        """Keyword arguments of ``prepare_train_features`` / ``prepare_eval_features``."""
+        return {"max_length": self.max_seq_length, "stride": self.doc_stride,
+                "max_query_length": self.max_query_length}
+
+    @model_validator(mode="after")
+    def _window_fits(self):
+        # A window holds [CLS] question [SEP] passage [SEP]; the stride must leave room
+        # for new passage tokens or the tokenizer cannot make progress.
+        room = self.max_seq_length - self.max_query_length - 3
+        if self.doc_stride >= room:
+            raise ValueError(f"doc_stride ({self.doc_stride}) must be below max_seq_length - "
+                             f"max_query_length - 3 = {room}")
+        return self
+
+
+class TaskConfig(Section):
+    """One task of reader training; tasks take their batches in turn (mixMRC/LAKM paper).
+
+    ``mrc`` is the main task: it reads ``data.train_files`` and one pass over it is an
+    epoch. ``mixmrc`` reads SQuAD files of mixed-language pairs (``jobs/make_mixmrc.py``),
+    ``lakm`` the passages of ``jobs/mine_phrases.py``.
+    """
+
+    name: Literal["mrc", "mixmrc", "lakm"]
+    files: list[DataFile] = Field(default_factory=list)
+    # Batches of this task per `ratio` of the mrc task (1.0 each: strict alternation).
+    ratio: float = Field(1.0, gt=0)
+
+    _files = field_validator("files", mode="before")(as_data_files)
+
+    @model_validator(mode="after")
+    def _files_match_task(self):
+        if self.name == "mrc" and self.files:
+            raise ValueError("the mrc task reads data.train_files; give it no files")
+        if self.name != "mrc" and not self.files:
+            raise ValueError(f"task {self.name!r} needs files")
+        return self
+
+
+class LAKMConfig(Section):
+    """Knowledge-phrase masking (LAKM): windows, the masking budget and its 80/10/10 split."""
+
+    max_seq_length: int = Field(256, ge=16)
+    # Tokens shared by consecutive windows of a passage longer than max_seq_length.
+    stride: int = Field(64, ge=0)
+    mask_ratio: float = Field(0.15, gt=0, le=1)
+    mask_token_prob: float = Field(0.8, ge=0, le=1)
+    random_token_prob: float = Field(0.1, ge=0, le=1)
+    # knowledge: phrases first; random_ngram: random 2-4 token spans (paper Table 8 ablation).
+    strategy: Literal["knowledge", "random_ngram"] = "knowledge"
+
+    @model_validator(mode="after")
+    def _split_fits(self):
+        if self.mask_token_prob + self.random_token_prob > 1:
+            raise ValueError("mask_token_prob + random_token_prob must be at most 1")
+        if self.stride >= self.max_seq_length - 2:
+            raise ValueError("stride must be below max_seq_length - 2")
+        return self
+
+
+def _mrc_only() -> list[TaskConfig]:
+    return [TaskConfig(name="mrc")]
+
+
+class ReaderJobConfig(Section):
+    """``jobs/train.py``: fine-tune an extractive reader, alone or with mixMRC / LAKM."""
+
+    output_dir: str
+    model: ReaderConfig
+    data: DataConfig = Field(default_factory=DataConfig)
+    tasks: list[TaskConfig] = Field(default_factory=_mrc_only)
+    lakm: LAKMConfig = Field(default_factory=LAKMConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+
+    @model_validator(mode="after")
+    def _tasks_valid(self):
+        names = [task.name for task in self.tasks]
+        if len(set(names)) != len(names):
+            raise ValueError(f"tasks are listed more than once: {names}")
+        if "mrc" not in names:
+            raise ValueError("tasks must include the main task mrc")
+        if len(names) > 1 and self.train.grad_accum > 1:
+            # Accumulating would sum the gradients of different tasks into one update;
+            # the paper updates after every batch of every task.
+            raise ValueError("multi-task training steps after every batch: "
+                             "train.grad_accum must be 1")
+        return self

@@ -1,0 +1,65 @@
+"""Ray Train + DeepSpeed settings shared by the reader, mDPR and mGEN jobs."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from rayqa.config.base import DataFile, Section, as_data_files
+
+
+class DataConfig(Section):
+    """Training and dev files (SQuAD v1.1 JSON) and how strictly to read them."""
+
+    train_files: list[DataFile] = Field(default_factory=list)
+    dev_files: list[DataFile] = Field(default_factory=list)
+    strict: bool = False
+
+    _files = field_validator("train_files", "dev_files", mode="before")(as_data_files)
+
+
+class DeepSpeedConfig(Section):
+    """The parts of a DeepSpeed config rayqa exposes; the rest follows from TrainConfig."""
+
+    zero_stage: int = Field(1, ge=0, le=3)
+    bf16: Literal["auto", "on", "off"] = "auto"
+    gradient_clipping: float = Field(1.0, ge=0)
+
+
+class TrainConfig(Section):
+    """Ray Train + DeepSpeed settings for one training job."""
+
+    run_name: str = "reader"
+    storage_path: str | None = None
+    num_workers: int = Field(2, ge=0)
+    use_gpu: bool = False
+    cpus_per_worker: float = Field(1.0, gt=0)
+    epochs: int = Field(2, ge=1)
+    max_steps: int = Field(-1, ge=-1)
+    batch_size: int = Field(16, ge=1)
+    eval_batch_size: int = Field(64, ge=1)
+    lr: float = Field(3e-5, gt=0)
+    weight_decay: float = Field(0.01, ge=0)
+    warmup_ratio: float = Field(0.1, ge=0, le=1)
+    # Warmup in optimizer steps; when set it replaces warmup_ratio (mGEN: 500).
+    warmup_steps: int | None = Field(None, ge=0)
+    # Micro-batches per optimizer step (DeepSpeed gradient accumulation).
+    grad_accum: int = Field(1, ge=1)
+    seed: int = 42
+    # Progress line every this many optimizer steps, and at least every progress_every_s.
+    log_every: int = Field(10, ge=1)
+    progress_every_s: float = Field(30.0, gt=0)
+    # Evaluate and checkpoint every this many epochs (and always at the end).
+    checkpoint_every: int = Field(1, ge=1)
+    # Also checkpoint (without dev evaluation) every this many optimizer steps; 0: off.
+    # A restarted worker group resumes from the latest one, so a lost worker costs at
+    # most this many steps.
+    checkpoint_every_steps: int = Field(0, ge=0)
+    # Checkpoints retained: the best by the dev metric (plus always the latest, for
+    # resume); each holds the full DeepSpeed optimizer state. None keeps all.
+    checkpoints_to_keep: int | None = Field(2, ge=1)
+    # Worker-group failures (a lost worker or node) a run recovers from by restarting
+    # from its latest checkpoint; -1 retries forever (Ray Train FailureConfig).
+    max_failures: int = Field(2, ge=-1)
+    deepspeed: DeepSpeedConfig = Field(default_factory=DeepSpeedConfig)

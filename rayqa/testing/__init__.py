@@ -1,0 +1,1 @@
+"""Test and demo utilities: tiny models built on the fly (tokenizers trained, weights random)."""

@@ -1,6 +1,6 @@
 """Reader training throughput: Ray Train + DeepSpeed vs a plain single-process torch loop.
 
-    python bench/train_step.py [--steps 30] [--workers 2] [--zero-stage 1]
+    python bench/train_step.py [--steps 30] [--workers 2] [--zero-stage 0]
                                [--batch-size 16] [--seq-len 256] [--hidden 128]
     python bench/train_step.py --real [--threads-per-worker 2 --workers 1]
 
@@ -229,7 +229,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=30, help="timed steps (after 3 warm-up)")
     parser.add_argument("--workers", type=int, default=2, help="Ray workers = plain threads")
-    parser.add_argument("--zero-stage", type=int, default=1, choices=[0, 1, 2])
+    parser.add_argument("--zero-stage", type=int, default=0, choices=[0, 1, 2])
     parser.add_argument("--batch-size", type=int, default=16, help="windows per worker")
     parser.add_argument("--seq-len", type=int, default=256, help="tokens per window")
     parser.add_argument("--hidden", type=int, default=128, help="hidden size of the reader")

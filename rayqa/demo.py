@@ -52,7 +52,7 @@ def reader_defaults(workdir: Path) -> dict:
         "train": {"run_name": "demo-reader", "num_workers": 2, "epochs": 20,
                   "batch_size": 16, "lr": 1e-3, "warmup_ratio": 0.05, "weight_decay": 0.0,
                   "checkpoint_every": 10, "log_every": 50,
-                  "deepspeed": {"zero_stage": 1}},
+                  "deepspeed": {"zero_stage": 0}},
     }
 
 

@@ -53,7 +53,7 @@ def overrides(root, **extra):
         "tasks": f"[{{name: mrc}}, {{name: mixmrc, files: [{root / 'mixmrc' / 'mixed.json'}]}}, "
                  f"{{name: lakm, files: [{root / 'phrases' / 'passages.jsonl'}], ratio: 0.5}}]",
         "lakm.max_seq_length": 128, "lakm.stride": 32,
-        "train.run_name": "mt", "train.deepspeed.zero_stage": 1,
+        "train.run_name": "mt", "train.deepspeed.zero_stage": 0,
     }
     return reader_overrides(root, **{**tasks, **extra})
 

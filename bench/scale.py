@@ -7,10 +7,12 @@ memory), then `jobs/build_index.py` runs as a driver subprocess (with `RAY_ADDRE
 joins that cluster, otherwise it starts a local Ray) with the model-free hashing encoder
 (`encoder.kind=hashing`: the data plane is measured, not a transformer), and a replica
 subprocess loads the index with `Retriever` and answers queries. Printed per size:
-passages/s of the whole build, the driver's peak RSS, the replica's peak RSS and the
-FAISS index size; then the ratios of the largest size to the smallest. The driver
-holds counts and plans only, so its peak RSS should stay flat; the replica holds the
-FAISS index plus the pages of the memory-mapped passage store it touches.
+passages/s of the whole build, the driver's peak RSS, the replica's peak RSS and its
+anonymous RSS after the queries, and the FAISS index size; then the ratios of the
+largest size to the smallest. The driver holds counts and plans only, so its peak RSS
+should stay flat. The replica's RSS counts the pages it touched of the memory-mapped
+FAISS index and passage store, which replicas on one node share through the page
+cache; its anonymous RSS (`RssAnon` in /proc/self/status) is what is private to it.
 """
 
 from __future__ import annotations
@@ -33,11 +35,15 @@ _PEAK_RSS = ("import resource, runpy, sys\nsys.argv = sys.argv[1:]\ntry:\n"
              "    runpy.run_path(sys.argv[0], run_name='__main__')\nfinally:\n"
              "    print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"
              " flush=True)\n")
+# Loads the index as a replica does, queries it, and reports its peak RSS and its
+# anonymous (private, not file-backed) RSS after the queries.
 _REPLICA = ("import json, resource, sys\nfrom rayqa.retrieval.retriever import Retriever\n"
             "retriever = Retriever(sys.argv[1], mode='dense', device='cpu')\n"
             "hits = retriever.search(['river city history'] * 32, None, 10)\n"
+            "anon = next(int(line.split()[1]) for line in open('/proc/self/status')\n"
+            "            if line.startswith('RssAnon:'))\n"
             "print(json.dumps({'rss_kb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"
-            " 'hits': sum(map(len, hits)), 'size': len(retriever.passages)}))\n")
+            " 'anon_kb': anon, 'hits': sum(map(len, hits)), 'size': len(retriever.passages)}))\n")
 _WORDS = ("river mountain city history music science ocean forest language empire "
           "Fluss Berg Stadt Geschichte Musik ville montagne histoire musique "
           "река гора город история музыка 河流 山脉 城市 历史 音乐 नदी पहाड़ शहर इतिहास").split()
@@ -100,6 +106,7 @@ def build(workdir: Path, n: int, shard_mb: float, env: dict,
         if loaded["size"] != n:
             raise AssertionError(f"index of {n} passages holds {loaded['size']}")
         facts["replica_rss_mib"] = loaded["rss_kb"] / 1024
+        facts["replica_anon_mib"] = loaded["anon_kb"] / 1024
     return facts
 
 
@@ -132,6 +139,7 @@ def main(argv=None) -> dict:
               "throughput_ratio": last["passages_per_s"] / first["passages_per_s"]}
     for row in rows:
         replica = (f", replica peak RSS {row['replica_rss_mib']:6.0f} MiB"
+                   f" (anonymous {row['replica_anon_mib']:.0f} MiB)"
                    if "replica_rss_mib" in row else "")
         print(f"{row['passages']:>9} passages: {row['passages_per_s']:8.0f} passages/s "
               f"({row['seconds']:.1f}s), driver peak RSS {row['driver_rss_mib']:6.0f} MiB"

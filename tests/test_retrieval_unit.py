@@ -220,6 +220,16 @@ def test_retriever_modes(index_dir):
         assert [x["id"] for x in h] == [PASSAGES[row].id for row, _ in rrf(lists)[:3]]
 
 
+def test_retriever_memory_maps_its_cpu_index_and_answers_the_same(index_dir):
+    questions = ["Where is the Eiffel Tower?", "长城"]
+    mapped = Retriever(index_dir, mode="dense", device="cpu")
+    in_memory = Retriever(index_dir, mode="dense", device="cpu", mmap=False)
+    # A GPU search copy is made from an in-memory read, so only CPU search maps.
+    assert mapped.dense.mapped == (not mapped.dense.use_gpu)
+    assert not in_memory.dense.mapped
+    assert mapped.search(questions, None, 8) == in_memory.search(questions, None, 8)
+
+
 def test_retriever_validates_arguments(index_dir):
     retriever = Retriever(index_dir, mode="bm25")
     with pytest.raises(ValueError, match="top_k must be >= 1"):

@@ -15,11 +15,14 @@ Indexes are saved to a local directory or a URI (`rayqa.storage`) and loaded fro
 local directory (`storage.local_copy` of a URI).
 
 When FAISS sees GPUs, IVF training runs its k-means there and search uses a GPU copy
-of the index (index types without a GPU version stay on the CPU).
+of the index (index types without a GPU version stay on the CPU). For CPU search,
+`load` memory-maps the index file instead of reading it into the process's memory, so
+the replicas and actors of one node share its pages through the OS page cache.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import faiss
@@ -29,6 +32,9 @@ from rayqa import storage
 from rayqa.manifest import MANIFEST_FILE, read_manifest, sha256_bytes, write_manifest
 
 INDEX_FILE = "faiss.index"
+
+logger = logging.getLogger(__name__)
+_LOGGED_UNMAPPED: set[str] = set()  # index types already logged as read into RAM
 
 
 def _gpu_clustering(base: faiss.Index) -> faiss.Index | None:
@@ -72,6 +78,8 @@ class FaissIndex:
         self.index: faiss.Index | None = None  # the CPU index (what is saved)
         self._search_index: faiss.Index | None = None  # the CPU or GPU copy searched
         self.manifest: dict = {}
+        # True when `index` was loaded as a read-only memory map of its file (see `load`).
+        self.mapped = False
 
     @property
     def ntotal(self) -> int:
@@ -112,10 +120,19 @@ class FaissIndex:
         """
         # The id map lets every index type (HNSW has no add_with_ids) return row numbers.
         self.index = faiss.IndexIDMap2(faiss.clone_index(trained))
+        self.mapped = False
         return self
 
     def add(self, vectors: np.ndarray, ids: np.ndarray) -> None:
-        """Adds float32 `[n, dim]` vectors searched as the row numbers `ids` (`[n]`)."""
+        """Adds float32 `[n, dim]` vectors searched as the row numbers `ids` (`[n]`).
+
+        Raises:
+            ValueError: The index is memory-mapped (`load(mmap=True)`), hence read-only.
+        """
+        if self.mapped:
+            # FAISS would abort the whole process on resizing a mapped array.
+            raise ValueError("a memory-mapped index is read-only: load it with mmap=False "
+                             "to add vectors")
         self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32),
                                 np.asarray(ids, dtype=np.int64))
 
@@ -210,15 +227,30 @@ class FaissIndex:
 
     @classmethod
     def load(cls, directory: str | Path, use_gpu: bool | None = None,
-             verify: bool = True) -> FaissIndex:
+             verify: bool = True, mmap: bool = True) -> FaissIndex:
         """Reads an index saved by `save` from a local directory, checked against its
         manifest.
+
+        With `mmap` and CPU search the file is memory-mapped read-only and shared
+        (`faiss.IO_FLAG_MMAP_IFC`): the vectors or codes stay in the OS page cache,
+        where every process of the node that maps the file shares them, instead of in
+        a private copy per process. Results are identical to an in-memory load. FAISS
+        1.15 maps the codes of flat-code indexes (Flat, PQ, SQ), of IVF inverted
+        lists (IVF-Flat, IVF-PQ, IVF-SQ) and the storage and graph of HNSW; the
+        coarse quantizer, the id map and its reverse hash table are still read into
+        memory. The fast-scan types (`...fs`) keep codes in a layout FAISS rebuilds at
+        load, so they fall back to an ordinary read (logged once per type). A mapped
+        index is read-only (`add` refuses it), and FAISS advises random access, so a
+        search that touches pages not yet in the page cache reads them from disk (the
+        checksum at load usually leaves the whole file cached). GPU search always reads
+        the file into memory: the GPU copy is made from it.
 
         Args:
             directory: The local index directory.
             use_gpu: Search on the GPUs; None uses them when FAISS sees any.
             verify: Check the sha256 of every file the manifest lists; False when the
                 caller has just checked them.
+            mmap: Memory-map the index for CPU search; False reads it into memory.
 
         Raises:
             ValueError: A file differs from the manifest, or the index holds another
@@ -232,7 +264,7 @@ class FaissIndex:
         path = directory / INDEX_FILE
         index = cls(manifest["factory"], search_params=manifest.get("search_params", ""),
                     use_gpu=use_gpu)
-        index.index = faiss.read_index(str(path))
+        index.index, index.mapped = _read(path, mmap and not index.use_gpu)
         for key, actual in (("count", index.ntotal), ("dim", index.dim)):
             if manifest.get(key) != actual:
                 raise ValueError(f"{path}: {key} {actual} but {directory / MANIFEST_FILE} "
@@ -240,3 +272,43 @@ class FaissIndex:
         index.manifest = manifest
         index._prepare_search()
         return index
+
+
+def _read(path: Path, mmap: bool) -> tuple[faiss.Index, bool]:
+    """Reads a FAISS index file, memory-mapped when `mmap` and FAISS maps its codes.
+
+    Returns:
+        The index, and whether it is memory-mapped (read-only).
+    """
+    if not mmap:
+        return faiss.read_index(str(path)), False
+    index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC)
+    if _codes_mapped(index):
+        return index, True
+    # FAISS copied the codes anyway; an ordinary read gives the same memory, writable.
+    kind = type(_unwrap(index)).__name__
+    if kind not in _LOGGED_UNMAPPED:
+        _LOGGED_UNMAPPED.add(kind)
+        logger.warning("%s: FAISS cannot memory-map %s codes; reading it into memory",
+                       path, kind)
+    return faiss.read_index(str(path)), False
+
+
+def _codes_mapped(index: faiss.Index) -> bool:
+    """Whether an index read with `IO_FLAG_MMAP_IFC` left its codes in the file mapping:
+    IVF array inverted lists, or flat-code storage (Flat, PQ, SQ, also under HNSW)."""
+    try:
+        ivf = faiss.extract_index_ivf(index)
+    except RuntimeError:  # not an IVF index
+        inner = _unwrap(index)
+        if isinstance(inner, faiss.IndexHNSW):
+            inner = faiss.downcast_index(inner.storage)
+        return isinstance(inner, faiss.IndexFlatCodes)
+    return isinstance(faiss.downcast_InvertedLists(ivf.invlists), faiss.ArrayInvertedLists)
+
+
+def _unwrap(index: faiss.Index) -> faiss.Index:
+    """The index inside the id map and any pre-transform (OPQ, PCA)."""
+    while isinstance(index, (faiss.IndexIDMap, faiss.IndexPreTransform)):
+        index = faiss.downcast_index(index.index)
+    return index

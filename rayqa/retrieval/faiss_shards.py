@@ -23,10 +23,14 @@ Layout inside the index directory::
 `build_index` never holds all vectors in one process: `train_on_sample` trains the
 quantizer on a seeded sample read unit by unit from the embedding shards, then
 `fill_shard` (one Ray task per FAISS shard) adds its row range unit by unit to a copy
-of it and writes the shard. For an IVF index larger than memory FAISS's own route is
-to fill one trained copy per part and `merge_ondisk` them into one inverted-list file
-that search memory-maps; rayqa keeps shards instead, which also spread across GPUs
-and replicas, and whose merge is exact.
+of it and writes the shard. FAISS's own route for an IVF index larger than memory is
+to fill one trained copy per part and `merge_ondisk` their inverted lists into one
+file that search reads through `OnDiskInvertedLists`. rayqa keeps shards instead: they
+work for every index type (Flat and HNSW too), each is a self-contained checksummed
+file, and each gets its own GPU copy when GPUs are present. Every process that loads
+the index still opens all shards, but for CPU search `FaissIndex.load` memory-maps
+each one, so the shards' pages live once in the node's page cache, shared by its
+replicas, rather than once per process.
 """
 
 from __future__ import annotations
@@ -143,13 +147,14 @@ class ShardedFaissIndex:
 
     @classmethod
     def load(cls, directory: str | Path, use_gpu: bool | None = None,
-             verify: bool = True) -> ShardedFaissIndex:
+             verify: bool = True, mmap: bool = True) -> ShardedFaissIndex:
         """Reads a sharded index, checking every manifest against its files and each other.
 
         Args:
             directory: The local index directory.
             use_gpu: Search on the GPUs; None uses them when FAISS sees any.
             verify: Check the top manifest's files (the shards always check theirs).
+            mmap: Memory-map the shards for CPU search (see `FaissIndex.load`).
 
         Raises:
             ValueError: A file changed, or a shard disagrees with the top manifest
@@ -157,7 +162,8 @@ class ShardedFaissIndex:
         """
         directory = Path(directory)
         manifest = read_manifest(directory, verify=verify)
-        shards = [FaissIndex.load(directory / name, use_gpu) for name in manifest["shards"]]
+        shards = [FaissIndex.load(directory / name, use_gpu, mmap=mmap)
+                  for name in manifest["shards"]]
         first = 0
         for name, shard in zip(manifest["shards"], shards):
             facts = (shard.manifest.get("first_row"), shard.dim, shard.factory)
@@ -187,17 +193,19 @@ def build_dense_index(embeddings: np.ndarray, cfg: IndexConfig,
 
 
 def load_dense_index(directory: str | Path, use_gpu: bool | None = None,
-                     verify: bool = True) -> FaissIndex | ShardedFaissIndex:
+                     verify: bool = True, mmap: bool = True) -> FaissIndex | ShardedFaissIndex:
     """Loads the dense index of a local index directory, sharded or not, checked at load.
 
     Args:
         directory: The local index directory.
         use_gpu: Search on the GPUs; None uses them when FAISS sees any.
         verify: Check the files of the top manifest (False when the caller just did).
+        mmap: Memory-map the index for CPU search, so the processes of a node share
+            its pages (see `FaissIndex.load`); False reads it into memory.
     """
     if read_manifest(directory, verify=False).get("num_shards", 1) > 1:  # the loader verifies
-        return ShardedFaissIndex.load(directory, use_gpu, verify)
-    return FaissIndex.load(directory, use_gpu, verify)
+        return ShardedFaissIndex.load(directory, use_gpu, verify, mmap)
+    return FaissIndex.load(directory, use_gpu, verify, mmap)
 
 
 def shard_dir(number: int) -> str:

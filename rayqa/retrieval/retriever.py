@@ -13,9 +13,11 @@ Modes:
   inner products need no calibration against each other.
 
 An index given as a URI is downloaded once per node into a cache (`storage.local_copy`,
-checked against the manifest, without the build-only embeddings); passages are read
-from the memory-mapped passage store, so a replica holds the FAISS index and the pages
-it touches, not the collection as Python objects.
+checked against the manifest, without the build-only embeddings). For CPU search the
+FAISS index is memory-mapped and passages are read from the memory-mapped passage
+store, so the replicas of a node share both through the page cache. Privately a
+replica holds the query encoder and the index's small parts (its id map, the IVF
+quantizer), never the vectors or the collection as Python objects.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ class Retriever:
         rrf_depth: How many results of each list hybrid mode fuses (at least `top_k`).
         query_encoder: Encoder for questions, overriding the manifest's (CORA keeps the
             round-0 query encoder while passages come from the newest passage encoder).
+        mmap: Memory-map the FAISS index for CPU search (see
+            `rayqa.retrieval.faiss_index.FaissIndex.load`); False reads it into memory.
 
     Raises:
         ValueError: Unknown mode, an index file changed since it was built, or a mode
@@ -54,7 +58,8 @@ class Retriever:
     """
 
     def __init__(self, index_dir: str | Path, mode: str = "hybrid", device: str | None = None,
-                 rrf_k: int = 60, rrf_depth: int = 100, query_encoder: str | None = None):
+                 rrf_k: int = 60, rrf_depth: int = 100, query_encoder: str | None = None,
+                 mmap: bool = True):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         self.index_dir = str(index_dir)
@@ -63,7 +68,8 @@ class Retriever:
         self.local_dir = fetch_index(index_dir)
         self.manifest = read_manifest(self.local_dir)  # checks every file once
         if mode != "bm25":
-            self.dense = load_dense_index(self.local_dir, verify=False)  # one index or shards
+            # One index or shards; the manifest's files were checked just above.
+            self.dense = load_dense_index(self.local_dir, verify=False, mmap=mmap)
             self.encoder = _query_encoder(self.manifest, device, query_encoder)
         if mode != "dense":
             self.bm25 = _load_bm25(self.local_dir)

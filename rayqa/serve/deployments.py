@@ -27,7 +27,8 @@ class RetrieverDeployment:
     Args:
         index_dir: Directory written by `rayqa.retrieval.build.build_index`, a local
             path or a URI; a URI is downloaded once per node and checked against the
-            index manifest, and passages are read from the memory-mapped store.
+            index manifest. The FAISS index (for CPU search) and the passage store are
+            memory-mapped, so the replicas on a node share their pages.
         mode: Retrieval mode passed to the library retriever.
         max_batch_size: Most queries searched together.
         batch_wait_timeout_s: How long the first query of a batch waits for company.

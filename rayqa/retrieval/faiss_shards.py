@@ -1,7 +1,9 @@
 """A dense index split into FAISS shards, searched shard by shard with a top-k merge.
 
-When an index outgrows one machine's (or GPU's) memory it is cut into `num_shards`
-FAISS indexes over contiguous row ranges. All shards copy one quantizer trained on a
+An index is cut into `num_shards` FAISS indexes over contiguous row ranges so that
+no process ever builds or writes the whole index at once (each shard is filled and
+written by its own Ray task) and so that each shard fits one GPU; a CPU replica
+memory-maps every shard, so its private memory does not grow with the index. All shards copy one quantizer trained on a
 sample of all vectors (so IVF cells and PQ codebooks mean the same in every shard),
 and each keeps global row numbers through its id map. A query searches every shard
 for its `k` best and `merge_topk` keeps the `k` best of the `num_shards * k`

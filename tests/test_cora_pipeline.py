@@ -1,9 +1,13 @@
-"""Tiny end-to-end CORA: two rounds on an XQuAD slice (en, de, es) with 2 Ray Train workers."""
+"""Tiny end-to-end CORA: two rounds on an XQuAD slice (en, de, es) with 2 Ray Train workers,
+inputs and outputs on S3 (a moto server)."""
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
+from rayqa import storage
 from rayqa.corpus.xquad import build_xquad_collection
 from rayqa.models.generator import format_source
 from rayqa.testing.tiny import build_tiny_reader
@@ -12,6 +16,7 @@ from rayqa.pipelines.cora import STAGES, read_jsonl
 
 pytestmark = pytest.mark.ray
 LANGS = ("de", "en", "es")
+CONFIG = str(Path(__file__).resolve().parents[1] / "configs" / "cora.yaml")
 
 
 @pytest.fixture(scope="module")
@@ -43,12 +48,19 @@ def xquad_slice(shared_dir, tmp_path_factory):
     return root, collection, len(questions) - 3 * len(dev_ids), 3 * len(dev_ids)
 
 
-def overrides(root, collection):
+def upload_inputs(root, collection, target: str) -> dict[str, str]:
+    """The pipeline's input files copied under the URI `target`, by config key."""
+    inputs = {"passages_file": collection / "passages.jsonl",
+              "language_links": collection / "language_links.jsonl",
+              "train_questions": root / "train.jsonl", "dev_questions": root / "dev.jsonl"}
+    for path in inputs.values():
+        storage.write_bytes(storage.join(target, path.name), path.read_bytes())
+    return {key: storage.join(target, path.name) for key, path in inputs.items()}
+
+
+def overrides(root, inputs, out):
     values = {
-        "output_dir": root / "out", "rounds": 2,
-        "passages_file": collection / "passages.jsonl",
-        "language_links": collection / "language_links.jsonl",
-        "train_questions": root / "train.jsonl", "dev_questions": root / "dev.jsonl",
+        "output_dir": out, "rounds": 2, **inputs,
         "mdpr.encoder.name_or_path": root / "encoder", "mdpr.encoder.max_query_length": 32,
         "mdpr.encoder.max_passage_length": 96, "mdpr.train.num_workers": 2,
         "mdpr.train.epochs": 1, "mdpr.train.batch_size": 8, "mdpr.train.lr": 1e-3,
@@ -66,70 +78,109 @@ def overrides(root, collection):
     return [f"{k}={v}" for k, v in values.items()]
 
 
-def test_two_rounds_write_everything_and_resume(ray_local, xquad_slice, capsys):
+def marker_times(out: str) -> dict[str, int]:
+    """Modification time of every stage marker (``round_<r>/<stage>.done``) under `out`."""
+    markers = [f for f in storage.list_files(out) if re.fullmatch(r"round_\d+/\w+\.done", f)]
+    fs, path = storage.resolve(out)
+    return {m: info.mtime_ns for m, info in
+            zip(markers, fs.get_file_info([f"{path}/{m}" for m in markers]))}
+
+
+def checkpoints(run_dir: str) -> list[str]:
+    """The checkpoint directories of a Ray Train run directory."""
+    return sorted({f.split("/")[0] for f in storage.list_files(run_dir)
+                   if f.startswith("checkpoint_")})
+
+
+def test_relative_locations_are_made_absolute(xquad_slice, monkeypatch):
+    """The sub-jobs' workers run elsewhere: the pipeline hands them absolute paths."""
+    from rayqa.config import CORAJobConfig, load_config
+    from rayqa.pipelines.cora import CORAPipeline
+
+    root, _, n_train, n_dev = xquad_slice
+    monkeypatch.chdir(root)
+    inputs = {"passages_file": "collection/passages.jsonl",
+              "language_links": "collection/language_links.jsonl",
+              "train_questions": "train.jsonl", "dev_questions": "dev.jsonl"}
+    pipeline = CORAPipeline(load_config(CORAJobConfig, CONFIG, overrides(root, inputs, "out")))
+    assert pipeline.out == str(root.resolve() / "out")
+    assert pipeline.cfg.passages_file == str(root.resolve() / "collection" / "passages.jsonl")
+    assert (len(pipeline.train), len(pipeline.dev)) == (n_train, n_dev)
+
+
+def test_two_rounds_on_s3_write_everything_and_resume(ray_local, xquad_slice, s3_dir, tmp_path,
+                                                      monkeypatch, capsys):
     from jobs.cora import main
 
     root, collection, n_train, n_dev = xquad_slice
-    out = main(["--config", "configs/cora.yaml", *overrides(root, collection)])
-    assert out == root / "out"
+    out = f"{s3_dir}/out"
+    argv = ["--config", CONFIG,
+            *overrides(root, upload_inputs(root, collection, f"{s3_dir}/inputs"), out)]
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)  # relative local paths would land here
+    assert main(argv) == out
+    files = set(storage.list_files(out))
     for r in (0, 1):
-        rd = out / f"round_{r}"
+        rd = f"{out}/round_{r}"
         stages = [s for s in STAGES if not (s == "mine" and r == 1)]
-        assert all((rd / f"{s}.done").is_file() for s in stages), sorted(rd.iterdir())
+        assert {f"round_{r}/{s}.done" for s in stages} <= files, sorted(files)
         for encoder in ("query_encoder", "passage_encoder"):
-            assert (rd / "mdpr" / "final" / encoder / "config.json").is_file()
-        assert (rd / "mgen" / "final" / "rayqa_config.yaml").is_file()
-        assert (rd / "index" / "manifest.json").is_file()
-        assert (rd / "retrieved_languages.png").stat().st_size > 0
-        train = read_jsonl(rd / "retrieved.train.jsonl")
+            assert f"round_{r}/mdpr/final/{encoder}/config.json" in files
+        assert f"round_{r}/mgen/final/rayqa_config.yaml" in files
+        assert f"round_{r}/index/manifest.json" in files
+        assert storage.read_bytes(f"{rd}/retrieved_languages.png")[:4] == b"\x89PNG"
+        train = read_jsonl(f"{rd}/retrieved.train.jsonl")
         assert len(train) == n_train and all(len(row["ctxs"]) == 2 for row in train)
-        metrics = json.loads((rd / "metrics.json").read_text())
+        metrics = json.loads(storage.read_text(f"{rd}/metrics.json"))
         assert set(metrics["mgen"]) == set(LANGS)
         assert metrics["retrieval"]["avg"]["questions"] == n_dev
         assert metrics["query_encoder"].endswith("round_0/mdpr/final/query_encoder")
         assert metrics["passage_encoder"].endswith(f"round_{r}/mdpr/final/passage_encoder")
-        mgen_data = read_jsonl(rd / "mgen_train.jsonl")
+        mgen_data = read_jsonl(f"{rd}/mgen_train.jsonl")
         synthetic = [row for row in mgen_data if "@" in row["id"]]
         # Each English training question once per other language, answer translated.
         assert len(synthetic) == 2 * n_train // 3
         assert {row["lang"] for row in synthetic} == {"de", "es"}
-    assert not (out / "round_1" / "mine.done").exists()
+    assert "round_1/mine.done" not in files
 
-    labels = read_jsonl(out / "round_0" / "mining" / "labels.jsonl")
+    labels = read_jsonl(f"{out}/round_0/mining/labels.jsonl")
     linked = [lab for lab in labels if lab["source"] == "language_link"]
     assert linked and all(lab["passage"]["lang"] != "en" for lab in linked)
     assert all(isinstance(lab["positive"], bool) and lab["prediction"] is not None
                for lab in labels)
-    summary = json.loads((out / "round_0" / "mine.done").read_text())
+    summary = json.loads(storage.read_text(f"{out}/round_0/mine.done"))
     assert summary["candidates"] == len(labels)
     # Round 1's mDPR data holds the initial lines plus one per mined positive, and the
     # mined negatives as hard negatives.
-    mdpr1 = read_jsonl(out / "round_1" / "mdpr_train.jsonl")
+    mdpr1 = read_jsonl(f"{out}/round_1/mdpr_train.jsonl")
     assert len(mdpr1) == n_train + len({(lab["question_id"], lab["passage"]["id"])
                                         for lab in labels if lab["positive"]})
     if any(not lab["positive"] for lab in labels):
         assert any(row["hard_negative_ctxs"] for row in mdpr1)
-    state = json.loads((out / "state.json").read_text())
+    state = json.loads(storage.read_text(f"{out}/state.json"))
     assert state["status"] == "finished" and "mine" in state["finished"]["round_0"]
-    table = (out / "results.md").read_text()
+    table = storage.read_text(f"{out}/results.md")
     assert "round 1 mGEN f1" in table and "round 0 R^multi@3" in table
-    assert (out / "results.csv").is_file()
+    assert "results.csv" in files and "rayqa_config.yaml" in files
+    assert not list(workdir.iterdir()) and not (root / "out").exists()  # nothing local
 
     # Rerun as after a kill between round 1's mGEN training and its marker: the mGEN
     # stage restores its Ray Train run (same run name, no new checkpoint, no retraining)
     # and evaluation runs again; every other stage is skipped.
-    run_dir = out / "round_1" / "mgen" / "ray" / "mgen_round1"
-    checkpoints = sorted(p.name for p in run_dir.glob("checkpoint_*"))
-    assert checkpoints
-    markers = {p: p.stat().st_mtime_ns for p in out.glob("round_*/*.done")}
-    redo = {out / "round_1" / "mgen.done", out / "round_1" / "evaluate.done"}
+    run_dir = f"{out}/round_1/mgen/ray/mgen_round1"
+    kept = checkpoints(run_dir)
+    assert kept
+    markers = marker_times(out)
+    redo = {"round_1/mgen.done", "round_1/evaluate.done"}
     for marker in redo:
-        marker.unlink()
+        storage.delete(f"{out}/{marker}")
     capsys.readouterr()
-    main(["--config", "configs/cora.yaml", *overrides(root, collection)])
+    main(argv)
     log = capsys.readouterr().out
     assert log.count("done before, skipped") == len(markers) - 2
     assert "round 1 mgen: {" in log and "round 1 evaluate: {" in log
-    assert sorted(p.name for p in run_dir.glob("checkpoint_*")) == checkpoints
-    assert all(p.stat().st_mtime_ns == t for p, t in markers.items() if p not in redo)
-    assert all(p.is_file() for p in redo)
+    assert checkpoints(run_dir) == kept
+    again = marker_times(out)
+    assert set(again) == set(markers)  # the redone markers are back
+    assert all(again[m] == t for m, t in markers.items() if m not in redo)

@@ -1,5 +1,5 @@
 """Retrieval recall (R^L@k, R^multi@k, average rank), language breakdowns, heatmaps and
-result tables."""
+result tables (written to a local directory and to S3)."""
 
 import csv
 import io
@@ -8,6 +8,7 @@ import struct
 import numpy as np
 import pytest
 
+from rayqa import storage
 from rayqa.data.openqa import OpenQAExample
 from rayqa.data.passages import Passage
 from rayqa.eval import answer_in_text, multilingual_answers, retrieval_recall
@@ -98,18 +99,28 @@ def test_language_breakdown_rows_sum_to_one():
         language_breakdown(QUESTIONS, RETRIEVED, passage_langs=["en", "ja", "zh"])
 
 
-def test_heatmap_is_a_png(tmp_path):
+@pytest.fixture(params=["local", "s3"])
+def out_dir(request, tmp_path) -> str:
+    """Where a test writes: a local directory, or a fresh prefix on the moto S3 server."""
+    if request.param == "s3":
+        return request.getfixturevalue("s3_dir")
+    return str(tmp_path / "out")
+
+
+def test_heatmap_is_a_png(out_dir):
     breakdown = language_breakdown(QUESTIONS, RETRIEVED)
-    path = plot_language_breakdown(breakdown, tmp_path / "plots" / "langs.png",
+    path = plot_language_breakdown(breakdown, storage.join(out_dir, "plots", "langs.png"),
                                    title="test", dpi=50)
-    data = path.read_bytes()
+    assert path == storage.join(out_dir, "plots", "langs.png")
+    assert storage.list_files(out_dir) == ["plots/langs.png"]  # no temporary file left
+    data = storage.read_bytes(path)
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
     width, height = struct.unpack(">II", data[16:24])
     # figsize grows with the languages: 5 passage langs x 3 question langs at 50 dpi
     assert (width, height) == (int(50 * (1 + 0.6 * 3)), int(50 * (1 + 0.45 * 5)))
 
 
-def test_results_table_markdown_and_csv(tmp_path):
+def test_results_table_markdown_and_csv(out_dir):
     runs = {
         "CORA": {"en": {"f1": 40.6, "em": 30.0}, "ar": {"f1": 12.8}, "avg": {"f1": 1.0}},
         "BM25": {"en": {"f1": 19.4}},  # no Arabic: "-" and no average, as in the paper
@@ -119,9 +130,12 @@ def test_results_table_markdown_and_csv(tmp_path):
     assert table.to_markdown().splitlines() == [
         "| run | en | ar | avg |", "| --- | ---: | ---: | ---: |",
         "| CORA | 40.6 | 12.8 | 26.7 |", "| BM25 | 19.4 | - | - |"]
-    md_path, csv_path = table.write(tmp_path / "out", name="mkqa_f1")
-    assert md_path.read_text() == table.to_markdown()
-    rows = list(csv.reader(io.StringIO(csv_path.read_text())))
+    md_path, csv_path = table.write(out_dir, name="mkqa_f1")
+    assert (md_path, csv_path) == (storage.join(out_dir, "mkqa_f1.md"),
+                                   storage.join(out_dir, "mkqa_f1.csv"))
+    assert storage.list_files(out_dir) == ["mkqa_f1.csv", "mkqa_f1.md"]
+    assert storage.read_text(md_path) == table.to_markdown()
+    rows = list(csv.reader(io.StringIO(storage.read_text(csv_path))))
     assert rows[0] == ["run", "en", "ar", "avg"]
     assert rows[1][:3] == ["CORA", "40.6", "12.8"] and float(rows[1][3]) == pytest.approx(26.7)
     assert rows[2] == ["BM25", "19.4", "", ""]  # CSV keeps full precision, empty if missing

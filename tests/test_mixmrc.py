@@ -24,7 +24,13 @@ from rayqa.augment.mixmrc import (
     translate_examples,
     wrap_answer,
 )
-from rayqa.augment.mixmrc_job import MixMRCTranslate, make_mixmrc, read_sources
+from rayqa.augment.mixmrc_job import (
+    MixMRCTranslate,
+    make_mixmrc,
+    read_sources,
+    translate_all,
+    translator_for_actors,
+)
 from rayqa.config import ConfigError, MixMRCJobConfig, TranslatorConfig, load_config
 from rayqa.data.records import BadRecords
 from rayqa.data.squad import read_squad
@@ -344,6 +350,34 @@ def test_translate_step_on_a_plain_batch(xquad_dir):
     out = step(batch)
     assert out["id"] == [s.id for s, _ in rows] and out["lang"] == ["zh", "de"] * 3
     assert out["status"] == [RECOVERED] * 6
+
+
+def test_translator_for_actors_is_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "en-de").mkdir()
+    cfg = translator_for_actors(TranslatorConfig(kind="parallel", xquad_dir="xquad",
+                                                 models={"en-de": "en-de"}))
+    assert cfg.xquad_dir == str(tmp_path.resolve() / "xquad")
+    assert cfg.models == {"en-de": str(tmp_path.resolve() / "en-de")}
+    uri = TranslatorConfig(kind="parallel", xquad_dir="s3://bucket/xquad")
+    assert translator_for_actors(uri) == uri
+
+
+@pytest.mark.ray
+def test_relative_xquad_dir_reaches_the_actors(ray_local, xquad_dir, tmp_path, monkeypatch):
+    """The actors do not run in the driver's working directory, where `xquad` is."""
+    local = tmp_path / "xquad"
+    local.mkdir()
+    for lang in ("en", "de"):
+        data = json.loads((xquad_dir / f"xquad.{lang}.json").read_text(encoding="utf-8"))
+        (local / f"xquad.{lang}.json").write_text(json.dumps({"data": data["data"][:1]}),
+                                                  encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    cfg = MixMRCJobConfig(output_dir="out", source_files=["xquad/xquad.en.json"],
+                          target_langs=["de"], translator=TranslatorConfig(
+                              kind="parallel", xquad_dir="xquad", batch_size=8))
+    sources = read_sources(cfg, BadRecords())[:4]
+    assert [t.status for t in translate_all(cfg, sources)] == [RECOVERED] * 4
 
 
 def write_source(path, examples, extra_qas=()):

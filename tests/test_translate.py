@@ -1,13 +1,16 @@
 """Translators: MarianMT over tiny locally built OPUS-MT-style models, the XQuAD
-parallel corpus, and the Ray Data translation step."""
+parallel corpus (local and on S3), and the Ray Data translation step."""
+
+from pathlib import Path
 
 import pytest
 import torch
 
+from rayqa import storage
 from rayqa.config import TranslatorConfig
 from rayqa.testing.tiny_seq2seq import build_tiny_marian
 from rayqa.translate import TranslationError, build_translator
-from rayqa.translate.marian import MarianTranslator
+from rayqa.translate.marian import MarianTranslator, absolute_models
 from rayqa.translate.parallel import ParallelTranslator
 from rayqa.translate.ray_data import TranslateBatch, translate_dataset
 
@@ -110,6 +113,21 @@ def test_same_language_passes_through(marian):
     assert marian.translate([], "en", "de") == []
 
 
+def test_model_on_s3_translates_like_its_local_directory(models, marian, s3_dir):
+    storage.upload_dir(models["en-de"], f"{s3_dir}/en-de")
+    translator = MarianTranslator({"en-de": f"{s3_dir}/en-de"}, max_new_tokens=6)
+    assert translator.translate(EN[:2], "en", "de") == marian.translate(EN[:2], "en", "de")
+
+
+def test_absolute_models_resolves_local_directories_only(models, monkeypatch):
+    """What actors in another working directory get: hub names and URIs stay as given."""
+    model_dir = Path(models["en-de"]).resolve()
+    monkeypatch.chdir(model_dir.parent)
+    given = {"en-de": model_dir.name, "en-ar": "Helsinki-NLP/opus-mt-en-ar",
+             "de-en": "s3://bucket/de-en"}
+    assert absolute_models(given) == {**given, "en-de": str(model_dir)}
+
+
 def test_config_builds_marian_and_rejects_bad_pairs(models):
     translator = build_translator(TranslatorConfig(models=models, max_new_tokens=3))
     assert isinstance(translator, MarianTranslator) and sorted(translator.pairs) == sorted(models)
@@ -141,6 +159,16 @@ def test_parallel_corpus_translates_questions_contexts_and_answers(xquad, shared
         [qa_de["answers"][0]["text"]]
     assert xquad.translate_ids([qa_en["id"]], "de") == [qa_de["question"]]
     assert "de-zh" in xquad.pairs and len(xquad.pairs) == 6
+
+
+def test_parallel_corpus_reads_an_s3_directory(xquad, shared_dir, s3_dir):
+    for lang in ("en", "de"):
+        storage.write_bytes(f"{s3_dir}/xquad.{lang}.json",
+                            (shared_dir / "data" / "xquad" / f"xquad.{lang}.json").read_bytes())
+    remote = ParallelTranslator.from_xquad(s3_dir)
+    assert sorted(remote.pairs) == ["de-en", "en-de"]
+    ids = list(xquad.tables["en"]["question"])[:3]
+    assert remote.translate_ids(ids, "de") == xquad.translate_ids(ids, "de")
 
 
 def test_parallel_corpus_errors_name_pair_and_id(xquad):

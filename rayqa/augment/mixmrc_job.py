@@ -15,8 +15,8 @@ translator built once per actor), and writes into ``cfg.output_dir``::
     table3.json              the same rows, mixed pairs per (k, l), the bad input records
     rayqa_config.yaml        the resolved config
 
-``cfg.output_dir`` and the source files are local paths or URIs (``rayqa.storage``);
-every file is written whole, on the driver.
+``cfg.output_dir``, the source files and the translator's ``xquad_dir`` and models are
+local paths or URIs (``rayqa.storage``); every file is written whole, on the driver.
 
 Each qa of the SQuAD files carries ``question_lang`` and ``context_lang``, and each
 paragraph ``lang`` (the passage language), which ``rayqa.data.squad.read_squad`` takes
@@ -45,10 +45,11 @@ from rayqa.augment.mixmrc import (
     to_squad,
     translate_examples,
 )
-from rayqa.config import MixMRCJobConfig, save_config
+from rayqa.config import MixMRCJobConfig, TranslatorConfig, save_config
 from rayqa.data.records import BadRecord, BadRecords, reject
 from rayqa.data.squad import NO_POSITION, read_squad
 from rayqa.translate.base import TranslationError, build_translator, pair_name
+from rayqa.translate.marian import absolute_models
 
 MIXED_FILE = "mixed.json"
 TABLE_FILES = ("table3.md", "table3.csv", "table3.json")
@@ -188,7 +189,7 @@ def translate_all(cfg: MixMRCJobConfig, sources: Sequence[Instance]) -> list[Ins
     # passage once and groups into few language pairs.
     items = [{**asdict(source), "tgt": tgt} for tgt in cfg.target_langs for source in sources]
     ds = ray.data.from_items(items).map_batches(
-        MixMRCTranslate, fn_constructor_args=(cfg.translator,),
+        MixMRCTranslate, fn_constructor_args=(translator_for_actors(cfg.translator),),
         batch_size=cfg.translator.batch_size, num_cpus=cfg.cpus_per_actor,
         num_gpus=1 if cfg.translator.use_gpu else 0,
         compute=ActorPoolStrategy(size=cfg.translator.num_actors))
@@ -199,6 +200,17 @@ def translate_all(cfg: MixMRCJobConfig, sources: Sequence[Instance]) -> list[Ins
         if isinstance(err.cause, TranslationError):
             raise err.cause from None
         raise
+
+
+def translator_for_actors(cfg: TranslatorConfig) -> TranslatorConfig:
+    """``cfg`` with its local ``xquad_dir`` and model directories made absolute.
+
+    Ray Data actors do not run in the driver's working directory: a relative location
+    would name nothing there.
+    """
+    xquad_dir = storage.absolute(cfg.xquad_dir) if cfg.xquad_dir else None
+    return cfg.model_copy(update={"xquad_dir": xquad_dir,
+                                  "models": absolute_models(cfg.models)})
 
 
 def _by_example(sources: Sequence[Instance], translations: Iterable[Instance]

@@ -6,20 +6,23 @@
 - `results_table`: one row per system or run, one column per language plus the average,
   like the paper's Tables 1-3, written as Markdown and CSV.
 
-matplotlib is imported only by the plotting function, and draws on an Agg canvas
-without touching pyplot's global state.
+Pictures and tables are written to a local path or a URI (``s3://...``; see
+``rayqa.storage``), each file whole. matplotlib is imported only by the plotting
+function, and draws on an Agg canvas without touching pyplot's global state.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from rayqa import storage
 
 AVERAGE = "avg"
 
@@ -105,8 +108,8 @@ def language_breakdown(
     return LanguageBreakdown(rows, cols, counts)
 
 
-def plot_language_breakdown(breakdown: LanguageBreakdown, path: str | Path,
-                            title: str | None = None, dpi: int = 100) -> Path:
+def plot_language_breakdown(breakdown: LanguageBreakdown, path: str | os.PathLike,
+                            title: str | None = None, dpi: int = 100) -> str:
     """Writes the breakdown as an annotated heatmap PNG like CORA's Figure 3.
 
     The x axis is the question (target) language, the y axis the passage language; each
@@ -114,12 +117,12 @@ def plot_language_breakdown(breakdown: LanguageBreakdown, path: str | Path,
 
     Args:
         breakdown: From `language_breakdown`.
-        path: The PNG to write; parent directories are created.
+        path: The PNG to write, a local path (parent directories are created) or a URI.
         title: Optional title above the picture.
         dpi: Resolution.
 
     Returns:
-        The path written.
+        The location written.
     """
     from matplotlib.figure import Figure  # heavy; only plotting needs it
 
@@ -141,10 +144,10 @@ def plot_language_breakdown(breakdown: LanguageBreakdown, path: str | Path,
     if title:
         ax.set_title(title)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png")
-    return path
+    png = io.BytesIO()  # rendered in memory, then written whole to a path or URI
+    fig.savefig(png, format="png")
+    storage.write_bytes(path, png.getvalue())
+    return str(path)
 
 
 @dataclass
@@ -198,15 +201,22 @@ class ResultsTable:
             writer.writerow([run, *("" if v is None else repr(float(v)) for v in values)])
         return out.getvalue()
 
-    def write(self, out_dir: str | Path, name: str = "results",
-              digits: int = 1) -> tuple[Path, Path]:
-        """Writes `<out_dir>/<name>.md` and `<out_dir>/<name>.csv`; returns both paths."""
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        md_path, csv_path = out_dir / f"{name}.md", out_dir / f"{name}.csv"
-        md_path.write_text(self.to_markdown(digits), encoding="utf-8")
-        csv_path.write_text(self.to_csv(), encoding="utf-8")
-        return md_path, csv_path
+    def write(self, out_dir: str | os.PathLike, name: str = "results",
+              digits: int = 1) -> tuple[str, str]:
+        """Writes `<out_dir>/<name>.md` and `<out_dir>/<name>.csv`, each whole.
+
+        Args:
+            out_dir: A local directory (created) or a URI.
+            name: The file name without extension.
+            digits: Decimals in the Markdown table.
+
+        Returns:
+            The Markdown and CSV locations.
+        """
+        md, csv_file = storage.join(out_dir, f"{name}.md"), storage.join(out_dir, f"{name}.csv")
+        storage.write_text(md, self.to_markdown(digits))
+        storage.write_text(csv_file, self.to_csv())
+        return md, csv_file
 
 
 def results_table(

@@ -25,7 +25,7 @@ class BatchRetriever:
     """Ray Data step: adds `ctxs`, the top-k passages of each `question` of a batch.
 
     Args:
-        query_encoder: `from_pretrained` directory of the question encoder.
+        query_encoder: `from_pretrained` directory of the question encoder (path or URI).
         index_dir: An index directory of `rayqa.retrieval.build.build_index` (path or URI).
         top_k: Passages per question.
         max_length: Longest question in tokens.
@@ -60,7 +60,7 @@ class BatchGenerator:
     """Ray Data step: adds mGEN's `prediction` for each `question`, `lang` and `ctxs`.
 
     Args:
-        model_dir: An mGEN `from_pretrained` directory.
+        model_dir: An mGEN `from_pretrained` directory (path or URI).
         batch_size: Questions per `generate` call.
         device: `cuda` or `cpu`.
     """
@@ -130,14 +130,18 @@ def generate_ray(rows: Sequence[Mapping], model_dir: str | Path, cfg) -> list[st
 
     Args:
         rows: The inputs; `ctxs` may be empty (closed book).
-        model_dir: The mGEN directory.
+        model_dir: The mGEN directory (path or URI).
         cfg: Pool settings (`batch_size`, `num_actors`, `cpus_per_actor`, `use_gpu`),
             e.g. a `CORAMiningConfig`.
     """
+    from rayqa import storage
+
     items = [{"question": r["question"], "lang": r["lang"],
               CTXS: json.dumps(list(r[CTXS]), ensure_ascii=False)} for r in rows]
+    # Absolute: the actors run in their own working directory.
     return [str(a) for a in _run(items, BatchGenerator,
-                                 {"model_dir": str(model_dir), "batch_size": cfg.batch_size},
+                                 {"model_dir": storage.absolute(model_dir),
+                                  "batch_size": cfg.batch_size},
                                  ["question", "lang", CTXS], PREDICTION,
                                  batch_size=cfg.batch_size, num_actors=cfg.num_actors,
                                  cpus_per_actor=cfg.cpus_per_actor, use_gpu=cfg.use_gpu)]

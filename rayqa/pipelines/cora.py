@@ -22,15 +22,21 @@ rerun; ``state.json`` says where the job is. A killed mDPR or mGEN training resu
 its last checkpoint through its Ray Train run name (``mdpr_round<r>``, ``mgen_round<r>``);
 a killed encoding keeps its finished shards. The job ends with ``results.md`` and
 ``results.csv``: the per-language metrics of every round, like the paper's tables.
+
+``output_dir`` and the input files are local paths or URIs (``s3://bucket/cora``; see
+``rayqa.storage``): every file goes through ``rayqa.storage``, each written whole, and
+the locations handed to the sub-jobs are URIs or absolute paths, since their Ray
+workers and actors do not run in the driver's working directory.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
-from collections.abc import Iterable, Mapping
-from pathlib import Path
+from collections.abc import Iterable
 
+from rayqa import storage
 from rayqa.config import (
     CORAJobConfig,
     DataConfig,
@@ -42,7 +48,7 @@ from rayqa.config import (
     MGENJobConfig,
     save_config,
 )
-from rayqa.corpus.language_links import LanguageLinks
+from rayqa.corpus.language_links import LanguageLinks, write_jsonl
 from rayqa.data.passages import read_passages
 from rayqa.data.records import (
     BadRecord,
@@ -64,9 +70,18 @@ from rayqa.mining.cora import (
 STATE_FILE = "state.json"
 STAGES = ("mdpr", "index", "retrieve", "mgen", "evaluate", "mine")
 FINAL = "final"
+# The config's file and directory locations, made absolute on the driver.
+LOCATIONS = ("output_dir", "passages_file", "language_links", "train_questions",
+             "dev_questions")
 
 
-def read_questions(path: str | Path, strict: bool, report: BadRecords) -> list[dict]:
+def with_absolute_locations(cfg: CORAJobConfig) -> CORAJobConfig:
+    """`cfg` with its local `LOCATIONS` made absolute; URIs stay as they are."""
+    return cfg.model_copy(update={key: storage.absolute(getattr(cfg, key))
+                                  for key in LOCATIONS if getattr(cfg, key)})
+
+
+def read_questions(path: str | os.PathLike, strict: bool, report: BadRecords) -> list[dict]:
     """Open-QA questions (JSONL ``{"id", "question", "lang", "answers": [...]}`` plus
     optional ``gold_passage_ids``, ``gold_article_id`` and a parallel key); bad lines
     are counted (strict mode raises)."""
@@ -83,20 +98,9 @@ def read_questions(path: str | Path, strict: bool, report: BadRecords) -> list[d
     return out
 
 
-def write_jsonl(rows: Iterable[Mapping], path: Path) -> Path:
-    """Writes rows as JSON Lines, atomically (a killed write leaves no half file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as out:
-        out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-    tmp.replace(path)
-    return path
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    """Rows of a JSON Lines file this pipeline wrote."""
-    with open(path, encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines if line.strip()]
+def read_jsonl(location: str | os.PathLike) -> list[dict]:
+    """Rows of a JSON Lines file (path or URI) this pipeline wrote; a broken line raises."""
+    return [obj for _, obj in iter_jsonl(location, BadRecords(), strict=True)]
 
 
 class CORAPipeline:
@@ -107,8 +111,8 @@ class CORAPipeline:
     """
 
     def __init__(self, cfg: CORAJobConfig):
-        self.cfg = cfg
-        self.out = Path(cfg.output_dir)
+        cfg = with_absolute_locations(cfg)
+        self.cfg, self.out = cfg, cfg.output_dir
         self.report = BadRecords()
         self.table = PassageTable(read_passages(cfg.passages_file, cfg.strict, self.report))
         self.train = read_questions(cfg.train_questions, cfg.strict, self.report)
@@ -124,8 +128,8 @@ class CORAPipeline:
 
     # ------------------------------------------------------------------ driver
 
-    def run(self) -> Path:
-        """Runs every round's missing stages; returns the output directory."""
+    def run(self) -> str:
+        """Runs every round's missing stages; returns the output location."""
         save_config(self.cfg, self.out)
         for r in range(self.cfg.rounds):
             for stage in self.stages(r):
@@ -148,29 +152,33 @@ class CORAPipeline:
         return [s for s in STAGES if not (s == "mine" and r == self.cfg.rounds - 1)
                 and not (s == "evaluate" and not self.dev)]
 
-    def round_dir(self, r: int) -> Path:
-        """``<output_dir>/round_<r>``."""
-        return self.out / f"round_{r}"
+    def round_dir(self, r: int) -> str:
+        """``<output_dir>/round_<r>`` (a path or URI)."""
+        return storage.join(self.out, f"round_{r}")
+
+    def path(self, r: int, *parts: str) -> str:
+        """``<output_dir>/round_<r>/<parts...>`` (a path or URI)."""
+        return storage.join(self.round_dir(r), *parts)
 
     def done(self, r: int, stage: str) -> dict | None:
         """The summary of a finished stage, or None when it has not finished."""
-        marker = self.round_dir(r) / f"{stage}.done"
-        return json.loads(marker.read_text(encoding="utf-8")) if marker.is_file() else None
+        marker = self.path(r, f"{stage}.done")
+        return json.loads(storage.read_text(marker)) if storage.is_file(marker) else None
+
+    def finished(self, r: int) -> list[str]:
+        """The stages of round `r` that left their marker (one listing, not a request
+        per stage)."""
+        names = set(storage.list_files(self.round_dir(r), recursive=False))
+        return [s for s in self.stages(r) if f"{s}.done" in names]
 
     def _mark(self, r: int, stage: str, summary: dict) -> None:
-        self.round_dir(r).mkdir(parents=True, exist_ok=True)
-        marker = self.round_dir(r) / f"{stage}.done"
-        tmp = marker.with_name(f".{marker.name}.tmp")
-        tmp.write_text(json.dumps(summary, indent=1), encoding="utf-8")
-        tmp.replace(marker)
+        storage.write_text(self.path(r, f"{stage}.done"), json.dumps(summary, indent=1))
         self._write_state(r, stage, "done")
 
     def _write_state(self, r: int, stage: str | None, status: str) -> None:
         state = {"rounds": self.cfg.rounds, "round": r, "stage": stage, "status": status,
-                 "finished": {f"round_{i}": [s for s in self.stages(i) if self.done(i, s)]
-                              for i in range(self.cfg.rounds)}}
-        self.out.mkdir(parents=True, exist_ok=True)
-        (self.out / STATE_FILE).write_text(json.dumps(state, indent=1), encoding="utf-8")
+                 "finished": {f"round_{i}": self.finished(i) for i in range(self.cfg.rounds)}}
+        storage.write_text(storage.join(self.out, STATE_FILE), json.dumps(state, indent=1))
 
     # ------------------------------------------------------------------ stages
 
@@ -179,18 +187,20 @@ class CORAPipeline:
         from rayqa.train.mdpr_job import train_mdpr
 
         labels = [row for i in range(r)
-                  for row in read_jsonl(self.round_dir(i) / "mining" / "labels.jsonl")]
+                  for row in read_jsonl(self.path(i, "mining", "labels.jsonl"))]
         rows, missing = dpr_rows(self.train, self.table, labels)
-        train_file = write_jsonl(rows, self.round_dir(r) / "mdpr_train.jsonl")
+        train_file, dev_file = self.path(r, "mdpr_train.jsonl"), self.path(r, "mdpr_dev.jsonl")
+        write_jsonl(rows, train_file)
         dev_rows, _ = dpr_rows(self.dev, self.table, [])
-        dev_files = ([DataFile(path=str(write_jsonl(dev_rows, self.round_dir(r) / "mdpr_dev.jsonl")))]
-                     if dev_rows else [])
+        if dev_rows:
+            write_jsonl(dev_rows, dev_file)
         start = (self.cfg.mdpr.encoder.name_or_path if r == 0
-                 else str(self.round_dir(r - 1) / "mdpr" / FINAL))
+                 else self.path(r - 1, "mdpr", FINAL))
         job = MDPRJobConfig(
-            output_dir=str(self.round_dir(r) / "mdpr"),
+            output_dir=self.path(r, "mdpr"),
             encoder=self.cfg.mdpr.encoder.model_copy(update={"name_or_path": start}),
-            data=MDPRDataConfig(train_files=[DataFile(path=str(train_file))], dev_files=dev_files,
+            data=MDPRDataConfig(train_files=[DataFile(path=train_file)],
+                                dev_files=[DataFile(path=dev_file)] if dev_rows else [],
                                 hard_negatives=self.cfg.mdpr.hard_negatives,
                                 strict=self.cfg.strict),
             train=self.cfg.mdpr.train.model_copy(update={"run_name": f"mdpr_round{r}"}))
@@ -204,11 +214,11 @@ class CORAPipeline:
 
         pool = self.cfg.retrieval
         encoder = EncoderConfig(
-            name_or_path=str(self.round_dir(r) / "mdpr" / FINAL / "passage_encoder"),
+            name_or_path=self.path(r, "mdpr", FINAL, "passage_encoder"),
             max_length=self.cfg.mdpr.encoder.max_passage_length, pooling="cls",
             batch_size=pool.batch_size, num_actors=pool.num_actors,
             cpus_per_actor=pool.cpus_per_actor, use_gpu=pool.use_gpu, shard_mb=pool.shard_mb)
-        build_index(IndexJobConfig(output_dir=str(self.round_dir(r) / "index"),
+        build_index(IndexJobConfig(output_dir=self.path(r, "index"),
                                    passages_files=[DataFile(path=self.cfg.passages_file)],
                                    encoder=encoder, index=pool.index, strict=self.cfg.strict))
         return {"passages": len(self.table.by_id), "encoder": encoder.name_or_path}
@@ -219,42 +229,43 @@ class CORAPipeline:
         from rayqa.pipelines.batch_retrieval import retrieve_ray
 
         model, mining = self.cfg.mgen.model, self.cfg.mining
-        index = self.round_dir(r) / "index"
+        index = self.path(r, "index")
         max_query = self.cfg.mdpr.encoder.max_query_length
         k_train = max(model.train_passages, mining.retrieved_candidates, 1)
         found = retrieve_ray(self.train, self._query_encoder(r), index, k_train,
                              self.cfg.retrieval, max_query)
-        write_jsonl(_with_ctxs(self.train, found), self.round_dir(r) / "retrieved.train.jsonl")
+        write_jsonl(_with_ctxs(self.train, found), self.path(r, "retrieved.train.jsonl"))
         summary = {"train_questions": len(found), "k_train": k_train}
         if self.dev:
             k_dev = max(model.eval_passages, *self.cfg.retrieval.recall_ks)
             found = retrieve_ray(self.dev, self._query_encoder(0), index, k_dev,
                                  self.cfg.retrieval, max_query)
-            write_jsonl(_with_ctxs(self.dev, found), self.round_dir(r) / "retrieved.dev.jsonl")
+            write_jsonl(_with_ctxs(self.dev, found), self.path(r, "retrieved.dev.jsonl"))
             summary.update(dev_questions=len(found), k_dev=k_dev)
         return summary
 
-    def _query_encoder(self, r: int) -> Path:
-        return self.round_dir(r) / "mdpr" / FINAL / "query_encoder"
+    def _query_encoder(self, r: int) -> str:
+        return self.path(r, "mdpr", FINAL, "query_encoder")
 
     def stage_mgen(self, r: int) -> dict:
         """Trains mGEN on the top-k retrieved passages plus synthetic examples."""
         from rayqa.train.mgen_job import train_mgen
 
         model, mining = self.cfg.mgen.model, self.cfg.mining
-        retrieved = read_jsonl(self.round_dir(r) / "retrieved.train.jsonl")
+        retrieved = read_jsonl(self.path(r, "retrieved.train.jsonl"))
         rows = [{**row, "ctxs": row["ctxs"][:model.train_passages]} for row in retrieved]
         synthetic = []
         if mining.synthetic:
             synthetic = synthetic_rows(self.train, {row["id"]: row["ctxs"] for row in rows},
                                        self.translator, mining.synthetic_langs,
                                        mining.synthetic_max_langs, mining.seed + r)
-        train_file = write_jsonl(rows + synthetic, self.round_dir(r) / "mgen_train.jsonl")
-        start = model.name_or_path if r == 0 else str(self.round_dir(r - 1) / "mgen" / FINAL)
+        train_file = self.path(r, "mgen_train.jsonl")
+        write_jsonl(rows + synthetic, train_file)
+        start = model.name_or_path if r == 0 else self.path(r - 1, "mgen", FINAL)
         job = MGENJobConfig(
-            output_dir=str(self.round_dir(r) / "mgen"),
+            output_dir=self.path(r, "mgen"),
             model=model.model_copy(update={"name_or_path": start}),
-            data=DataConfig(train_files=[DataFile(path=str(train_file))], strict=self.cfg.strict),
+            data=DataConfig(train_files=[DataFile(path=train_file)], strict=self.cfg.strict),
             train=self.cfg.mgen.train.model_copy(update={"run_name": f"mgen_round{r}"}))
         train_mgen(job)
         return {"examples": len(rows), "synthetic": len(synthetic), "start": start}
@@ -265,24 +276,23 @@ class CORAPipeline:
         from rayqa.eval.report import language_breakdown, plot_language_breakdown
         from rayqa.pipelines.batch_retrieval import generate_ray
 
-        rows = read_jsonl(self.round_dir(r) / "retrieved.dev.jsonl")
+        rows = read_jsonl(self.path(r, "retrieved.dev.jsonl"))
         gold = [{"lang": q["lang"], "answers": self.translator.translations(q)} for q in self.dev]
         recall = retrieval_recall(gold, [row["ctxs"] for row in rows], self.cfg.retrieval.recall_ks)
         k = self.cfg.mgen.model.eval_passages
         inputs = [{**row, "ctxs": row["ctxs"][:k]} for row in rows]
         predictions = dict(zip([row["id"] for row in rows],
-                               generate_ray(inputs, self.round_dir(r) / "mgen" / FINAL,
+                               generate_ray(inputs, self.path(r, "mgen", FINAL),
                                             self.cfg.mining)))
         generation = score_by_language(self.dev, predictions)
         metrics = {"retrieval": recall, "mgen": generation,
-                   "query_encoder": str(self._query_encoder(0)),
-                   "passage_encoder": str(self.round_dir(r) / "mdpr" / FINAL / "passage_encoder")}
-        directory = self.round_dir(r)
-        (directory / "predictions.json").write_text(
-            json.dumps(predictions, ensure_ascii=False, indent=1), encoding="utf-8")
-        (directory / "metrics.json").write_text(json.dumps(metrics, indent=1), encoding="utf-8")
+                   "query_encoder": self._query_encoder(0),
+                   "passage_encoder": self.path(r, "mdpr", FINAL, "passage_encoder")}
+        storage.write_text(self.path(r, "predictions.json"),
+                           json.dumps(predictions, ensure_ascii=False, indent=1))
+        storage.write_text(self.path(r, "metrics.json"), json.dumps(metrics, indent=1))
         breakdown = language_breakdown(self.dev, [row["ctxs"] for row in rows], k=k)
-        plot_language_breakdown(breakdown, directory / "retrieved_languages.png",
+        plot_language_breakdown(breakdown, self.path(r, "retrieved_languages.png"),
                                 title=f"round {r}: languages of the top {k} passages")
         top = max(self.cfg.retrieval.recall_ks)
         return {f"R^L@{top}": recall["avg"][f"R^L@{top}"],
@@ -295,7 +305,7 @@ class CORAPipeline:
 
         mining = self.cfg.mining
         retrieved = {row["id"]: row["ctxs"]
-                     for row in read_jsonl(self.round_dir(r) / "retrieved.train.jsonl")}
+                     for row in read_jsonl(self.path(r, "retrieved.train.jsonl"))}
         candidates = mining_candidates(
             self.train, retrieved, self.table, self.translator,
             retrieved_candidates=mining.retrieved_candidates,
@@ -303,8 +313,8 @@ class CORAPipeline:
         inputs = [{"question": c.question, "lang": c.lang, "ctxs": [c.passage]}
                   for c in candidates]
         labeled = label_candidates(candidates,
-                                   generate_ray(inputs, self.round_dir(r) / "mgen" / FINAL, mining))
-        write_jsonl([c.to_dict() for c in labeled], self.round_dir(r) / "mining" / "labels.jsonl")
+                                   generate_ray(inputs, self.path(r, "mgen", FINAL), mining))
+        write_jsonl([c.to_dict() for c in labeled], self.path(r, "mining", "labels.jsonl"))
         summary = {"candidates": len(labeled), "positives": sum(c.positive for c in labeled)}
         for source in {c.source for c in labeled}:
             group = [c for c in labeled if c.source == source]
@@ -313,17 +323,17 @@ class CORAPipeline:
 
     # ------------------------------------------------------------------ report
 
-    def write_results(self) -> tuple[Path, Path] | None:
+    def write_results(self) -> tuple[str, str] | None:
         """``results.md`` / ``results.csv``: per round and language, mGEN EM/F1 and
-        retrieval recall at every cut-off."""
+        retrieval recall at every cut-off; returns their locations."""
         from rayqa.eval.report import results_table
 
         runs: dict[str, dict] = {}
         for r in range(self.cfg.rounds):
-            path = self.round_dir(r) / "metrics.json"
-            if not path.is_file():
+            location = self.path(r, "metrics.json")
+            if not storage.is_file(location):
                 continue
-            metrics = json.loads(path.read_text(encoding="utf-8"))
+            metrics = json.loads(storage.read_text(location))
             for name in ("f1", "exact_match"):
                 runs[f"round {r} mGEN {name}"] = {lang: m[name] for lang, m in metrics["mgen"].items()}
             for k in self.cfg.retrieval.recall_ks:
@@ -346,8 +356,8 @@ def _mean(values: Iterable[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def run_cora(cfg: CORAJobConfig) -> Path:
-    """Runs or resumes CORA iterative training; returns the output directory."""
+def run_cora(cfg: CORAJobConfig) -> str:
+    """Runs or resumes CORA iterative training; returns the output location."""
     return CORAPipeline(cfg).run()
 
 

@@ -4,12 +4,16 @@ Multilingual-target OPUS-MT models (``opus-mt-en-mul``, ``opus-mt-en-ROMANCE``,
 ``opus-mt-en-ar``, ...) pick the output language from a ``>>xxx<<`` token at the start of
 the source. ``OPUS_MT_PREFIXES`` holds the prefixes CORA's translate-test baseline uses
 (paper Table 11, "From-English Prefix"); a config's ``prefixes`` extend or override it.
+A model is a hub name, a local directory or a directory URI (``s3://...``, loaded from
+its cached local copy, see ``rayqa.storage.local_model``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
+from rayqa import storage
 from rayqa.translate.base import TranslationError, Translator, pair_name
 
 # CORA Table 11: target-language tokens of the from-English models that need one.
@@ -30,7 +34,8 @@ class MarianTranslator(Translator):
     """Batched MarianMT translation, loading each pair's model on first use.
 
     Args:
-        models: ``{"en-ar": "Helsinki-NLP/opus-mt-en-ar" or a local directory, ...}``.
+        models: ``{"en-ar": "Helsinki-NLP/opus-mt-en-ar", a local directory or a URI, ...}``;
+            see ``absolute_models`` for models that travel to Ray actors.
         prefixes: Target prefixes per pair, over ``OPUS_MT_PREFIXES``; a pair mapped
             to ``""`` gets none.
         batch_size: Texts per ``generate`` call.
@@ -83,13 +88,26 @@ class MarianTranslator(Translator):
             import torch
             from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-            path = self.models[pair]
+            path = storage.local_model(self.models[pair])  # s3:// -> verified local copy
             tokenizer = AutoTokenizer.from_pretrained(path)
             _check_prefix(tokenizer, self.prefix(src, tgt), pair, path)
             device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
             model = AutoModelForSeq2SeqLM.from_pretrained(path).to(device).eval()
             self._loaded[pair] = (tokenizer, model)
         return self._loaded[pair]
+
+
+def absolute_models(models: Mapping[str, str]) -> dict[str, str]:
+    """``models`` with every model that is a local directory here made absolute.
+
+    Call it on the driver before the models travel to Ray actors: they run in their own
+    working directory, where a relative directory names nothing (and would be looked up
+    on the hub). Hub names (no such local directory) and URIs stay as given.
+    """
+    local = {pair for pair, path in models.items()
+             if not storage.is_uri(path) and Path(path).expanduser().is_dir()}
+    return {pair: storage.absolute(path) if pair in local else path
+            for pair, path in models.items()}
 
 
 def _check_prefix(tokenizer, prefix: str, pair: str, path: str) -> None:

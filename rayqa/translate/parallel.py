@@ -35,7 +35,12 @@ class ParallelTranslator(Translator):
     @classmethod
     def from_xquad(cls, xquad_dir: str | Path, langs: Sequence[str] | None = None
                    ) -> ParallelTranslator:
-        """Tables from the ``xquad.<lang>.json`` files in a directory (None: every language)."""
+        """Tables from the ``xquad.<lang>.json`` files in a directory (None: every language).
+
+        The directory is a local path or a URI (``s3://...``), read through
+        ``rayqa.storage``; a relative path is relative to this process's working
+        directory, so make it absolute before a config travels to Ray actors.
+        """
         from rayqa.corpus.xquad import load_xquad, xquad_langs
 
         langs = list(langs or xquad_langs(xquad_dir))

@@ -29,12 +29,12 @@ from rayqa.augment.mixmrc_job import (
     make_mixmrc,
     read_sources,
     translate_all,
-    translator_for_actors,
 )
 from rayqa.config import ConfigError, MixMRCJobConfig, TranslatorConfig, load_config
 from rayqa.data.records import BadRecords
 from rayqa.data.squad import read_squad
 from rayqa.translate import TranslationError, Translator
+from rayqa.translate.base import translator_for_actors
 from rayqa.translate.parallel import ParallelTranslator
 
 # --------------------------------------------------------------------------- markers

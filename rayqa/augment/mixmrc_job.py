@@ -45,11 +45,11 @@ from rayqa.augment.mixmrc import (
     to_squad,
     translate_examples,
 )
-from rayqa.config import MixMRCJobConfig, TranslatorConfig, save_config
+from rayqa.config import MixMRCJobConfig, save_config
 from rayqa.data.records import BadRecord, BadRecords, reject
 from rayqa.data.squad import NO_POSITION, read_squad
-from rayqa.translate.base import TranslationError, build_translator, pair_name
-from rayqa.translate.marian import absolute_models
+from rayqa.translate.base import (TranslationError, build_translator, pair_name,
+                                  translator_for_actors)
 
 MIXED_FILE = "mixed.json"
 TABLE_FILES = ("table3.md", "table3.csv", "table3.json")
@@ -200,17 +200,6 @@ def translate_all(cfg: MixMRCJobConfig, sources: Sequence[Instance]) -> list[Ins
         if isinstance(err.cause, TranslationError):
             raise err.cause from None
         raise
-
-
-def translator_for_actors(cfg: TranslatorConfig) -> TranslatorConfig:
-    """``cfg`` with its local ``xquad_dir`` and model directories made absolute.
-
-    Ray Data actors do not run in the driver's working directory: a relative location
-    would name nothing there.
-    """
-    xquad_dir = storage.absolute(cfg.xquad_dir) if cfg.xquad_dir else None
-    return cfg.model_copy(update={"xquad_dir": xquad_dir,
-                                  "models": absolute_models(cfg.models)})
 
 
 def _by_example(sources: Sequence[Instance], translations: Iterable[Instance]

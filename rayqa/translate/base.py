@@ -78,3 +78,18 @@ def build_translator(cfg) -> Translator:
     from rayqa.translate.parallel import ParallelTranslator
 
     return ParallelTranslator.from_xquad(cfg.xquad_dir, cfg.langs)
+
+
+def translator_for_actors(cfg):
+    """``cfg`` (a ``TranslatorConfig``) with its local ``xquad_dir`` and model directories
+    made absolute, for translators built on Ray actors.
+
+    Ray Data actors do not run in the driver's working directory: a relative location
+    would name nothing there. URIs and hub model names are left as they are.
+    """
+    from rayqa import storage
+    from rayqa.translate.marian import absolute_models
+
+    xquad_dir = storage.absolute(cfg.xquad_dir) if cfg.xquad_dir else None
+    return cfg.model_copy(update={"xquad_dir": xquad_dir,
+                                  "models": absolute_models(cfg.models)})

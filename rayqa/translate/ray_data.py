@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rayqa.translate.base import build_translator
+from rayqa.translate.base import build_translator, translator_for_actors
 
 
 class TranslateBatch:
@@ -69,7 +69,9 @@ def translate_dataset(ds, cfg, text_column: str, out_column: str, **langs):
     """
     from ray.data import ActorPoolStrategy
 
-    return ds.map_batches(TranslateBatch, fn_constructor_args=(cfg, text_column, out_column),
+    return ds.map_batches(TranslateBatch,
+                          fn_constructor_args=(translator_for_actors(cfg), text_column,
+                                               out_column),
                           fn_constructor_kwargs=langs, batch_size=cfg.batch_size,
                           compute=ActorPoolStrategy(size=cfg.num_actors),
                           num_gpus=1 if cfg.use_gpu else 0)

@@ -14,7 +14,11 @@ Three timings over the same passages, model, max length and batch size, each end
   before the clock), `--num-actors` actors of `--cpus-per-actor` CPUs each.
 
 step - loop is what reading and writing units costs; ray - step is Ray's own overhead
-(scheduling, actor start-up, blocks). The loop's own time is split into tokenization and
+(scheduling, actor start-up, blocks). During the ray timing every process's CPU time is
+sampled (`CpuAccount`), and split into the encoder actor, the driver (Ray Data's
+streaming executor runs there), Ray's other processes (raylet, GCS, idle workers) and
+the rest of the machine: with every core given to the actor's torch threads, each CPU
+second spent elsewhere is one the actor waits for (Ray workers run at nice 15). The loop's own time is split into tokenization and
 the model's forward passes. Without `--model` a small BERT (4 layers, hidden 256) is
 built on the fly with a tokenizer trained on the synthetic passages; with `--mdpr` the
 encoder is the passage side of an mDPR bi-encoder (`rayqa.models.biencoder`).
@@ -79,6 +83,69 @@ def mdpr_passage_encoder(model: str, out_dir: str) -> str:
     BiEncoder.from_pretrained(model).save_pretrained(out_dir)
     AutoTokenizer.from_pretrained(model).save_pretrained(Path(out_dir) / PASSAGE_DIR)
     return str(Path(out_dir) / PASSAGE_DIR)
+
+
+class CpuAccount:
+    """CPU seconds (user + system) each group of processes spends while it runs.
+
+    A thread samples every process every `interval` seconds and keeps, per pid, the first
+    and the last CPU time seen (0 for a pid born during the window), so processes that
+    start or exit inside the window still count. Ray starts idle workers ahead of need and
+    renames one when it becomes the actor, so a pid's group is looked up at every sample.
+    """
+
+    GROUPS = ("encoder actor", "driver", "ray, other processes", "rest of the machine")
+
+    def __init__(self, interval: float = 0.25):
+        import threading
+
+        self.interval, self.first, self.last, self.group = interval, {}, {}, {}
+        self._stop = threading.Event()
+        self._sample(initial=True)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def _sample(self, initial: bool = False) -> None:
+        import psutil
+
+        for proc in psutil.process_iter(["pid", "cmdline", "cpu_times"]):
+            times = proc.info["cpu_times"]
+            if times is None:
+                continue
+            pid, used = proc.info["pid"], times.user + times.system
+            if pid not in self.first:
+                self.first[pid] = used if initial else 0.0
+            if self.group.get(pid) != "encoder actor":  # an idle worker becomes the actor
+                self.group[pid] = self._group_of(pid, " ".join(proc.info["cmdline"] or []))
+            self.last[pid] = used
+
+    @staticmethod
+    def _group_of(pid: int, cmdline: str) -> str:
+        if "MapWorker" in cmdline or "UnitEncoder" in cmdline:
+            return "encoder actor"
+        if pid == os.getpid():
+            return "driver"
+        if "ray" in cmdline or "gcs_server" in cmdline:
+            return "ray, other processes"
+        return "rest of the machine"
+
+    def seconds(self) -> dict[str, float]:
+        out = dict.fromkeys(self.GROUPS, 0.0)
+        for pid, last in self.last.items():
+            out[self.group[pid]] += last - self.first[pid]
+        return out
 
 
 def timed(fn, *args):
@@ -164,7 +231,8 @@ def main(argv=None) -> dict:
         ray.init(address="local", num_cpus=args.num_cpus, include_dashboard=False,
                  log_to_driver=False)
         try:
-            _, ray_s = timed(encode_units, shards.directory, shards.units, cfg, False)
+            with CpuAccount() as account:
+                _, ray_s = timed(encode_units, shards.directory, shards.units, cfg, False)
         finally:
             ray.shutdown()
         for encoded in (vectors_of(step_shards), vectors_of(shards)):
@@ -172,9 +240,10 @@ def main(argv=None) -> dict:
                 raise AssertionError("the unit path and the local loop disagree on the vectors")
         units = len(shards.units)
     n = len(rows)
+    cpu = account.seconds()
     result = {"local_per_s": n / local_s, "step_per_s": n / step_s, "ray_per_s": n / ray_s,
               "ratio": local_s / ray_s, "tokenize_s": tokenize_s, "local_s": local_s,
-              "step_s": step_s, "ray_s": ray_s}
+              "step_s": step_s, "ray_s": ray_s, "ray_cpu_s": cpu}
     print(f"passages={n} batch_size={cfg.batch_size} max_length={cfg.max_length} units={units} "
           f"model={args.model or 'tiny BERT 4x256'}{' (mDPR passage encoder)' * args.mdpr}")
     print(f"local loop  : {result['local_per_s']:8.1f} passages/s ({local_s:.1f}s, torch "
@@ -185,6 +254,8 @@ def main(argv=None) -> dict:
           f"{cfg.num_actors} actor(s) x {cfg.cpus_per_actor:g} CPU)")
     print(f"ratio ray/local: {result['ratio']:.2f}x (units read+write {step_s - local_s:+.1f}s, "
           f"Ray overhead {ray_s - step_s:+.1f}s)")
+    print(f"CPU seconds during the ray timing ({ray_s * os.cpu_count():.0f} available): " +
+          ", ".join(f"{group} {seconds:.1f}" for group, seconds in cpu.items()))
     return result
 
 

@@ -1,4 +1,5 @@
-"""Retrieval recall (R^L@k, R^multi@k, average rank), language breakdowns, heatmaps and
+"""Retrieval recall (R^L@k, R^multi@k, R^L_samelang@k, average rank), language breakdowns,
+heatmaps and
 result tables (written to a local directory and to S3)."""
 
 import csv
@@ -27,7 +28,7 @@ QUESTIONS = [
     {"lang": "en", "answers": ["Berlin"]},
 ]
 RETRIEVED = [
-    # German passage: no German answers given, so it cannot count.
+    # A German passage counts for R^L (CORA: passages in any language), not R^L_samelang.
     [passage("de", "Paris ist die Hauptstadt."), passage("en", "The capital is Paris.")],
     [passage("en", "Tokyo is big."), passage("zh", "上海很大。"),
      passage("ja", "首都は東京です。")],
@@ -48,22 +49,50 @@ def test_answer_in_text(answer, text, lang, found):
     assert answer_in_text([answer], text, lang) is found
 
 
+@pytest.mark.parametrize("answer, answer_lang, text, lang, found", [
+    ("Paris", "pt", "Paris ist die Hauptstadt", "de", True),
+    ("Paris", "pt", "Pariser Museen", "de", False),  # both spaced: whole words
+    ("東京", "ja", "Tokyo (東京都) is big", "en", True),  # Japanese marks no word bounds
+    ("Tokyo", "en", "首都はTokyoです", "ja", True),  # nor does Japanese text
+])
+def test_answer_in_text_of_another_language(answer, answer_lang, text, lang, found):
+    assert answer_in_text([answer], text, lang, answer_lang=answer_lang) is found
+
+
 def test_first_hits_per_question():
     hits = [question_hits(q, r, i) for i, (q, r) in enumerate(zip(QUESTIONS, RETRIEVED))]
-    assert [(h.rank_l, h.rank_multi) for h in hits] == [(2, 2), (3, 1), (1, 1), (None, None)]
+    assert [(h.rank_l, h.rank_multi, h.rank_l_samelang) for h in hits] == [
+        (1, 1, 2), (3, 1, 3), (1, 1, 1), (None, None, None)]
 
 
 def test_recall_per_language_and_mean():
     got = retrieval_recall(QUESTIONS, RETRIEVED, ks=(1, 5))
     assert list(got) == ["en", "ja", "zh_cn", "avg"]
-    assert got["en"] == {"R^L@1": 0.0, "R^L@5": 50.0, "R^multi@1": 0.0, "R^multi@5": 50.0,
-                         "avg_rank^L": 2.0, "avg_rank^multi": 2.0, "questions": 2}
+    assert got["en"] == {"R^L@1": 50.0, "R^L@5": 50.0, "R^multi@1": 50.0, "R^multi@5": 50.0,
+                         "R^L_samelang@1": 0.0, "R^L_samelang@5": 50.0,
+                         "avg_rank^L": 1.5, "avg_rank^multi": 1.5, "avg_rank^L_samelang": 2.0,
+                         "questions": 2}
     assert got["ja"]["R^L@1"] == 0.0 and got["ja"]["R^multi@1"] == 100.0
     assert got["ja"]["avg_rank^L"] == 3.0 and got["ja"]["avg_rank^multi"] == 1.0
-    assert got["zh_cn"]["R^L@1"] == 100.0
+    assert got["zh_cn"]["R^L@1"] == 100.0 and got["zh_cn"]["R^L_samelang@1"] == 100.0
     assert got["avg"]["R^L@5"] == pytest.approx(250 / 3)
-    assert got["avg"]["R^multi@1"] == pytest.approx(200 / 3)
+    assert got["avg"]["R^multi@1"] == pytest.approx(250 / 3)
+    assert got["avg"]["R^L_samelang@1"] == pytest.approx(100 / 3)
     assert got["avg"]["questions"] == 4
+
+
+def test_answer_found_only_in_another_language_counts_for_r_l():
+    """CORA §4.2: R^L@k counts a top-k passage in any language that contains an answer
+    in the question's language (Portuguese has no passages, yet the paper reports R^L)."""
+    questions = [{"lang": "pt", "answers": ["Pedro Álvares Cabral"]},
+                 {"lang": "ja", "answers": {"ja": ["東京"], "en": ["Tokyo"]}}]
+    retrieved = [[passage("es", "Llegó Pedro Álvares Cabral."),
+                  passage("en", "Pedro Álvares Cabral reached Brazil in 1500.")],
+                 [passage("zh", "東京是日本的首都。")]]
+    got = retrieval_recall(questions, retrieved, ks=(1,))
+    assert got["pt"]["R^L@1"] == 100.0 and got["pt"]["R^multi@1"] == 100.0
+    assert got["ja"]["R^L@1"] == 100.0  # a Chinese passage with the Japanese answer
+    assert got["pt"]["R^L_samelang@1"] == 0.0 and got["ja"]["R^L_samelang@1"] == 0.0
 
 
 def test_works_on_openqa_examples_and_passages():

@@ -8,11 +8,16 @@ Inputs, aligned by position:
 - retrieved: per question, the ranked passages, dicts (or objects such as `Passage`)
   with `text` and `lang` (`id`, `title` are not needed).
 
-A passage *answers* a question in language l when it is written in l and its text
-contains a gold answer for l, after matching normalization for l (`answer_in_text`).
-R^L@k: one of the top k passages answers in the question's language. R^multi@k: one of
-them answers in its own language, whatever that is. Regional codes share their base
-language (a `zh` passage serves a `zh_cn` question). So R^L@k <= R^multi@k always.
+The paper's definitions (CORA §4.2), where a passage counts whatever language it is
+written in:
+- R^L@k: one of the top k passages contains a gold answer in the question's language.
+- R^multi@k: one of them contains a gold answer of any language given (the union of the
+  answer sets; MKQA: all its languages).
+- R^L_samelang@k: rayqa's own stricter variant of R^L@k, where the passage must also be
+  written in the question's language; the gap to R^L@k is what retrieval in other
+  languages adds. Regional codes share their base language (a `zh` passage serves a
+  `zh_cn` question).
+So R^L_samelang@k <= R^L@k <= R^multi@k always. Containment is `answer_in_text`.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from typing import Any
 from rayqa.langs import base_lang, uses_spaces
 
 DEFAULT_KS = (1, 5, 10, 20, 100)
+# Metric kinds: key suffix of "R^...@k" and "avg_rank^...", and the QuestionHits field.
+KINDS = {"L": "rank_l", "multi": "rank_multi", "L_samelang": "rank_l_samelang"}
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -48,19 +55,60 @@ def match_form(text: str, lang: str) -> str:
     Returns:
         The normalized string.
     """
+    return _normalize(text, uses_spaces(lang))
+
+
+def _normalize(text: str, spaced: bool) -> str:
     text = unicodedata.normalize("NFKC", text).casefold()
     words = "".join(" " if _is_punctuation(ch) else ch for ch in text).split()
-    return f" {' '.join(words)} " if uses_spaces(lang) else "".join(words)
+    return f" {' '.join(words)} " if spaced else "".join(words)
 
 
-def answer_in_text(answers: Iterable[str], text: str, lang: str) -> bool:
+def answer_in_text(answers: Iterable[str], text: str, lang: str,
+                   answer_lang: str | None = None) -> bool:
     """Whether `text` (in language `lang`) contains one of `answers` (see `match_form`).
 
-    Answers that normalize to nothing never match.
+    A match covers whole words only when both the text's and the answers' languages
+    separate words with spaces; if either does not (a Japanese answer in an English
+    passage, an English name inside Japanese text), word boundaries are not marked and
+    whitespace is dropped from both. Answers that normalize to nothing never match.
+
+    Args:
+        answers: Gold answers.
+        text: A passage.
+        lang: The passage's language.
+        answer_lang: The answers' language; None: `lang`.
     """
-    haystack = match_form(text, lang)
+    spaced = uses_spaces(lang) and uses_spaces(answer_lang or lang)
+    haystack = _normalize(text, spaced)
     return any(needle.strip() and needle in haystack
-               for needle in (match_form(answer, lang) for answer in answers))
+               for needle in (_normalize(answer, spaced) for answer in answers))
+
+
+@dataclass(frozen=True)
+class _Needle:
+    """One gold answer in both match forms (the joined form has no spaces)."""
+
+    spaced_lang: bool
+    spaced: str
+    joined: str
+
+
+def _needles(answers: Mapping[str, Sequence[str]]) -> list[_Needle]:
+    out = []
+    for answer_lang, texts in answers.items():
+        for text in texts:
+            spaced = _normalize(text, spaced=True)
+            if spaced.strip():
+                out.append(_Needle(uses_spaces(answer_lang), spaced, spaced.replace(" ", "")))
+    return out
+
+
+def _occurs(needles: Sequence[_Needle], spaced_text: str, joined_text: str,
+            spaced_lang: bool) -> bool:
+    """`answer_in_text` over prepared forms of one passage (spaced, and with no spaces)."""
+    return any(n.spaced in spaced_text if spaced_lang and n.spaced_lang
+               else n.joined in joined_text for n in needles)
 
 
 @dataclass(frozen=True)
@@ -69,15 +117,18 @@ class QuestionHits:
 
     Attributes:
         lang: The question's language.
-        rank_l: 1-based rank of the first passage answering in the question's language;
-            None when no retrieved passage does.
-        rank_multi: The same for a passage answering in any language.
+        rank_l: 1-based rank of the first passage, in any language, containing a gold
+            answer in the question's language; None when no retrieved passage does.
+        rank_multi: The same for a gold answer in any language.
+        rank_l_samelang: The same as `rank_l` for passages written in the question's
+            language only.
         depth: How many passages were retrieved.
     """
 
     lang: str
     rank_l: int | None
     rank_multi: int | None
+    rank_l_samelang: int | None
     depth: int
 
 
@@ -88,9 +139,9 @@ def _get(item: Any, name: str, what: str, index: int) -> Any:
     return value
 
 
-def _answers_by_base_lang(question: Any, index: int) -> tuple[str, dict[str, list[str]]]:
-    """(question language, gold answers keyed by base language; the question's own
-    language holds the question's own answers)."""
+def _answer_sets(question: Any, index: int) -> tuple[str, dict[str, list[str]], list[str]]:
+    """(question language, every gold answer set by language, the question language's
+    answers: its own code's, else those of every code sharing its base language)."""
     lang = _get(question, "lang", "question", index)
     answers = _get(question, "answers", "question", index)
     if isinstance(answers, str) or not isinstance(answers, (Mapping, Sequence)):
@@ -98,14 +149,15 @@ def _answers_by_base_lang(question: Any, index: int) -> tuple[str, dict[str, lis
                          f"lang -> list of strings, got {type(answers).__name__}")
     if not isinstance(answers, Mapping):
         answers = {lang: answers}
-    by_base: dict[str, list[str]] = {}
     for answer_lang, texts in answers.items():
         if isinstance(texts, str):
             raise ValueError(f"question {index}: answers[{answer_lang!r}] must be a list")
-        by_base.setdefault(base_lang(answer_lang), []).extend(texts)
     if lang in answers:  # zh_cn's own answers, not those of zh_tw as well
-        by_base[base_lang(lang)] = list(answers[lang])
-    return lang, by_base
+        own = list(answers[lang])
+    else:
+        own = [text for answer_lang, texts in answers.items()
+               if base_lang(answer_lang) == base_lang(lang) for text in texts]
+    return lang, dict(answers), own
 
 
 def question_hits(question: Any, passages: Sequence[Any], index: int = 0) -> QuestionHits:
@@ -114,19 +166,24 @@ def question_hits(question: Any, passages: Sequence[Any], index: int = 0) -> Que
     Raises:
         ValueError: The question lacks `lang`/`answers`, or a passage `text`/`lang`.
     """
-    lang, answers = _answers_by_base_lang(question, index)
-    own = base_lang(lang)
-    rank_l = rank_multi = None
+    lang, answers, own_answers = _answer_sets(question, index)
+    own_lang = base_lang(lang)
+    own, every = _needles({lang: own_answers}), _needles(answers)
+    rank_l = rank_multi = rank_same = None
     for rank, passage in enumerate(passages, start=1):
-        p_lang = base_lang(_get(passage, "lang", f"question {index}: passage", rank))
+        p_lang = _get(passage, "lang", f"question {index}: passage", rank)
         text = _get(passage, "text", f"question {index}: passage", rank)
-        if p_lang not in answers or not answer_in_text(answers[p_lang], text, p_lang):
-            continue
-        rank_multi = rank_multi or rank
-        if p_lang == own:
-            rank_l = rank
-            break  # rank_multi <= rank_l: both found
-    return QuestionHits(lang, rank_l, rank_multi, len(passages))
+        spaced_text = _normalize(text, spaced=True)
+        forms = (spaced_text, spaced_text.replace(" ", ""), uses_spaces(p_lang))
+        found_own = _occurs(own, *forms)  # own answers are among every answer
+        if rank_multi is None and (found_own or _occurs(every, *forms)):
+            rank_multi = rank
+        if found_own:
+            rank_l = rank_l or rank
+            if base_lang(p_lang) == own_lang:
+                rank_same = rank
+                break  # rank_multi <= rank_l <= rank_same: all three found
+    return QuestionHits(lang, rank_l, rank_multi, rank_same, len(passages))
 
 
 def retrieval_hits(questions: Sequence[Any],
@@ -147,7 +204,8 @@ def retrieval_recall(
     retrieved: Sequence[Sequence[Any]],
     ks: Sequence[int] = DEFAULT_KS,
 ) -> dict[str, dict[str, float]]:
-    """R^L@k, R^multi@k and average ranks per question language, and their means.
+    """R^L@k, R^multi@k, R^L_samelang@k and average ranks per question language, and
+    their means.
 
     Args:
         questions: Questions with `lang` and `answers` (module docstring).
@@ -155,11 +213,11 @@ def retrieval_recall(
         ks: Cut-offs; a k beyond the retrieved depth counts what was retrieved.
 
     Returns:
-        {lang: {"R^L@k": %, "R^multi@k": %, ..., "avg_rank^L", "avg_rank^multi",
-        "questions": n}} in order of first appearance, plus "avg": the unweighted mean
-        over languages of every metric ("questions" is the total). Average rank is the
-        mean 1-based rank of the first answering passage, a question without one
-        counting as depth + 1.
+        {lang: {"R^L@k": %, ..., "R^multi@k": %, ..., "R^L_samelang@k": %, ...,
+        "avg_rank^L", "avg_rank^multi", "avg_rank^L_samelang", "questions": n}} in order
+        of first appearance, plus "avg": the unweighted mean over languages of every
+        metric ("questions" is the total). Average rank is the mean 1-based rank of the
+        first answering passage, a question without one counting as depth + 1.
 
     Raises:
         ValueError: No questions, a k < 1, or bad inputs (see `retrieval_hits`).
@@ -181,7 +239,7 @@ def retrieval_recall(
 def _summarize(group: list[QuestionHits], ks: Sequence[int]) -> dict[str, float]:
     n = len(group)
     row: dict[str, float] = {}
-    ranks = {"L": [h.rank_l for h in group], "multi": [h.rank_multi for h in group]}
+    ranks = {kind: [getattr(h, field) for h in group] for kind, field in KINDS.items()}
     for kind, found in ranks.items():
         for k in ks:
             row[f"R^{kind}@{k}"] = 100.0 * sum(r is not None and r <= k for r in found) / n

@@ -90,6 +90,24 @@ def test_dpr_rows_add_mined_positives_as_lines_and_negatives_everywhere():
     assert len(rows) == 4 and all(r["hard_negative_ctxs"] == [] for r in rows[2:])
 
 
+def test_dpr_rows_take_gold_passages_in_any_language():
+    """Algorithm 1 line 1: XOR-TyDi questions have English gold passages only."""
+    table = PassageTable(PASSAGES)
+    xor = {"id": "xor_de", "question": "Hauptstadt?", "lang": "de", "answers": ["Paris"],
+           "gold_passage_ids": {"en": ["en:a_0"]}}
+    rows, missing = dpr_rows([xor], table, [])
+    assert missing == 0
+    assert [(r["id"], r["positive_ctxs"][0]["id"]) for r in rows] == [("xor_de", "en:a_0")]
+    # Several gold passages: one line each, the question's language first; a mined
+    # positive that is a gold passage adds no line.
+    both = {**xor, "id": "both", "gold_passage_ids": {"en": ["en:a_0"], "de": ["de:a_0"]}}
+    labels = [{"question_id": "both", "positive": True, "passage": PASSAGES[0].to_dict()},
+              {"question_id": "both", "positive": True, "passage": PASSAGES[3].to_dict()}]
+    rows, _ = dpr_rows([both], table, labels)
+    assert [(r["id"], r["positive_ctxs"][0]["id"]) for r in rows] == [
+        ("both", "de:a_0"), ("both#gold1", "en:a_0"), ("both#mined2", "es:a_0")]
+
+
 def test_synthetic_rows_tag_english_questions_with_translated_answers():
     translator = AnswerTranslator(QUESTIONS, "xquad_id")
     ctxs = [PASSAGES[0].to_dict()]

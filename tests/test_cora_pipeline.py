@@ -151,11 +151,15 @@ def test_two_rounds_on_s3_write_everything_and_resume(ray_local, xquad_slice, s3
                for lab in labels)
     summary = json.loads(storage.read_text(f"{out}/round_0/mine.done"))
     assert summary["candidates"] == len(labels)
-    # Round 1's mDPR data holds the initial lines plus one per mined positive, and the
-    # mined negatives as hard negatives.
+    # Round 0's mDPR data has one line per gold passage, in any language (XQuAD: every
+    # language); round 1's adds one per mined positive that is not a gold passage, and
+    # the mined negatives as hard negatives.
+    mdpr0 = read_jsonl(f"{out}/round_0/mdpr_train.jsonl")
     mdpr1 = read_jsonl(f"{out}/round_1/mdpr_train.jsonl")
-    assert len(mdpr1) == n_train + len({(lab["question_id"], lab["passage"]["id"])
-                                        for lab in labels if lab["positive"]})
+    gold = {(row["id"].split("#")[0], row["positive_ctxs"][0]["id"]) for row in mdpr0}
+    assert len(gold) == len(mdpr0) > n_train
+    mined = {(lab["question_id"], lab["passage"]["id"]) for lab in labels if lab["positive"]}
+    assert len(mdpr1) == len(gold | mined)
     if any(not lab["positive"] for lab in labels):
         assert any(row["hard_negative_ctxs"] for row in mdpr1)
     state = json.loads(storage.read_text(f"{out}/state.json"))

@@ -29,6 +29,7 @@ from rayqa.eval.mlqa import mlqa_normalizer
 
 ENGLISH = "en"
 RETRIEVED, LANGUAGE_LINK = "retrieved", "language_link"
+GOLD, MINED = "gold", "mined"  # where an mDPR line's positive comes from (line id suffix)
 
 
 class AnswerTranslator:
@@ -216,9 +217,11 @@ def dpr_rows(questions: Sequence[Mapping], table: PassageTable,
              labels: Iterable[Mapping]) -> tuple[list[dict], int]:
     """mDPR training lines: initial gold positives plus every mined label so far.
 
-    Each question's first line has its gold passage in its own language as positive;
-    every mined positive becomes one more line (mDPR trains on a line's first positive);
-    mined negatives are the hard negatives of all the question's lines.
+    Every gold passage of a question, in any language, is an initial positive (paper
+    Algorithm 1 line 1: XOR-TyDi's are English, TyDi's in the question's language), the
+    question's own language first. Each positive, gold or mined, is one line (mDPR trains
+    on a line's first positive); mined negatives are the hard negatives of all the
+    question's lines.
 
     Returns:
         `(rows, questions without a positive)`; those questions are left out.
@@ -227,22 +230,36 @@ def dpr_rows(questions: Sequence[Mapping], table: PassageTable,
     negatives: dict[str, list[dict]] = {}
     for label in labels:
         kind = positives if label["positive"] else negatives
-        bucket = kind.setdefault(label["question_id"], [])
-        if all(c["id"] != label["passage"]["id"] for c in bucket):
-            bucket.append(_ctx(label["passage"]))
+        _add_ctx(kind.setdefault(label["question_id"], []), label["passage"])
     rows, missing = [], 0
     for q in questions:
-        gold = [_ctx(table.by_id[pid].to_dict())
-                for pid in (q.get("gold_passage_ids") or {}).get(q["lang"], [])[:1]
-                if pid in table.by_id]
-        if not gold:
+        lines = [(GOLD, ctx) for ctx in _gold_ctxs(q, table)]
+        if not lines:
             missing += 1
-        for n, positive in enumerate(gold + positives.get(q["id"], [])):
-            rows.append({"id": q["id"] if n == 0 else f"{q['id']}#mined{n}",
+        gold_ids = {ctx["id"] for _, ctx in lines}
+        lines += [(MINED, ctx) for ctx in positives.get(q["id"], []) if ctx["id"] not in gold_ids]
+        for n, (source, positive) in enumerate(lines):
+            rows.append({"id": q["id"] if n == 0 else f"{q['id']}#{source}{n}",
                          "question": q["question"], "lang": q["lang"],
                          "answers": list(q["answers"]), "positive_ctxs": [positive],
                          "hard_negative_ctxs": negatives.get(q["id"], [])})
     return rows, missing
+
+
+def _add_ctx(bucket: list[dict], passage: Mapping) -> None:
+    if all(c["id"] != passage["id"] for c in bucket):
+        bucket.append(_ctx(passage))
+
+
+def _gold_ctxs(question: Mapping, table: PassageTable) -> list[dict]:
+    """The question's gold passages found in the collection, its own language first."""
+    by_lang = (question.get("gold_passage_ids") or {}).items()
+    out: list[dict] = []
+    for _, ids in sorted(by_lang, key=lambda item: item[0] != question["lang"]):
+        for pid in ids:
+            if pid in table.by_id:
+                _add_ctx(out, table.by_id[pid].to_dict())
+    return out
 
 
 def synthetic_rows(questions: Sequence[Mapping], retrieved: Mapping[str, Sequence[Mapping]],

@@ -28,6 +28,7 @@ def test_shipped_configs_load():
 
 @pytest.mark.parametrize("name", ["configs/reader.yaml", "configs/index.yaml", "configs/mdpr.yaml",
                                   "configs/mgen.yaml", "configs/passages.yaml", "configs/mixmrc.yaml",
+                                  "configs/cora.yaml",
                                   "serve_config.yaml", "cluster.yaml",
                                   *sorted(f"configs/boundary/{p.name}" for p in
                                           (REPO / "configs" / "boundary").glob("*.yaml"))])

@@ -1,5 +1,9 @@
 """CORA mining without Ray: candidates, mGEN labels, mDPR lines and synthetic mGEN data."""
 
+from pathlib import Path
+
+from rayqa.config import load_config
+from rayqa.config.cora import CORAJobConfig, CORAMiningConfig
 from rayqa.corpus.language_links import LanguageLinks
 from rayqa.data.passages import Passage
 from rayqa.mining.cora import (
@@ -62,6 +66,22 @@ def test_candidates_are_retrieved_plus_linked_passages_for_english_only():
     capped = mining_candidates(QUESTIONS[:1], {}, table, translator, retrieved_candidates=0,
                                language_links=True, max_link_candidates=2)
     assert [c.passage["id"] for c in capped] == ["de:a_0", "es:a_0"]
+
+
+def test_all_linked_passages_are_candidates_by_default():
+    """Paper §2.2.2: all passages of the linked articles; a cap is only an option."""
+    config = Path(__file__).resolve().parents[1] / "configs" / "cora.yaml"
+    assert CORAMiningConfig().max_link_candidates is None
+    assert load_config(CORAJobConfig, config).mining.max_link_candidates is None
+    english = Passage("en:c_0", "Cologne is on the Rhine.", "en", "Cologne", "E3")
+    linked = [Passage(f"{lang}:c_{i}", f"Absatz {i}.", lang, "Köln", "E3")
+              for lang in ("de", "nl") for i in range(15)]
+    question = {"id": "q", "question": "Which city?", "lang": "en", "answers": ["Cologne"],
+                "gold_passage_ids": {"en": ["en:c_0"]}}
+    got = mining_candidates([question], {}, PassageTable([english, *linked]),
+                            AnswerTranslator([question]), retrieved_candidates=0,
+                            language_links=True)
+    assert sorted(c.passage["id"] for c in got) == sorted(p.id for p in linked)
 
 
 def test_labels_follow_mgen_predictions_with_normalization():

@@ -103,7 +103,10 @@ class CORAMiningConfig(Section):
     """Cross-lingual data mining (paper §2.2.2) and synthetic mGEN data (appendix A.2)."""
 
     language_links: bool = True  # English questions: passages of linked articles
-    max_link_candidates: int = Field(20, ge=0)  # per English question and round
+    # Linked passages per English question and round. None: all of them, as in the paper
+    # (§2.2.2); a number caps them (languages interleaved) to bound mGEN labeling work
+    # and memory on large collections.
+    max_link_candidates: int | None = Field(None, ge=0)
     retrieved_candidates: int = Field(10, ge=0)  # top retrieved passages labeled too
     synthetic: bool = True
     synthetic_langs: list[str] | None = None  # None: every language of the collection

@@ -8,8 +8,9 @@ Questions are dicts ``{"id", "question", "lang", "answers", "gold_passage_ids"?,
 `rayqa.corpus.xquad.build_xquad_collection`); passages are `Passage` objects whose
 `article_id` is the language-link entity shared by the same article in every language.
 
-- Candidates of a question: its top retrieved passages, and for English questions the
-  passages of the articles linked to its gold article in the other languages.
+- Candidates of a question: its top retrieved passages, and for English questions all
+  passages of the articles linked to its gold article in the other languages (a cap,
+  if one is configured, keeps every language).
 - A linked candidate in language L asks for the answer translated into L (tag L) when
   a translation exists, else for the question's own answer.
 - Label: positive when mGEN, given the candidate alone, generates a gold answer (MLQA
@@ -143,7 +144,7 @@ def _interleave(lists: Sequence[Sequence]) -> Iterable[list]:
 def mining_candidates(questions: Sequence[Mapping], retrieved: Mapping[str, Sequence[Mapping]],
                       table: PassageTable, translator: AnswerTranslator, *,
                       retrieved_candidates: int, language_links: bool,
-                      max_link_candidates: int) -> list[Candidate]:
+                      max_link_candidates: int | None = None) -> list[Candidate]:
     """The candidates of Algorithm 1 lines 4 and 6 for every question.
 
     Args:
@@ -153,7 +154,8 @@ def mining_candidates(questions: Sequence[Mapping], retrieved: Mapping[str, Sequ
         translator: Answer translation for linked candidates.
         retrieved_candidates: How many top retrieved passages become candidates.
         language_links: Add linked-article passages for English questions.
-        max_link_candidates: At most this many linked passages per question.
+        max_link_candidates: At most this many linked passages per question; None: all
+            passages of the linked articles (the paper).
 
     Returns:
         Candidates, each (question, passage) pair once.
@@ -177,7 +179,7 @@ def _link_candidates(question, table, translator, seen, limit) -> list[Candidate
     answers = translator.translations(question)
     out = []
     for p in table.linked(article, question["lang"]):
-        if len(out) >= limit:
+        if limit is not None and len(out) >= limit:
             break
         if p.id in seen:
             continue

@@ -110,7 +110,7 @@ def test_dpr_rows_add_mined_positives_as_lines_and_negatives_everywhere():
     assert len(rows) == 4 and all(r["hard_negative_ctxs"] == [] for r in rows[2:])
 
 
-def test_dpr_rows_take_gold_passages_in_any_language():
+def test_dpr_rows_take_gold_passages_in_english_or_the_question_language():
     """Algorithm 1 line 1: XOR-TyDi questions have English gold passages only."""
     table = PassageTable(PASSAGES)
     xor = {"id": "xor_de", "question": "Hauptstadt?", "lang": "de", "answers": ["Paris"],
@@ -126,6 +126,10 @@ def test_dpr_rows_take_gold_passages_in_any_language():
     rows, _ = dpr_rows([both], table, labels)
     assert [(r["id"], r["positive_ctxs"][0]["id"]) for r in rows] == [
         ("both", "de:a_0"), ("both#gold1", "en:a_0"), ("both#mined2", "es:a_0")]
+    # A gold passage in a third language (XQuAD lists all) is not an initial positive.
+    third = {**xor, "id": "third", "gold_passage_ids": {"es": ["es:a_0"], "en": ["en:a_0"]}}
+    rows, _ = dpr_rows([third], table, [])
+    assert [r["positive_ctxs"][0]["id"] for r in rows] == ["en:a_0"]
 
 
 def test_synthetic_rows_tag_english_questions_with_translated_answers():

@@ -151,9 +151,10 @@ def test_two_rounds_on_s3_write_everything_and_resume(ray_local, xquad_slice, s3
                for lab in labels)
     summary = json.loads(storage.read_text(f"{out}/round_0/mine.done"))
     assert summary["candidates"] == len(labels)
-    # Round 0's mDPR data has one line per gold passage, in any language (XQuAD: every
-    # language); round 1's adds one per mined positive that is not a gold passage, and
-    # the mined negatives as hard negatives.
+    # Round 0's mDPR data has one line per gold passage in the question's language or
+    # English (XQuAD lists every language: non-English questions get two lines); round
+    # 1's adds one per mined positive that is not a gold passage, and the mined
+    # negatives as hard negatives.
     mdpr0 = read_jsonl(f"{out}/round_0/mdpr_train.jsonl")
     mdpr1 = read_jsonl(f"{out}/round_1/mdpr_train.jsonl")
     gold = {(row["id"].split("#")[0], row["positive_ctxs"][0]["id"]) for row in mdpr0}

@@ -219,9 +219,12 @@ def dpr_rows(questions: Sequence[Mapping], table: PassageTable,
              labels: Iterable[Mapping]) -> tuple[list[dict], int]:
     """mDPR training lines: initial gold positives plus every mined label so far.
 
-    Every gold passage of a question, in any language, is an initial positive (paper
-    Algorithm 1 line 1: XOR-TyDi's are English, TyDi's in the question's language), the
-    question's own language first. Each positive, gold or mined, is one line (mDPR trains
+    Every gold passage of a question in its own language or in English is an initial
+    positive (paper Algorithm 1 line 1, "taken either from English or the question's
+    language": XOR-TyDi's are English, TyDi's in the question's language), its own
+    language first. Gold passages in third languages (XQuAD-style data lists all twelve)
+    are left out: they are not the paper's positives, and lines of one question sharing
+    a batch serve as each other's in-batch negatives. Each positive, gold or mined, is one line (mDPR trains
     on a line's first positive); mined negatives are the hard negatives of all the
     question's lines.
 
@@ -254,8 +257,10 @@ def _add_ctx(bucket: list[dict], passage: Mapping) -> None:
 
 
 def _gold_ctxs(question: Mapping, table: PassageTable) -> list[dict]:
-    """The question's gold passages found in the collection, its own language first."""
-    by_lang = (question.get("gold_passage_ids") or {}).items()
+    """The question's gold passages in its language or English found in the collection,
+    its own language first."""
+    by_lang = [(lang, ids) for lang, ids in (question.get("gold_passage_ids") or {}).items()
+               if lang in (question["lang"], ENGLISH)]
     out: list[dict] = []
     for _, ids in sorted(by_lang, key=lambda item: item[0] != question["lang"]):
         for pid in ids:

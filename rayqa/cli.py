@@ -97,7 +97,8 @@ def evaluate_main(argv: list[str], prog: str) -> dict:
     parser.add_argument("--benchmark", required=True, choices=BENCHMARKS)
     parser.add_argument("--lang", help="answer language: mlqa (inferred from the gold file "
                         "name) or mkqa (required, e.g. en, zh_cn)")
-    parser.add_argument("gold", help="gold file (SQuAD JSON, XOR-TyDi JSONL, MKQA .jsonl.gz)")
+    parser.add_argument("gold", help="gold file (SQuAD JSON, CMRC 2018 original JSON, "
+                        "XOR-TyDi JSONL, MKQA .jsonl.gz)")
     parser.add_argument("predictions", help="predictions JSON {question_id: answer}; for "
                         "mkqa the official JSON Lines")
     args = parser.parse_args(argv)

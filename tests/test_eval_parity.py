@@ -18,6 +18,13 @@ CASES = {
     "xor_full_dev": ("xor-full", "xor_tydi/xor_dev_full_v1_1.jsonl"),
 }
 
+# Other gold files of a case's questions, scored with its predictions and official numbers:
+# name -> (benchmark, gold file, case). CMRC 2018's original format (a list of contexts
+# with query_id, some answers JSON numbers) is what the script was written for.
+SAME_QUESTIONS = {
+    "cmrc_dev_original": ("cmrc", "cmrc2018/data/cmrc2018_dev.json", "cmrc_dev"),
+}
+
 
 @pytest.fixture(scope="module")
 def expected(shared_dir):
@@ -49,4 +56,13 @@ def test_matches_official_script(case, shared_dir, expected):
         shared_dir / "eval-parity" / f"{case}.predictions.json",
     )
     # The CMRC script prints three decimals; those printed values must match exactly.
+    assert_same_numbers(got, expected[case], exact=benchmark in ("cmrc", "drcd"))
+
+
+@pytest.mark.parametrize("name", sorted(SAME_QUESTIONS))
+def test_other_gold_format_scores_the_same(name, shared_dir, expected):
+    benchmark, gold, case = SAME_QUESTIONS[name]
+    predictions = shared_dir / "eval-parity" / f"{case}.predictions.json"
+    got = evaluate_files(benchmark, shared_dir / "data" / gold, predictions)
+    assert got == evaluate_files(benchmark, shared_dir / "data" / CASES[case][1], predictions)
     assert_same_numbers(got, expected[case], exact=benchmark in ("cmrc", "drcd"))

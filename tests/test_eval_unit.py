@@ -197,6 +197,21 @@ def test_xor_full_scores_quirks():
     assert got["avg"]["f1"] == pytest.approx(200 / 7)
 
 
+def test_xor_japanese_lone_surrogate_is_a_clear_error(tmp_path, capsys):
+    from rayqa.cli import main
+
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(json.dumps({"id": "7", "answers": ["東京都"], "lang": "ja"}) + "\n")
+    preds = tmp_path / "preds.json"
+    preds.write_text(json.dumps({"dev_7": "東京\ud800"}))  # JSON text "東京\\ud800"
+    with pytest.raises(ValueError, match=r"question '7' \(ja\): the prediction .*lone surrogate"):
+        evaluate_files("xor-full", gold, preds)
+    # The command prints that one line and exits 2: no MeCab (SWIG) traceback.
+    assert main(["evaluate", "--benchmark", "xor-full", str(gold), str(preds)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rayqa evaluate: error: question '7'") and "Traceback" not in err
+
+
 def test_xor_full_files_strip_id_prefixes(tmp_path):
     gold = tmp_path / "gold.jsonl"
     gold.write_text(json.dumps({"id": "42", "answers": ["Helsinki"], "lang": "fi"}) + "\n\n")
@@ -225,6 +240,68 @@ def test_evaluate_files_squad_format(tmp_path, benchmark):
     assert got.get("exact_match", got.get("EM")) == 100.0
 
 
+def _cmrc_original_file(path, answers, qid="DEV_0_QUERY_0"):
+    qas = [{"query_id": qid, "query_text": "?", "answers": list(answers)}]
+    path.write_text(json.dumps([{"context_id": "DEV_0", "context_text": "", "qas": qas,
+                                 "title": ""}], ensure_ascii=False))
+    return path
+
+
+def test_cmrc_original_format_scores_as_squad_style(tmp_path):
+    # As in cmrc2018_dev.json: a JSON number among the answers, scored as its str().
+    answers = ["北京大学", 4.9]
+    original = _cmrc_original_file(tmp_path / "original.json", answers)
+    squad_style = _squad_file(tmp_path / "squad.json", answers=["北京大学", "4.9"],
+                              qid="DEV_0_QUERY_0")
+    for prediction, em in (("在北京大学", 0.0), ("4.9", 100.0)):
+        preds = tmp_path / "p.json"
+        preds.write_text(json.dumps({"DEV_0_QUERY_0": prediction}, ensure_ascii=False))
+        got = evaluate_files("cmrc", original, preds)
+        assert got == evaluate_files("cmrc", squad_style, preds)
+        assert got["EM"] == em and got["TOTAL"] == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[{"qas": [{"query_text": "?", "answers": ["a"]}]}]', r"\[0\]\.qas\[0\]: .*'query_id'"),
+        ('[{"qas": [{"query_id": "q", "answers": []}]}]', r"\[0\]\.qas\[0\]: .*no gold answers"),
+        ('[{"qas": []}, {"title": "x"}]', r"\[1\] has no 'qas' list"),
+    ],
+)
+def test_bad_cmrc_original_file_names_file_and_place(tmp_path, text, message):
+    gold, preds = tmp_path / "cmrc2018_dev.json", tmp_path / "p.json"
+    gold.write_text(text)
+    preds.write_text("{}")
+    with pytest.raises(ValueError, match=message) as err:
+        evaluate_files("cmrc", gold, preds)
+    assert gold.name in str(err.value)
+
+
+@pytest.mark.parametrize("benchmark", ["cmrc", "drcd"])
+def test_cmrc_numeric_prediction_is_scored_as_its_string(tmp_path, benchmark):
+    gold = _squad_file(tmp_path / "gold.json", answers=["1874", "4.9"])
+    preds = tmp_path / "p.json"
+    # What counts is str() of the parsed number: 4.90 is the float 4.9, scored as "4.9";
+    # 1874.0 is scored as "1874.0", which is not "1874".
+    for number, em in (("1874", 100.0), ("4.90", 100.0), ("1874.0", 0.0)):
+        preds.write_text('{"q1": %s}' % number)
+        assert evaluate_files(benchmark, gold, preds)["EM"] == em
+
+
+@pytest.mark.parametrize("benchmark", ["squad", "mlqa", "xor-full"])
+def test_numeric_prediction_is_an_error_outside_cmrc(tmp_path, benchmark):
+    if benchmark == "xor-full":
+        gold = tmp_path / "gold.jsonl"
+        gold.write_text(json.dumps({"id": "q1", "answers": ["1874"], "lang": "fi"}) + "\n")
+    else:
+        gold = _squad_file(tmp_path / "xquad.en.json", answers=["1874"])
+    preds = tmp_path / "p.json"
+    preds.write_text('{"q1": 1874}')
+    with pytest.raises(ValueError, match=r"question 'q1' is 1874 \(int\), not a string"):
+        evaluate_files(benchmark, gold, preds)
+
+
 def test_infer_mlqa_language():
     assert infer_mlqa_language("data/xquad.de.json") == "de"
     assert infer_mlqa_language("dev-context-ar-question-en.json") == "ar"
@@ -246,7 +323,8 @@ def test_evaluate_files_rejects_unknown_benchmark(tmp_path):
         ('{"data": [{"paragraphs": [{"qas": [{"id": "q1"}]}]}]}', "{}", "gold", "has no 'answers'"),
         ('{"data": [{"title": "x"}]}', "{}", "gold", r"data\[0\] has no 'paragraphs'"),
         ("squad", '["Paris"]', "pred", "must be a JSON object"),
-        ("squad", '{"q1": 3}', "pred", "answers must be strings"),
+        ("squad", '{"q1": null}', "pred", "answers must be strings"),
+        ("squad", '{"q1": ["Paris"]}', "pred", "answers must be strings"),
         ("squad", "{oops", "pred", "malformed JSON"),
     ],
 )

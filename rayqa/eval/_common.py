@@ -76,6 +76,29 @@ def answer_texts(answers: Any, qid: str) -> tuple[str, ...]:
     return texts
 
 
+def is_number(value: Any) -> bool:
+    """True for a JSON number (int or float; not a bool, which Python counts as an int)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def require_string_predictions(predictions: Mapping[str, Any]) -> None:
+    """Rejects predictions that are not strings, naming the first such question.
+
+    Only the CMRC 2018 script turns a prediction into a string (str()); the SQuAD, MLQA
+    and XOR-TyDi scripts would crash on a number, so their scorers say so instead.
+
+    Raises:
+        ValueError: A prediction is not a string.
+    """
+    for qid, answer in predictions.items():
+        if not isinstance(answer, str):
+            raise ValueError(
+                f"predictions: the answer to question {qid!r} is {answer!r:.50} "
+                f"({type(answer).__name__}), not a string; only cmrc / drcd score numbers "
+                "(as their str())"
+            )
+
+
 @dataclass(frozen=True)
 class AnswerNormalizer:
     """SQuAD-family normalization: lower, drop punctuation, drop articles, re-join tokens.
@@ -138,8 +161,9 @@ def exact_match_and_f1(
         {"exact_match", "f1"} on the 0-100 scale.
 
     Raises:
-        ValueError: There are no examples.
+        ValueError: There are no examples, or a prediction is not a string.
     """
+    require_string_predictions(predictions)
     exact_match = f1 = 0.0
     total = 0
     for example in examples:

@@ -119,6 +119,8 @@ def cmrc_scores(examples: Iterable[Any], predictions: Mapping[str, Any]) -> dict
     Args:
         examples: Gold data, in any form `as_examples` accepts, e.g. `(qid, [answers])`.
         predictions: Answer per question id; a missing id scores 0 and counts in SKIP.
+            Each answer is scored as its str(), as in the script: a number 1874 is the
+            answer "1874" (`read_predictions` keeps JSON numbers for this).
 
     Returns:
         {"AVERAGE", "F1", "EM"} (0-100, rounded to 3 decimals as printed), "TOTAL"

@@ -1,6 +1,7 @@
 """Readers for gold and prediction files; every problem is a ValueError naming the file.
 
-Formats: SQuAD v1.1 JSON gold (XQuAD, MLQA, CMRC 2018, DRCD), XOR-TyDi JSONL gold
+Formats: SQuAD v1.1 JSON gold (XQuAD, MLQA, CMRC 2018, DRCD), CMRC 2018's original JSON
+gold (a list of contexts with query_id / answers), XOR-TyDi JSONL gold
 ({"id", "question", "answers", "lang"} per line), and {question_id: answer} JSON
 predictions.
 """
@@ -12,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rayqa.eval._common import GoldExample, answer_texts
+from rayqa.eval._common import GoldExample, answer_texts, is_number
 
 
 def _read_text(path: str | Path) -> str:
@@ -32,33 +33,44 @@ def _parse_json(text: str, where: str) -> Any:
         raise ValueError(f"{where}: malformed JSON: {err}") from err
 
 
-def read_predictions(path: str | Path) -> dict[str, str]:
+def read_predictions(path: str | Path) -> dict[str, str | int | float]:
     """Reads `{question_id: answer}` predictions.
 
+    Numbers are kept as read: the CMRC 2018 script (also DRCD's) scores str(answer), so
+    1874 is the answer "1874" there; the other scorers reject them.
+
     Raises:
-        ValueError: Missing file, malformed JSON, not an object of strings.
+        ValueError: Missing file, malformed JSON, not an object, or an answer that is
+            neither a string nor a number.
     """
     data = _parse_json(_read_text(path), str(path))
     if not isinstance(data, dict):
         raise ValueError(f"{path}: predictions must be a JSON object {{id: answer}}, "
                          f"got {type(data).__name__}")
-    bad = [qid for qid, answer in data.items() if not isinstance(answer, str)]
+    bad = [qid for qid, answer in data.items()
+           if not isinstance(answer, str) and not is_number(answer)]
     if bad:
-        raise ValueError(f"{path}: answers must be strings; {len(bad)} are not "
-                         f"(first: {bad[0]!r})")
+        raise ValueError(f"{path}: answers must be strings (numbers only for cmrc / drcd); "
+                         f"{len(bad)} are not (first: {bad[0]!r}: {data[bad[0]]!r:.50})")
     return data
 
 
 def read_squad_gold(path: str | Path) -> list[GoldExample]:
     """Reads SQuAD v1.1-format gold: data / paragraphs / qas / answers[].text.
 
+    CMRC 2018's original format, a list of contexts with qas / query_id / answers, is
+    recognized and read as well (see `_cmrc_original_examples`).
+
     Raises:
         ValueError: Missing file, malformed JSON, or another structure (the message says
             where).
     """
     data = _parse_json(_read_text(path), str(path))
+    if isinstance(data, list) and data and isinstance(data[0], Mapping) and "qas" in data[0]:
+        return _cmrc_original_examples(data, str(path))
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
-        raise ValueError(f"{path}: not SQuAD format (expected an object with a 'data' list)")
+        raise ValueError(f"{path}: not SQuAD format (expected an object with a 'data' list) "
+                         "nor CMRC 2018's original format (a list of contexts with 'qas')")
     examples = []
     for a, article in enumerate(data["data"]):
         paragraphs = article.get("paragraphs") if isinstance(article, dict) else None
@@ -71,6 +83,38 @@ def read_squad_gold(path: str | Path) -> list[GoldExample]:
             for q, qa in enumerate(qas):
                 where = f"{path}: data[{a}].paragraphs[{p}].qas[{q}]"
                 examples.append(_gold_example(qa, where))
+    return examples
+
+
+def _cmrc_original_examples(contexts: list[Any], source: str) -> list[GoldExample]:
+    """Gold examples of CMRC 2018's original format, as the CMRC 2018 script reads it.
+
+    Each context is {"context_id", "context_text", "qas", "title"}; each question
+    {"query_id", "query_text", "answers": [answer, ...]}. The dev file has numeric
+    answers (4.9, 39764.0); the script str()s every answer, and so does this (the
+    SQuAD-style copy of the file holds the same strings, so both score the same).
+
+    Args:
+        contexts: The parsed JSON list.
+        source: File name for error messages.
+
+    Raises:
+        ValueError: A context without a 'qas' list, a question without a string
+            'query_id' or without answers (the message says where).
+    """
+    examples = []
+    for c, context in enumerate(contexts):
+        qas = context.get("qas") if isinstance(context, Mapping) else None
+        if not isinstance(qas, list):
+            raise ValueError(f"{source}: [{c}] has no 'qas' list")
+        for q, qa in enumerate(qas):
+            where = f"{source}: [{c}].qas[{q}]"
+            if not isinstance(qa, Mapping) or not isinstance(qa.get("query_id"), str):
+                raise ValueError(f"{where}: expected an object with a string 'query_id'")
+            answers = qa.get("answers")
+            if isinstance(answers, list):
+                answers = [str(a) if is_number(a) else a for a in answers]
+            examples.append(_gold_example({"id": qa["query_id"], "answers": answers}, where))
     return examples
 
 

@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from rayqa.eval._common import GoldExample, as_examples, token_f1
+from rayqa.eval._common import GoldExample, as_examples, require_string_predictions, token_f1
 
 # The script's language table; results are listed in this order.
 XOR_SCRIPT_LANGUAGES = ("te", "sw", "th", "fi", "id", "ja", "ru", "ar", "en", "bn", "ko")
@@ -43,6 +43,23 @@ def _wakati():
     return MeCab.Tagger("-Owakati")
 
 
+def _wakati_parse(text: str, example: GoldExample, what: str) -> str:
+    """MeCab's -Owakati tokens of `text`, or a ValueError naming the question.
+
+    MeCab takes UTF-8 bytes; a lone surrogate (JSON "\\ud800") has none and would end
+    in a SWIG TypeError, so it is reported here as bad input.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise ValueError(
+            f"question {example.qid!r} ({example.lang}): the {what} {text!r:.80} holds a "
+            f"lone surrogate {text[err.start]!r} at character {err.start}, which is not "
+            "text; MeCab cannot tokenize it"
+        ) from None
+    return _wakati().parse(text)
+
+
 def _bleu(references: list[str], hypothesis: str) -> float:
     """nltk.translate.bleu on raw strings: character 1-4-grams, no smoothing."""
     from nltk.translate.bleu_score import sentence_bleu
@@ -59,8 +76,9 @@ def _score_one(example: GoldExample, pred: str) -> tuple[float, float, float]:
     tokenized_pred = pred
     if example.lang == "ja":
         # No spaces in Japanese: tokenize gold and (lightly rewritten) prediction.
-        golds = [_wakati().parse(gold) for gold in golds]
-        tokenized_pred = _wakati().parse(pred.replace("・", " ").replace("、", ","))
+        golds = [_wakati_parse(gold, example, "gold answer") for gold in golds]
+        tokenized_pred = _wakati_parse(pred.replace("・", " ").replace("、", ","), example,
+                                       "prediction")
     pred_norm = xor_normalize(tokenized_pred)
     golds_norm = [xor_normalize(gold) for gold in golds]
     f1 = max(token_f1(pred_norm.split(), gold.split()) for gold in golds_norm)
@@ -89,8 +107,11 @@ def xor_full_scores(
         (so it is the mean only when all seven XOR-TyDi languages are present).
 
     Raises:
-        ValueError: An example has no language, or there are no examples.
+        ValueError: An example has no language, there are no examples, a prediction is
+            not a string, or a Japanese answer is not text MeCab can take (a lone
+            surrogate).
     """
+    require_string_predictions(predictions)
     sums: dict[str, list[float]] = {}
     counts: dict[str, int] = {}
     for example in as_examples(examples):

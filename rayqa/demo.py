@@ -5,7 +5,7 @@
 3. fine-tune it as an extractive reader with Ray Train + DeepSpeed (2 workers),
    LAKM batches (knowledge-phrase masking) in turn with the MRC batches,
 4. encode and index the demo passages with Ray Data (FAISS + BM25 per language),
-5. start Ray Serve on 127.0.0.1 and ask the demo questions over HTTP,
+5. start Ray Serve on 127.0.0.1 and ask dev questions (none trained on) over HTTP,
 6. shut everything down.
 
 The console shows the stages, rayqa's progress lines and the answers; the rest of the
@@ -33,9 +33,38 @@ from rayqa.config import IndexJobConfig, PhraseMiningConfig, ReaderJobConfig, bu
 DEMO_DATA = resources.files("rayqa") / "resources" / "demo"
 
 
+# What the demo asks over HTTP: one question of dev.json per language. Dev questions
+# reword train questions about the same paragraphs, so the reader has read the answer
+# but never trained on the question.
+DEMO_QUESTION_IDS = (
+    "demo-lighthouse-en-dev2",
+    "demo-river-de-dev2",
+    "demo-bicycle-es-dev1",
+    "demo-festival-fr-dev2",
+    "demo-railway-zh-dev1",
+    "demo-mountain-ru-dev2",
+    "demo-market-ar-dev1",
+    "demo-bees-hi-dev1",
+)
+
+
 def demo_file(name: str) -> str:
     """Path of a file of the shipped demo corpus."""
     return str(DEMO_DATA / name)
+
+
+def demo_questions() -> list[dict]:
+    """The questions the demo asks: those of ``DEMO_QUESTION_IDS``, read from dev.json.
+
+    Returns:
+        ``{"id", "question", "lang", "expected"}`` per question, in that order;
+        ``expected`` is its gold answer.
+    """
+    data = json.loads(Path(demo_file("dev.json")).read_text(encoding="utf-8"))
+    dev = {qa["id"]: qa for article in data["data"] for paragraph in article["paragraphs"]
+           for qa in paragraph["qas"]}
+    return [{"id": qid, "question": dev[qid]["question"], "lang": dev[qid]["lang"],
+             "expected": dev[qid]["answers"][0]["text"]} for qid in DEMO_QUESTION_IDS]
 
 
 def reader_defaults(workdir: Path) -> dict:
@@ -237,9 +266,7 @@ def run_stages(workdir: Path, port: int, epochs: int | None, out: TextIO) -> tup
     step("4/5 encoding and indexing the demo passages with Ray Data", out)
     build_index(build_config(IndexJobConfig, index_defaults(workdir), "demo index defaults"))
     step(f"5/5 serving on http://127.0.0.1:{port} and asking the demo questions", out)
-    questions = [json.loads(line) for line in
-                 Path(demo_file("questions.jsonl")).read_text(encoding="utf-8").splitlines()
-                 if line.strip()]
+    questions = demo_questions()
     try:
         start(serve_defaults(workdir), host="127.0.0.1", port=port)
         matched = ask(port, questions, out)

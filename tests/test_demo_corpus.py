@@ -1,6 +1,7 @@
 """The demo corpus under rayqa/resources/demo: valid SQuAD, exact spans, all languages.
 
-Standard library only; nothing here imports rayqa.
+Standard library only; one test imports rayqa.demo (light: no Ray) for the questions
+the demo asks.
 """
 
 import importlib.util
@@ -104,6 +105,8 @@ def test_passages_cover_every_language_and_link_articles():
 
 
 def test_demo_questions_are_answerable_train_questions():
+    # questions.jsonl, as build_corpus.py writes it; the demo itself asks dev questions
+    # (test_demo_asks_dev_questions_it_did_not_train_on).
     questions = _jsonl("questions.jsonl")
     passages = _jsonl("passages.jsonl")
     assert len(questions) == 8
@@ -115,6 +118,25 @@ def test_demo_questions_are_answerable_train_questions():
         assert set(q) == {"question", "lang", "expected"}
         assert any(p["lang"] == q["lang"] and q["expected"] in p["text"] for p in passages), q
         assert q["expected"] in train.get((q["lang"], q["question"]), set()), q
+
+
+def test_demo_asks_dev_questions_it_did_not_train_on():
+    from rayqa.demo import demo_questions
+
+    questions = demo_questions()
+    assert {q["lang"] for q in questions} == LANGS and len(questions) == len(LANGS)
+    dev = {qa["id"]: qa for _, qa in _qas("dev.json")}
+    train = list(_qas("train.json"))
+    train_ids = {qa["id"] for _, qa in train}
+    train_questions = {qa["question"] for _, qa in train}
+    passages = _jsonl("passages.jsonl")
+    for q in questions:
+        assert q["id"] in dev and q["id"] not in train_ids, q
+        assert q["question"] not in train_questions, q
+        assert (q["question"], q["lang"]) == (dev[q["id"]]["question"], dev[q["id"]]["lang"])
+        # "answers as expected" compares with the dev question's gold answer.
+        assert q["expected"] in {a["text"] for a in dev[q["id"]]["answers"]}, q
+        assert any(p["lang"] == q["lang"] and q["expected"] in p["text"] for p in passages), q
 
 
 def test_data_files_stay_small():

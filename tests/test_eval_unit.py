@@ -298,7 +298,8 @@ def test_numeric_prediction_is_an_error_outside_cmrc(tmp_path, benchmark):
         gold = _squad_file(tmp_path / "xquad.en.json", answers=["1874"])
     preds = tmp_path / "p.json"
     preds.write_text('{"q1": 1874}')
-    with pytest.raises(ValueError, match=r"question 'q1' is 1874 \(int\), not a string"):
+    with pytest.raises(ValueError, match=r"p\.json: answers must be strings \(numbers only "
+                                         r"for cmrc / drcd\); 1 are not \(first: 'q1': 1874\)"):
         evaluate_files(benchmark, gold, preds)
 
 

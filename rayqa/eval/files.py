@@ -76,7 +76,7 @@ def evaluate_files(
             raise ValueError("mkqa needs the language (--lang), e.g. en or zh_cn")
         return mkqa_evaluate_files(gold_path, predictions_path, lang)
     gold = read_squad_gold(gold_path)
-    predictions = read_predictions(predictions_path)
+    predictions = read_predictions(predictions_path, numbers=benchmark in ("cmrc", "drcd"))
     if benchmark == "squad":
         return squad_scores(gold, predictions)
     if benchmark == "mlqa":

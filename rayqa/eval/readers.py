@@ -33,25 +33,29 @@ def _parse_json(text: str, where: str) -> Any:
         raise ValueError(f"{where}: malformed JSON: {err}") from err
 
 
-def read_predictions(path: str | Path) -> dict[str, str | int | float]:
+def read_predictions(path: str | Path, numbers: bool = False) -> dict[str, str | int | float]:
     """Reads `{question_id: answer}` predictions.
 
-    Numbers are kept as read: the CMRC 2018 script (also DRCD's) scores str(answer), so
-    1874 is the answer "1874" there; the other scorers reject them.
+    Args:
+        path: The predictions JSON file.
+        numbers: Keep JSON numbers as read, for the CMRC 2018 script (also DRCD's), which
+            scores str(answer): 1874 is the answer "1874" there. The other scripts take
+            strings only.
 
     Raises:
         ValueError: Missing file, malformed JSON, not an object, or an answer that is
-            neither a string nor a number.
+            not a string (nor, with `numbers`, a number); the message names the file.
     """
     data = _parse_json(_read_text(path), str(path))
     if not isinstance(data, dict):
         raise ValueError(f"{path}: predictions must be a JSON object {{id: answer}}, "
                          f"got {type(data).__name__}")
     bad = [qid for qid, answer in data.items()
-           if not isinstance(answer, str) and not is_number(answer)]
+           if not isinstance(answer, str) and not (numbers and is_number(answer))]
     if bad:
-        raise ValueError(f"{path}: answers must be strings (numbers only for cmrc / drcd); "
-                         f"{len(bad)} are not (first: {bad[0]!r}: {data[bad[0]]!r:.50})")
+        kinds = "strings or numbers" if numbers else "strings (numbers only for cmrc / drcd)"
+        raise ValueError(f"{path}: answers must be {kinds}; {len(bad)} are not "
+                         f"(first: {bad[0]!r}: {data[bad[0]]!r:.50})")
     return data
 
 

@@ -177,6 +177,6 @@ def test_dev_set_and_ranks():
 
 def test_shipped_config_loads_and_is_commented():
     cfg = load_config(MDPRJobConfig, REPO / "configs" / "mdpr.yaml")
-    assert cfg.encoder.name_or_path == "bert-base-multilingual-cased"
+    assert cfg.encoder.name_or_path == "bert-base-multilingual-uncased"  # the paper's
     assert all((REPO / f.path).is_file() for f in cfg.data.train_files + cfg.data.dev_files
                + cfg.data.passages_files)

@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from rayqa.config import ConfigError, LAKMConfig, ReaderJobConfig, build_config
+from rayqa.config import ConfigError, LAKMConfig, ReaderJobConfig, build_config, load_config
 from rayqa.data.lakm import (
     IGNORE_INDEX,
     LAKMCollator,
     PhrasePassage,
+    balance_passages,
     choose_positions,
     prepare_lakm_features,
     read_lakm_passages,
@@ -237,3 +238,106 @@ def test_random_ngram_ablation_masks_spans_not_phrases(tokenizer):
     assert phrase_hits / phrase_total < 0.35  # phrases get no priority
     with pytest.raises(ValueError, match="unknown LAKM strategy"):
         LAKMCollator(tokenizer, strategy="whole_word")
+
+
+def lang_passages(counts: dict[str, int]) -> list[PhrasePassage]:
+    """``counts[lang]`` passages per language, interleaved, ids ``<lang>-<i>``."""
+    items = [PhrasePassage(f"{lang}-{i}", TEXTS[0], lang, [(0, 17)])
+             for lang, n in counts.items() for i in range(n)]
+    return sorted(items, key=lambda p: int(p.id.split("-")[1]))
+
+
+def test_balance_gives_every_language_the_smallest_count():
+    passages = lang_passages({"en": 50, "fr": 20, "de": 35})
+    kept, counts = balance_passages(passages, seed=0)
+    assert counts == {"before": {"de": 35, "en": 50, "fr": 20},
+                      "after": {"de": 20, "en": 20, "fr": 20}}
+    assert {lang: sum(p.lang == lang for p in kept) for lang in ("en", "fr", "de")} == \
+        {"en": 20, "fr": 20, "de": 20}
+    assert [p for p in passages if p in kept] == kept  # input order kept
+    assert len({p.id for p in kept}) == 60
+
+
+@pytest.mark.parametrize("total, after", [
+    (30, {"de": 10, "en": 10, "fr": 10}),  # the mixMRC size is smaller: exactly it
+    (31, None),                            # not divisible: counts differ by at most one
+    (500, {"de": 20, "en": 20, "fr": 20}),  # larger: the smallest language decides
+])
+def test_balance_caps_the_total_at_the_mixmrc_size(total, after):
+    kept, counts = balance_passages(lang_passages({"en": 50, "fr": 20, "de": 35}), 3, total)
+    assert len(kept) == sum(counts["after"].values()) == min(total, 60)
+    assert max(counts["after"].values()) - min(counts["after"].values()) <= (total % 3 > 0)
+    if after:
+        assert counts["after"] == after
+
+
+def test_balance_is_deterministic_under_the_seed():
+    passages = lang_passages({"en": 40, "zh": 15})
+    ids = [[p.id for p in balance_passages(passages, seed, 20)[0]] for seed in (7, 7, 8)]
+    assert ids[0] == ids[1] and ids[0] != ids[2]
+    assert balance_passages([], 7, 20) == ([], {"before": {}, "after": {}})
+
+
+def write_squad(path, n: int) -> str:
+    context = TEXTS[0]
+    qas = [{"id": f"q{i}", "question": f"Who cut the tree {i}?",
+            "answers": [{"text": "George Washington", "answer_start": 0}]} for i in range(n)]
+    path.write_text(json.dumps({"data": [{"title": "t", "paragraphs": [
+        {"context": context, "qas": qas}]}]}), encoding="utf-8")
+    return str(path)
+
+
+def balance_job(tmp_path, balance: bool | None, with_mixmrc: bool = True) -> ReaderJobConfig:
+    passages = lang_passages({"en": 30, "fr": 12, "de": 20})
+    lines = [json.dumps({"id": p.id, "lang": p.lang, "text": p.text,
+                         "phrases": [{"start": 0, "end": 17}]}) for p in passages]
+    (tmp_path / "passages.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tasks = [{"name": "mrc"}, {"name": "lakm", "files": [str(tmp_path / "passages.jsonl")]}]
+    if with_mixmrc:
+        tasks.insert(1, {"name": "mixmrc", "files": [write_squad(tmp_path / "mixed.json", 25)]})
+    tree = {"output_dir": str(tmp_path / "out"), "model": {"name_or_path": "m"},
+            "data": {"train_files": [write_squad(tmp_path / "train.json", 4)]},
+            "tasks": tasks, "train": {"seed": 5}}
+    if balance is not None:
+        tree["lakm"] = {"balance": balance}
+    return build_config(ReaderJobConfig, tree)
+
+
+def test_read_tasks_balances_lakm_to_the_mixmrc_size_and_reports_counts(tmp_path, capsys):
+    from rayqa.train.reader_job import read_tasks
+
+    cfg = balance_job(tmp_path, balance=True)
+    data = read_tasks(cfg, BadRecords())
+    assert len(data["mixmrc"]) == 25 and len(data["lakm"]) == 25  # 25 examples -> 25 passages
+    assert [p.id for p in data["lakm"]] == [p.id for p in read_tasks(cfg, BadRecords())["lakm"]]
+    summary = json.loads((tmp_path / "out" / "lakm_balance.json").read_text())
+    assert summary["before"] == {"de": 20, "en": 30, "fr": 12}
+    assert sorted(summary["after"].values()) == [8, 8, 9]
+    assert (summary["seed"], summary["total_cap"], summary["cap_source"]) == \
+        (5, 25, "mixmrc examples")
+    assert "LAKM balance (cap 25): passages per language de 20, en 30, fr 12 -> " \
+        in capsys.readouterr().out
+
+
+def test_read_tasks_without_mixmrc_balances_to_the_smallest_language(tmp_path):
+    from rayqa.train.reader_job import read_tasks
+
+    data = read_tasks(balance_job(tmp_path, balance=True, with_mixmrc=False), BadRecords())
+    assert len(data["lakm"]) == 36  # 3 languages x 12 (fr)
+
+
+def test_balance_off_by_default_keeps_every_passage(tmp_path):
+    from rayqa.train.reader_job import read_tasks
+
+    cfg = balance_job(tmp_path, balance=None)
+    assert cfg.lakm.balance is False
+    assert len(read_tasks(cfg, BadRecords())["lakm"]) == 62
+    assert not (tmp_path / "out" / "lakm_balance.json").exists()
+
+
+@pytest.mark.parametrize("name", ["lakm", "mixmrc_lakm", "zero_shot_lakm", "random_ngram"])
+def test_paper_lakm_settings_balance(name):
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "configs" / "boundary" / f"{name}.yaml"
+    assert load_config(ReaderJobConfig, path).lakm.balance is True

@@ -71,6 +71,14 @@ class LAKMConfig(Section):
     random_token_prob: float = Field(0.1, ge=0, le=1)
     # knowledge: phrases first; random_ngram: random 2-4 token spans (paper Table 8 ablation).
     strategy: Literal["knowledge", "random_ngram"] = "knowledge"
+    # Paper 3.2: "the number of passages in different languages is equal, and the total
+    # amount of training data in LAKM is the same as that of mixMRC". On: the driver samples
+    # (seed train.seed) every language down to the smallest one's passage count and caps the
+    # total number of passages at total_passages, or else at the mixMRC task's number of
+    # training examples (question-passage pairs) when the run has one. Off: every passage.
+    balance: bool = False
+    # Cap on the balanced passage total; None: the mixMRC task's example count, if any.
+    total_passages: int | None = Field(None, ge=1)
 
     @model_validator(mode="after")
     def _split_fits(self):

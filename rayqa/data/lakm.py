@@ -16,10 +16,15 @@ becomes ``[MASK]`` 80% of the time, a random token 10%, and stays unchanged 10%.
 The ``random_ngram`` strategy is the paper's ablation (Table 8, "Random N-gram
 Masking"): the same budget and replacement, but whole random 2- to 4-token spans take
 the place of the knowledge phrases.
+
+``balance_passages`` samples the passages the way the paper's section 3.2 sets up its
+comparison: "the number of passages in different languages is equal, and the total
+amount of training data in LAKM is the same as that of mixMRC".
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,6 +96,44 @@ def _problem(obj: dict) -> tuple[str, str] | None:
         if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
             return "bad_span", f"phrases[{i}] is not a span of the text: {phrase!r:.80}"
     return None
+
+
+def balance_passages(passages: list[PhrasePassage], seed: int, total: int | None = None
+                     ) -> tuple[list[PhrasePassage], dict[str, dict[str, int]]]:
+    """Samples ``passages`` to the same count in every language, at most ``total`` in all.
+
+    Each language keeps the smallest language's count. When that makes more than
+    ``total`` passages, each keeps ``total // languages`` and ``total % languages`` of them
+    (chosen by the seed) keep one more, so the total is exactly ``total`` and counts
+    differ by at most one. Kept passages stay in their input order.
+
+    Args:
+        passages: LAKM passages of every language (``lang`` groups them).
+        seed: Seed of the sampling; the same seed and input give the same subset.
+        total: Cap on the total (the mixMRC task's number of examples); None: no cap.
+
+    Returns:
+        The kept passages and ``{"before": {lang: n}, "after": {lang: n}}``.
+    """
+    before = Counter(p.lang for p in passages)
+    if not before:
+        return [], {"before": {}, "after": {}}
+    langs = sorted(before)
+    rng = np.random.default_rng(seed)
+    per_lang = dict.fromkeys(langs, min(before.values()))
+    if total is not None and len(langs) * min(before.values()) > total:
+        per_lang = dict.fromkeys(langs, total // len(langs))
+        for index in rng.permutation(len(langs))[:total % len(langs)]:
+            per_lang[langs[index]] += 1  # fits: the smallest count exceeds total / languages
+    positions: dict[str, list[int]] = {lang: [] for lang in langs}
+    for i, passage in enumerate(passages):
+        positions[passage.lang].append(i)
+    keep: set[int] = set()
+    for lang in langs:
+        indices = positions[lang]
+        keep.update(indices[j] for j in rng.permutation(len(indices))[:per_lang[lang]])
+    kept = [p for i, p in enumerate(passages) if i in keep]
+    return kept, {"before": {lang: before[lang] for lang in langs}, "after": per_lang}
 
 
 def prepare_lakm_features(tokenizer, passages: list[PhrasePassage], max_length: int = 256,

@@ -3,15 +3,20 @@
 ``train_reader(cfg)`` validates and reads the data on the driver (bad records counted
 and reported there, strict mode fails before any worker starts): the MRC training files,
 the files of every auxiliary task in ``cfg.tasks`` (mixMRC SQuAD files, LAKM passages),
-and the dev files. It shares them through the object store, runs the workers, and writes
+and the dev files. With ``lakm.balance`` it samples the LAKM passages there (so every
+worker trains on the same subset) and writes the per-language counts to
+``<output_dir>/lakm_balance.json``. It shares them through the object store, runs the workers, and writes
 the best checkpoint's reader to ``<output_dir>/final`` as a plain ``from_pretrained``
 directory with the resolved config.
 """
 
 from __future__ import annotations
 
+import json
+
+from rayqa import storage
 from rayqa.config import ReaderJobConfig
-from rayqa.data.lakm import read_lakm_passages
+from rayqa.data.lakm import balance_passages, read_lakm_passages
 from rayqa.data.records import BadRecords
 from rayqa.data.squad import QAExample, read_squad
 from rayqa.train.launch import fit_and_export, read_data_files
@@ -44,7 +49,31 @@ def read_tasks(cfg: ReaderJobConfig, report: BadRecords) -> dict[str, list]:
         if not data[task.name]:
             source = "data.train_files" if task.name == "mrc" else f"the {task.name} files"
             raise ValueError(f"no usable training examples in {source}")
+    if cfg.lakm.balance and "lakm" in data:
+        data["lakm"] = balance_lakm(cfg, data["lakm"], len(data.get("mixmrc", [])) or None)
     return data
+
+
+def balance_lakm(cfg: ReaderJobConfig, passages: list, mixmrc_examples: int | None) -> list:
+    """The LAKM passages sampled to equal per-language counts (see ``balance_passages``).
+
+    The total is capped at ``lakm.total_passages``, else at ``mixmrc_examples``; the
+    counts before and after are logged and written to ``<output_dir>/lakm_balance.json``.
+    """
+    total = cfg.lakm.total_passages or mixmrc_examples
+    kept, counts = balance_passages(passages, cfg.train.seed, total)
+    summary = {"seed": cfg.train.seed, "total_cap": total,
+               "cap_source": "lakm.total_passages" if cfg.lakm.total_passages
+               else "mixmrc examples" if total else None, **counts}
+    print(f"[rayqa.train] LAKM balance (cap {total}): passages per language "
+          f"{_counts(counts['before'])} -> {_counts(counts['after'])}", flush=True)
+    storage.write_text(storage.join(cfg.output_dir, "lakm_balance.json"),
+                       json.dumps(summary, indent=1) + "\n")
+    return kept
+
+
+def _counts(per_lang: dict[str, int]) -> str:
+    return ", ".join(f"{lang} {n}" for lang, n in per_lang.items()) or "none"
 
 
 def train_reader(cfg: ReaderJobConfig):

@@ -6,8 +6,8 @@ the files of every auxiliary task in ``cfg.tasks`` (mixMRC SQuAD files, LAKM pas
 and the dev files. With ``lakm.balance`` it samples the LAKM passages there (so every
 worker trains on the same subset) and writes the per-language counts to
 ``<output_dir>/lakm_balance.json``. It shares the data through the object store, runs
-the workers, and writes the best checkpoint's reader to ``<output_dir>/final`` as a plain ``from_pretrained``
-directory with the resolved config.
+the workers, and writes the best checkpoint's reader to ``<output_dir>/final`` as a
+plain ``from_pretrained`` directory with the resolved config.
 """
 
 from __future__ import annotations

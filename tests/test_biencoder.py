@@ -13,8 +13,9 @@ from rayqa.data.records import BadRecords, DataError
 from rayqa.demo import demo_file
 from rayqa.models.biencoder import PADDING_KEY, BiEncoder, biencoder_nll
 from rayqa.testing.tiny import build_tiny_encoder, build_tokenizer
-from rayqa.train.mdpr_loop import (BiEncoderCollator, Context, DPRExample, global_loss,
-                                   retrieval_ranks, splice_local)
+from rayqa.train.mdpr_loop import (BiEncoderCollator, Context, DPRExample, ExampleCollator,
+                                   global_loss, retrieval_ranks, sample_negatives,
+                                   splice_local, train_rows)
 from rayqa.train.mdpr_job import (build_dev_set, mine_bm25_negatives, read_dpr_file,
                                            read_dpr_jsonl)
 from tests.conftest import REPO
@@ -92,6 +93,46 @@ def test_hard_negatives_widen_the_score_matrix(tiny):
     # Question 1 has no hard negatives: its two slots are empty and masked everywhere.
     keys = BiEncoderCollator(tokenizer, 16, 32, 2)(batch)["keys"]
     assert keys[5:7].tolist() == [PADDING_KEY] * 2 and (keys[[3, 4, 7, 8]] >= 0).all()
+
+
+def test_hard_negatives_are_drawn_per_epoch_from_all_mined_ones():
+    negatives = [Context("neg", f"negative {i}") for i in range(8)]
+    draws = {epoch: sample_negatives(negatives, 2, seed=42, epoch=epoch, example_id="q7")
+             for epoch in range(6)}
+    for drawn in draws.values():  # two distinct negatives of the question, best-first order
+        assert len(drawn) == 2 and all(n in negatives for n in drawn)
+        assert negatives.index(drawn[0]) < negatives.index(drawn[1])
+    # Other epochs draw other subsets (not always the first two).
+    assert draws[0] != draws[1] and len({tuple(n.text for n in d) for d in draws.values()}) > 2
+    assert any(negatives.index(n) >= 2 for d in draws.values() for n in d)
+    # The same (seed, epoch, id) draws the same: a resumed run repeats the uninterrupted one.
+    assert all(sample_negatives(negatives, 2, 42, epoch, "q7") == drawn
+               for epoch, drawn in draws.items())
+    assert [sample_negatives(negatives, 2, s, 0, i) for s, i in ((43, "q7"), (42, "q8"))] \
+        != [draws[0], draws[0]]
+    # No more negatives than slots: all of them, in order; no slots: none.
+    assert sample_negatives(negatives[:2], 3, 42, 5, "q7") == negatives[:2]
+    assert sample_negatives(negatives, 0, 42, 5, "q7") == []
+
+
+def test_collator_draws_the_epochs_negatives_from_full_rows(tiny):
+    """Rows keep every mined negative; the collator fills its slots with the epoch's draw
+    (keyed by the row's question id) and pads questions with fewer."""
+    _, tokenizer = tiny
+    examples = [_example(0, 6), _example(1, 1)]
+    rows = train_rows(examples)
+    assert [len(json.loads(row["negatives"])) for row in rows] == [6, 1]
+    collator = ExampleCollator(BiEncoderCollator(tokenizer, 16, 32, 2, seed=3))
+    slots = {}
+    for epoch in (0, 1, 0):
+        collator.set_epoch(epoch)
+        keys = collator(rows)["keys"].tolist()
+        expected = [n.key for n in sample_negatives(examples[0].hard_negatives, 2, 3, epoch, "q0")]
+        assert keys[2:4] == expected  # question 0's slots
+        assert keys[4:6] == [examples[1].hard_negatives[0].key, PADDING_KEY]
+        slots.setdefault(epoch, keys)
+        assert keys == slots[epoch]
+    assert slots[0] != slots[1]
 
 
 def test_saved_encoders_index_and_query_through_text_encoder(tiny, tmp_path):

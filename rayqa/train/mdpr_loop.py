@@ -1,6 +1,7 @@
 """Ray Train worker loop for mDPR (DeepSpeed; in-batch negatives from every worker).
 
-Each step every worker encodes its questions, their positives and their hard negatives;
+Each step every worker encodes its questions, their positives and their hard negatives
+(drawn anew every epoch from all of a question's mined negatives, ``sample_negatives``);
 the question and passage vectors of all workers are gathered, so each question is scored
 against the positives and hard negatives of the whole global batch (DPR's recipe). The
 gathered copies carry no gradient; each worker puts its own, differentiable vectors back
@@ -81,7 +82,8 @@ class DPRExample:
         answers: Answer strings (used to keep BM25-mined negatives answer-free).
         positives: Passages that answer it; training uses the first (as DPR does), dev
             ranking counts any.
-        hard_negatives: Passages that do not answer it, best first.
+        hard_negatives: Passages that do not answer it, best first; training draws
+            ``data.hard_negatives`` of them anew every epoch (``sample_negatives``).
     """
 
     id: str
@@ -101,11 +103,33 @@ class DevSet:
     positive_rows: list[list[int]]
 
 
+def sample_negatives(negatives: list[Context], count: int, seed: int, epoch: int,
+                     example_id: str) -> list[Context]:
+    """The `count` hard negatives a question trains on in `epoch` (all when no more exist).
+
+    The draw is a function of ``(seed, epoch, example_id)`` alone, not of a running RNG:
+    a run resumed mid-epoch (which collates the batches it skips, and restarts workers)
+    draws exactly what the uninterrupted run drew, and every epoch sees another subset
+    of a question's mined negatives instead of always the first ones.
+
+    Returns:
+        The drawn negatives in their original (best-first) order.
+    """
+    if len(negatives) <= count:
+        return list(negatives)
+    if count <= 0:
+        return []
+    digest = hashlib.blake2b(f"{seed}\x00{epoch}\x00{example_id}".encode(), digest_size=8)
+    rng = np.random.default_rng(int.from_bytes(digest.digest(), "little"))
+    return [negatives[i] for i in np.sort(rng.choice(len(negatives), count, replace=False))]
+
+
 class BiEncoderCollator:
     """Tokenizes a batch of `DPRExample`s into question and passage inputs.
 
-    Passages come as `[positives of the batch; hard_negatives slots per question]`; a
-    question with fewer hard negatives gets empty slots keyed `PADDING_KEY`, so every
+    Passages come as `[positives of the batch; hard_negatives slots per question]`; the
+    slots hold negatives drawn for the current epoch (``set_epoch``, ``sample_negatives``);
+    a question with fewer hard negatives gets empty slots keyed `PADDING_KEY`, so every
     worker's block has the same shape (``all_gather`` needs that).
 
     Args:
@@ -113,20 +137,28 @@ class BiEncoderCollator:
         max_query_length: Questions are cut to this many tokens.
         max_passage_length: Passages are cut to this many tokens (text first, never title).
         hard_negatives: Hard-negative slots per question.
+        seed: Seed of the per-epoch draw of hard negatives (the training seed).
     """
 
     def __init__(self, tokenizer, max_query_length: int, max_passage_length: int,
-                 hard_negatives: int):
+                 hard_negatives: int, seed: int = 0):
         self.tokenizer = tokenizer
         self.max_query_length = max_query_length
         self.max_passage_length = max_passage_length
         self.hard_negatives = hard_negatives
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw the hard negatives of `epoch` from now on."""
+        self.epoch = epoch
 
     def __call__(self, examples: list[DPRExample]) -> dict:
         passages = [e.positives[0] for e in examples]
         keys = [p.key for p in passages]
         for example in examples:
-            chosen = example.hard_negatives[:self.hard_negatives]
+            chosen = sample_negatives(example.hard_negatives, self.hard_negatives, self.seed,
+                                      self.epoch, example.id)
             passages += chosen + [Context("", "")] * (self.hard_negatives - len(chosen))
             keys += [p.key for p in chosen] + [PADDING_KEY] * (self.hard_negatives - len(chosen))
         return {"queries": self.queries([e.question for e in examples]),
@@ -201,9 +233,10 @@ def biencoder_train_loop(config: dict) -> None:
     model_path = storage.local_model(cfg.encoder.name_or_path)  # s3:// -> local copy
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir(model_path))
     collator = BiEncoderCollator(tokenizer, cfg.encoder.max_query_length,
-                                 cfg.encoder.max_passage_length, cfg.data.hard_negatives)
-    loader = ShardLoader(TRAIN, config["rows"][TRAIN], cfg.train.batch_size, cfg.train.seed,
-                         ExampleCollator(collator))
+                                 cfg.encoder.max_passage_length, cfg.data.hard_negatives,
+                                 cfg.train.seed)
+    loader = EpochShardLoader(TRAIN, config["rows"][TRAIN], cfg.train.batch_size,
+                              cfg.train.seed, ExampleCollator(collator))
     resumed = resumed_state()
     state = plan_schedule(cfg.train, len(loader), resumed)
     engine = build_engine(BiEncoder.from_pretrained(model_path), cfg.train,
@@ -258,29 +291,45 @@ class EncoderTokenizers:
 def train_dataset(examples: list[DPRExample], cfg: MDPRJobConfig) -> dict[str, tuple]:
     """The training questions as a Ray Dataset split across workers: ``{"train": ...}``.
 
-    A row holds what a step uses of a question: its text, its first positive and its
-    first ``hard_negatives`` hard negatives; the loop's collator tokenizes them per batch.
     The split gives every worker the same number of questions, so the i-th batches of
     all workers have one shape, as the gathering of vectors requires.
     """
-    hard = cfg.data.hard_negatives
-    rows = [{"question": e.question, "positive": [e.positives[0].title, e.positives[0].text],
-             "negatives": json.dumps([[c.title, c.text] for c in e.hard_negatives[:hard]],
+    return {TRAIN: featurized_dataset(train_rows(examples), None, {},
+                                      world_size=max(1, cfg.train.num_workers))}
+
+
+def train_rows(examples: list[DPRExample]) -> list[dict]:
+    """Rows of what a step uses of a question: its id, text, first positive and every
+    hard negative (the collator draws the epoch's ones and tokenizes them per batch)."""
+    return [{"id": e.id, "question": e.question,
+             "positive": [e.positives[0].title, e.positives[0].text],
+             "negatives": json.dumps([[c.title, c.text] for c in e.hard_negatives],
                                      ensure_ascii=False)} for e in examples]
-    return {TRAIN: featurized_dataset(rows, None, {}, world_size=max(1, cfg.train.num_workers))}
 
 
 class ExampleCollator:
-    """``BiEncoderCollator`` over rows of ``train_dataset``."""
+    """``BiEncoderCollator`` over rows of ``train_rows``."""
 
     def __init__(self, collator: BiEncoderCollator):
         self.collator = collator
 
+    def set_epoch(self, epoch: int) -> None:
+        self.collator.set_epoch(epoch)
+
     def __call__(self, rows: list[dict]) -> dict:
         return self.collator([
-            DPRExample("", row["question"], "", [], [Context(*row["positive"])],
+            DPRExample(row["id"], row["question"], "", [], [Context(*row["positive"])],
                        [Context(*pair) for pair in json.loads(row["negatives"])])
             for row in rows])
+
+
+class EpochShardLoader(ShardLoader):
+    """A ``ShardLoader`` that also tells its collator the epoch (hard negatives are drawn
+    per epoch); the epoch loop calls ``set_epoch`` on fresh and resumed runs alike."""
+
+    def set_epoch(self, epoch: int) -> None:
+        super().set_epoch(epoch)
+        self.collate.set_epoch(epoch)
 
 
 def _to_device(batch: dict, device) -> dict:

@@ -76,6 +76,11 @@ class CORAMDPRConfig(Section):
 
     encoder: BiEncoderConfig
     hard_negatives: int = Field(1, ge=0)  # per question per step, from the mined negatives
+    # Round 0 (no mined negatives yet): top hard negatives up with BM25 passages of the
+    # collection in the question's language that contain no answer. The paper's initial
+    # mDPR follows DPR (its NQ training file and hyperparameters: one BM25 hard negative
+    # per question); it does not say which negatives its TyDi / XOR-TyDi stage used.
+    bm25_negatives: bool = True
     train: TrainConfig = Field(default_factory=lambda: TrainConfig(run_name="mdpr"))
 
 

@@ -196,15 +196,8 @@ class CORAPipeline:
             write_jsonl(dev_rows, dev_file)
         start = (self.cfg.mdpr.encoder.name_or_path if r == 0
                  else self.path(r - 1, "mdpr", FINAL))
-        job = MDPRJobConfig(
-            output_dir=self.path(r, "mdpr"),
-            encoder=self.cfg.mdpr.encoder.model_copy(update={"name_or_path": start}),
-            data=MDPRDataConfig(train_files=[DataFile(path=train_file)],
-                                dev_files=[DataFile(path=dev_file)] if dev_rows else [],
-                                hard_negatives=self.cfg.mdpr.hard_negatives,
-                                strict=self.cfg.strict),
-            train=self.cfg.mdpr.train.model_copy(update={"run_name": f"mdpr_round{r}"}))
-        train_mdpr(job)
+        train_mdpr(mdpr_round_config(self.cfg, r, self.path(r, "mdpr"), start, train_file,
+                                     dev_file if dev_rows else None))
         return {"train_lines": len(rows), "mined_labels": len(labels),
                 "questions_without_gold": missing, "start": start}
 
@@ -344,6 +337,26 @@ class CORAPipeline:
         if not runs:
             return None
         return results_table(runs).write(self.out, "results")
+
+
+def mdpr_round_config(cfg: CORAJobConfig, r: int, output_dir: str, start: str,
+                      train_file: str, dev_file: str | None) -> MDPRJobConfig:
+    """The mDPR job of round `r`, starting from the encoders at `start`.
+
+    Round 0 has no mined negatives yet: with ``mdpr.bm25_negatives`` its questions get
+    BM25 negatives from the passage collection (DPR's recipe). Later rounds train on
+    the negatives mGEN labeled.
+    """
+    bm25 = r == 0 and cfg.mdpr.bm25_negatives
+    return MDPRJobConfig(
+        output_dir=output_dir,
+        encoder=cfg.mdpr.encoder.model_copy(update={"name_or_path": start}),
+        data=MDPRDataConfig(train_files=[DataFile(path=train_file)],
+                            dev_files=[DataFile(path=dev_file)] if dev_file else [],
+                            hard_negatives=cfg.mdpr.hard_negatives, bm25_negatives=bm25,
+                            passages_files=[DataFile(path=cfg.passages_file)] if bm25 else [],
+                            strict=cfg.strict),
+        train=cfg.mdpr.train.model_copy(update={"run_name": f"mdpr_round{r}"}))
 
 
 def _with_ctxs(questions: list[dict], found: list[list[dict]]) -> list[dict]:

@@ -1,0 +1,39 @@
+"""The mDPR job each CORA round builds (no Ray: the config-building function alone)."""
+
+from pathlib import Path
+
+from rayqa.config import CORAJobConfig, CORAMDPRConfig, load_config
+from rayqa.pipelines.cora import mdpr_round_config
+
+CONFIG = Path(__file__).resolve().parents[1] / "configs" / "cora.yaml"
+
+
+def _cfg(*overrides: str) -> CORAJobConfig:
+    return load_config(CORAJobConfig, CONFIG, ["passages_file=/data/passages.jsonl",
+                                               *overrides])
+
+
+def test_round_zero_mines_bm25_negatives_from_the_passages_file():
+    assert load_config(CORAJobConfig, CONFIG).mdpr.bm25_negatives
+    assert CORAMDPRConfig(encoder={"name_or_path": "m"}).bm25_negatives  # the default
+    cfg = _cfg("mdpr.hard_negatives=2")
+    job = mdpr_round_config(cfg, 0, "/out/round_0/mdpr", "bert-base-multilingual-uncased",
+                            "/out/round_0/mdpr_train.jsonl", "/out/round_0/mdpr_dev.jsonl")
+    assert job.data.bm25_negatives and job.data.hard_negatives == 2
+    assert [f.path for f in job.data.passages_files] == ["/data/passages.jsonl"]
+    assert [f.path for f in job.data.train_files] == ["/out/round_0/mdpr_train.jsonl"]
+    assert [f.path for f in job.data.dev_files] == ["/out/round_0/mdpr_dev.jsonl"]
+    assert job.encoder.name_or_path == "bert-base-multilingual-uncased"
+    assert job.encoder.max_query_length == cfg.mdpr.encoder.max_query_length
+    assert job.train.run_name == "mdpr_round0" and job.output_dir == "/out/round_0/mdpr"
+
+
+def test_later_rounds_and_the_switch_mine_no_bm25_negatives():
+    later = mdpr_round_config(_cfg(), 1, "/out/round_1/mdpr", "/out/round_0/mdpr/final",
+                              "/out/round_1/mdpr_train.jsonl", None)
+    assert not later.data.bm25_negatives and later.data.passages_files == []
+    assert later.data.dev_files == [] and later.train.run_name == "mdpr_round1"
+    assert later.encoder.name_or_path == "/out/round_0/mdpr/final"
+    off = mdpr_round_config(_cfg("mdpr.bm25_negatives=false"), 0, "/out/round_0/mdpr", "m",
+                            "/out/round_0/mdpr_train.jsonl", None)
+    assert not off.data.bm25_negatives and off.data.passages_files == []

@@ -14,9 +14,11 @@ def _cfg(*overrides: str) -> CORAJobConfig:
 
 
 def test_round_zero_mines_bm25_negatives_from_the_passages_file():
-    assert load_config(CORAJobConfig, CONFIG).mdpr.bm25_negatives
-    assert CORAMDPRConfig(encoder={"name_or_path": "m"}).bm25_negatives  # the default
-    cfg = _cfg("mdpr.hard_negatives=2")
+    # Off by default and in the shipped config: BM25 over the collection is built on the
+    # driver.
+    assert not load_config(CORAJobConfig, CONFIG).mdpr.bm25_negatives
+    assert not CORAMDPRConfig(encoder={"name_or_path": "m"}).bm25_negatives
+    cfg = _cfg("mdpr.hard_negatives=2", "mdpr.bm25_negatives=true")
     job = mdpr_round_config(cfg, 0, "/out/round_0/mdpr", "bert-base-multilingual-uncased",
                             "/out/round_0/mdpr_train.jsonl", "/out/round_0/mdpr_dev.jsonl")
     assert job.data.bm25_negatives and job.data.hard_negatives == 2
@@ -29,7 +31,7 @@ def test_round_zero_mines_bm25_negatives_from_the_passages_file():
 
 
 def test_later_rounds_and_the_switch_mine_no_bm25_negatives():
-    later = mdpr_round_config(_cfg(), 1, "/out/round_1/mdpr", "/out/round_0/mdpr/final",
+    later = mdpr_round_config(_cfg("mdpr.bm25_negatives=true"), 1, "/out/round_1/mdpr", "/out/round_0/mdpr/final",
                               "/out/round_1/mdpr_train.jsonl", None)
     assert not later.data.bm25_negatives and later.data.passages_files == []
     assert later.data.dev_files == [] and later.train.run_name == "mdpr_round1"

@@ -79,8 +79,9 @@ class CORAMDPRConfig(Section):
     # Round 0 (no mined negatives yet): top hard negatives up with BM25 passages of the
     # collection in the question's language that contain no answer. The paper's initial
     # mDPR follows DPR (its NQ training file and hyperparameters: one BM25 hard negative
-    # per question); it does not say which negatives its TyDi / XOR-TyDi stage used.
-    bm25_negatives: bool = True
+    # per question); it does not say which negatives its TyDi / XOR-TyDi stage used. Off
+    # by default: the BM25 index is built over the whole collection on the driver.
+    bm25_negatives: bool = False
     train: TrainConfig = Field(default_factory=lambda: TrainConfig(run_name="mdpr"))
 
 

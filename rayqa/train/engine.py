@@ -71,6 +71,23 @@ def warmup_steps(cfg: TrainConfig, total: int) -> int:
     return cfg.warmup_steps if cfg.warmup_steps is not None else int(cfg.warmup_ratio * total)
 
 
+SHARED_MEMORY_OP = "deepspeed_shm_comm"
+
+
+def skip_shared_memory_op(deepspeed) -> None:
+    """Keeps DeepSpeed from compiling its shared-memory all-reduce when it initializes.
+
+    DeepSpeed's torch backend JIT-compiles that C++ op (``ShareMemCommBuilder``) on the
+    first ``initialize`` of every machine and Python environment - one to three minutes
+    on two cores, while every worker waits - and a worker killed mid-compile leaves a
+    lock file that makes every later run wait forever. Only its ``inference_all_reduce``
+    uses the op; training all-reduces through ``torch.distributed``. DeepSpeed reads
+    the op's availability from ``deepspeed.ops.__compatible_ops__``, a dict computed
+    once and kept, so marking the op unavailable there skips the build.
+    """
+    deepspeed.ops.__compatible_ops__[SHARED_MEMORY_OP] = False
+
+
 def build_engine(model: torch.nn.Module, cfg: TrainConfig, schedule: dict):
     """Wrap ``model`` in a DeepSpeed engine with AdamW and the linear ``schedule``.
 
@@ -79,6 +96,7 @@ def build_engine(model: torch.nn.Module, cfg: TrainConfig, schedule: dict):
     """
     import deepspeed  # imported on the worker: it probes accelerators at import time
 
+    skip_shared_memory_op(deepspeed)
     decay, no_decay = [], []
     for name, param in model.named_parameters():
         (no_decay if param.ndim < 2 or "LayerNorm" in name else decay).append(param)

@@ -77,17 +77,24 @@ def read_squad_gold(path: str | Path) -> list[GoldExample]:
                          "nor CMRC 2018's original format (a list of contexts with 'qas')")
     examples = []
     for a, article in enumerate(data["data"]):
-        paragraphs = article.get("paragraphs") if isinstance(article, dict) else None
-        if not isinstance(paragraphs, list):
-            raise ValueError(f"{path}: data[{a}] has no 'paragraphs' list")
-        for p, paragraph in enumerate(paragraphs):
-            qas = paragraph.get("qas") if isinstance(paragraph, dict) else None
-            if not isinstance(qas, list):
-                raise ValueError(f"{path}: data[{a}].paragraphs[{p}] has no 'qas' list")
-            for q, qa in enumerate(qas):
+        for p, paragraph in enumerate(_list_field(article, "paragraphs", f"{path}: data[{a}]")):
+            for q, qa in enumerate(_list_field(paragraph, "qas",
+                                               f"{path}: data[{a}].paragraphs[{p}]")):
                 where = f"{path}: data[{a}].paragraphs[{p}].qas[{q}]"
                 examples.append(_gold_example(qa, where))
     return examples
+
+
+def _list_field(node: Any, key: str, where: str) -> list:
+    """``node[key]`` when ``node`` is an object and that is a list.
+
+    Raises:
+        ValueError: Otherwise, naming ``where`` and ``key``.
+    """
+    value = node.get(key) if isinstance(node, Mapping) else None
+    if not isinstance(value, list):
+        raise ValueError(f"{where} has no {key!r} list")
+    return value
 
 
 def _cmrc_original_examples(contexts: list[Any], source: str) -> list[GoldExample]:
@@ -108,10 +115,7 @@ def _cmrc_original_examples(contexts: list[Any], source: str) -> list[GoldExampl
     """
     examples = []
     for c, context in enumerate(contexts):
-        qas = context.get("qas") if isinstance(context, Mapping) else None
-        if not isinstance(qas, list):
-            raise ValueError(f"{source}: [{c}] has no 'qas' list")
-        for q, qa in enumerate(qas):
+        for q, qa in enumerate(_list_field(context, "qas", f"{source}: [{c}]")):
             where = f"{source}: [{c}].qas[{q}]"
             if not isinstance(qa, Mapping) or not isinstance(qa.get("query_id"), str):
                 raise ValueError(f"{where}: expected an object with a string 'query_id'")

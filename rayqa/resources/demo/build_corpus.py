@@ -1931,20 +1931,7 @@ CORPUS["bees"] = {
     ),
 }
 
-# The HTTP demo asks these: (topic, lang, index into that paragraph's train questions).
-# They are train questions on purpose: the tiny from-scratch reader mostly memorizes them.
-DEMO_QUESTIONS = [
-    ("lighthouse", "en", 3),
-    ("river", "de", 2),
-    ("bicycle", "es", 2),
-    ("festival", "fr", 4),
-    ("railway", "zh", 0),
-    ("mountain", "ru", 3),
-    ("market", "ar", 0),
-    ("bees", "hi", 0),
-]
-
-OUTPUTS = ("train.json", "dev.json", "passages.jsonl", "questions.jsonl")
+OUTPUTS = ("train.json", "dev.json", "passages.jsonl")
 
 
 def _nfc(text: str) -> str:
@@ -1975,7 +1962,7 @@ def _qas(topic: str, lang: str, context: str, pairs, tag: str) -> list[dict]:
 
 
 def build() -> dict[str, object]:
-    """All four outputs as Python objects: SQuAD dicts for train/dev, row lists for jsonl."""
+    """All three outputs as Python objects: SQuAD dicts for train/dev, row lists for jsonl."""
     train, dev, passages = [], [], []
     for topic, by_lang in CORPUS.items():
         missing = set(LANGS) - set(by_lang)
@@ -1998,15 +1985,10 @@ def build() -> dict[str, object]:
                 {"context": context, "qas": _qas(topic, lang, context, dev_pairs, "dev")}]})
             passages.append({"id": f"{topic}-{lang}", "title": title, "text": context,
                              "lang": lang, "article_id": topic})
-    questions = []
-    for topic, lang, index in DEMO_QUESTIONS:
-        question, answer = CORPUS[topic][lang][2][index]
-        questions.append({"question": _nfc(question), "lang": lang, "expected": _nfc(answer)})
     return {
         "train.json": {"version": "1.1", "data": train},
         "dev.json": {"version": "1.1", "data": dev},
         "passages.jsonl": passages,
-        "questions.jsonl": questions,
     }
 
 

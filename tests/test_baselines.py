@@ -1,7 +1,11 @@
-"""CORA baselines end to end with tiny models on a demo-corpus slice in three languages:
-every baseline answers every question, predictions, scores and the table are written."""
+"""CORA baselines end to end with tiny models on a demo-corpus slice in three languages
+(each article cut into two passages): every baseline answers every question,
+predictions, scores and the table are written; BM25 reads two-passage units, MT+DPR an
+English-only index; `score_open_qa` scores like the official scripts."""
 
+import gzip
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -9,11 +13,15 @@ import pytest
 
 from rayqa import storage
 from rayqa.config import BaselinesJobConfig, EncoderConfig, IndexJobConfig, load_config
-from rayqa.data.openqa import OpenQAExample
-from rayqa.data.passages import read_passages
+from rayqa.data.openqa import OpenQAExample, read_openqa
+from rayqa.data.passages import Passage, read_passages
+from rayqa.eval import (MKQAPrediction, mkqa_scores, read_mkqa_gold, score_by_language,
+                        score_open_qa, xor_full_scores)
 from rayqa.testing.tiny import build_tiny_reader
 from rayqa.testing.tiny_seq2seq import build_tiny_marian, build_tiny_mt5
-from rayqa.pipelines.baselines import mt_mono_answers, score_answers, translate_by_lang
+from rayqa.pipelines.baselines import (UnitBM25, bm25_contexts, check_pivot_index,
+                                       mt_mono_answers, passage_units, score_answers,
+                                       select_questions, translate_by_lang)
 from rayqa.retrieval.build import write_index
 from rayqa.retrieval.encode import encode_passages_local
 
@@ -24,6 +32,18 @@ import baselines as job  # noqa: E402
 DEMO = REPO / "rayqa" / "resources" / "demo"
 LANGS = ("en", "de", "zh")
 PER_LANG = 3
+
+
+def _halves(passage: Passage) -> list[Passage]:
+    """The passage cut at the sentence end nearest its middle: two consecutive passages
+    of one article, like two 100-token windows of a longer one."""
+    ends = [m.end() for m in re.finditer(r"[.。](?=\s|$)|。", passage.text)][:-1]
+    if not ends:
+        return [passage]
+    cut = min(ends, key=lambda end: abs(end - len(passage.text) / 2))
+    texts = [passage.text[:cut].strip(), passage.text[cut:].strip()]
+    return [Passage(f"{passage.id}.{n}", text, passage.lang, passage.title, passage.article_id)
+            for n, text in enumerate(texts, start=1)]
 
 
 def _questions() -> list[dict]:
@@ -42,7 +62,8 @@ def _questions() -> list[dict]:
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("baselines")
-    passages = [p for p in read_passages(DEMO / "passages.jsonl") if p.lang in LANGS]
+    articles = [p for p in read_passages(DEMO / "passages.jsonl") if p.lang in LANGS]
+    passages = [half for article in articles for half in _halves(article)]
     texts = [f"{p.title} {p.text}" for p in passages]
     questions = _questions()
     (tmp / "questions.jsonl").write_text(
@@ -52,8 +73,10 @@ def setup(tmp_path_factory):
                             max_length=64, batch_size=16)
     index_cfg = IndexJobConfig(output_dir=str(tmp / "index"),
                                passages_files=[str(DEMO / "passages.jsonl")], encoder=encoder)
-    write_index(tmp / "index", passages, encode_passages_local(
-        [p.to_dict() for p in passages], encoder), index_cfg)
+    vectors = encode_passages_local([p.to_dict() for p in passages], encoder)
+    write_index(tmp / "index", passages, vectors, index_cfg)
+    english = [i for i, p in enumerate(passages) if p.lang == "en"]
+    write_index(tmp / "index_en", [passages[i] for i in english], vectors[english], index_cfg)
     by_lang = {lang: [t for p, t in zip(passages, texts) if p.lang == lang] for lang in LANGS}
     models = {}
     for lang in ("de", "zh"):
@@ -65,13 +88,15 @@ def setup(tmp_path_factory):
                                vocab_size=1500)
     config = {
         "output_dir": str(tmp / "out"), "questions": str(tmp / "questions.jsonl"),
-        "index_dir": str(tmp / "index"), "reader": encoder.name_or_path,
+        "index_dir": str(tmp / "index"), "mt_dpr_index_dir": str(tmp / "index_en"),
+        "reader": encoder.name_or_path,
         "generator": str(generator), "top_k": 3, "dense_depth": 20,
         "translator": {"kind": "marian", "models": models, "max_new_tokens": 8},
     }
     path = tmp / "baselines.yaml"
     path.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
-    return {"config": path, "questions": questions, "out": tmp / "out"}
+    return {"config": path, "questions": questions, "out": tmp / "out", "tmp": tmp,
+            "articles": articles, "passages": passages}
 
 
 @pytest.fixture(scope="module")
@@ -138,9 +163,15 @@ def test_missing_parts_and_shipped_config_are_checked():
     with pytest.raises(ValueError, match="baseline 'mt_dpr' needs translator"):
         BaselinesJobConfig(output_dir="o", questions="q", baselines=["mt_dpr"], index_dir="i",
                            reader="r")
+    with pytest.raises(ValueError, match="needs reader, index_dir or mt_dpr_index_dir"):
+        BaselinesJobConfig(output_dir="o", questions="q", baselines=["mt_dpr"],
+                           translator={"kind": "marian", "models": {"de-en": "m"}})
+    with pytest.raises(ValueError, match="answered_only: false needs scoring: mkqa"):
+        BaselinesJobConfig(output_dir="o", questions="q", baselines=["closed_book"],
+                           generator="g", scoring="xor", answered_only=False)
     cfg = load_config(BaselinesJobConfig, REPO / "configs" / "baselines.yaml")
     assert cfg.mono_threshold == 0.5 and cfg.translator.models["en-ar"].endswith("en-ar")
-    assert cfg.top_k == 10
+    assert cfg.top_k == 10 and cfg.bm25_unit_passages == 2 and cfg.answered_only
 
 
 def test_score_answers_with_xor_full_rules():
@@ -159,3 +190,88 @@ def test_translate_by_lang_uses_each_questions_pair(shared_dir):
     texts = [xquad.translate_ids(ids[:1], "de")[0], xquad.translate_ids(ids[1:], "zh")[0], ""]
     out = translate_by_lang(xquad, texts, ["de", "zh", "de"], ["en"] * 3)
     assert out == [*xquad.translate_ids(ids, "en"), ""]
+
+
+def _examples(questions) -> list[OpenQAExample]:
+    return [OpenQAExample(q["id"], q["question"], q["lang"], q["answers"]) for q in questions]
+
+
+def test_bm25_units_are_two_consecutive_passages_of_one_article(setup):
+    articles, passages = setup["articles"], setup["passages"]
+    assert len(passages) >= len(articles) * 3 // 2  # most articles are two passages
+    article_of = {half.id: article for article in articles for half in _halves(article)}
+    units = UnitBM25(str(setup["tmp"] / "index"), 2)
+    found = list(passage_units(units.store, 2))
+    assert len(found) == len(articles)
+    for row, lang, title, texts in found:
+        article = article_of[units.store[row].id]
+        unit = units.unit(row)
+        assert unit["text"] == "\n".join(p.text for p in _halves(article))
+        assert unit["rows"] == list(range(row, row + len(texts)))
+        assert (lang, title) == (article.lang, article.title)
+    # Size 1: a unit per passage, the index's own granularity.
+    assert len(list(passage_units(units.store, 1))) == len(passages)
+    # The unit is what is retrieved: an article's second passage as the query finds the
+    # unit that starts at its first passage, both passages' text included.
+    second = next(p for p in passages if p.id.endswith(".2") and p.lang == "en")
+    top = units.search([second.text], ["en"], 1)[0][0]
+    first = next(p for p in passages if p.id == second.id[:-1] + "1")
+    assert top["text"] == f"{first.text}\n{second.text}" and len(top["rows"]) == 2
+
+
+def test_bm25_reads_its_top_units_as_one_context(setup):
+    units = UnitBM25(str(setup["tmp"] / "index"), 2)
+    examples = _examples(setup["questions"])
+    hits = units.search([e.question for e in examples], [e.lang for e in examples], 3)
+    contexts = bm25_contexts(examples, units, 3)
+    assert any(len(found) == 3 for found in hits)
+    for example, found, context in zip(examples, hits, contexts):
+        assert context == (["\n".join(h["text"] for h in found)] if found else [])
+        assert all(h["lang"] == example.lang for h in found)
+
+
+def test_mt_dpr_index_must_hold_pivot_language_passages_only(setup):
+    from rayqa.pipelines.baselines import _passage_store
+
+    check_pivot_index(_passage_store(str(setup["tmp"] / "index_en")), "en", "index_en")
+    with pytest.raises(ValueError, match=r"index: passages in \['de', 'en', 'zh'\]"):
+        check_pivot_index(_passage_store(str(setup["tmp"] / "index")), "en", "index")
+
+
+def test_score_open_qa_equals_the_official_mkqa_scorer_in_every_language(shared_dir):
+    gold_file = shared_dir / "data" / "mkqa" / "test_mkqa.jsonl.gz"
+    examples = read_openqa(gold_file)
+    predictions: dict[str, dict[str, str]] = {}
+    for n, e in enumerate(examples):  # a gold answer, no answer or a wrong one, in turn
+        text = [e.answers[0] if e.answers else "", "", "wrong answer"][n % 3]
+        predictions.setdefault(e.lang, {})[e.id] = text
+    scores = score_open_qa(examples, predictions, "mkqa")
+    lines = len(gzip.open(gold_file, "rt", encoding="utf-8").readlines())
+    assert len(scores) == 26 and len(examples) == 26 * lines
+    for lang, got in scores.items():
+        gold = read_mkqa_gold(gold_file, lang)
+        official = mkqa_scores(gold, {q: MKQAPrediction(q, predictions[lang][q]) for q in gold},
+                               lang)
+        assert got == pytest.approx(official, abs=1e-9, nan_ok=True), lang
+    # answered_only (the paper's MKQA set): unanswerable and long_answer questions go.
+    dropped = [e for e in examples if e not in select_questions(examples, True)]
+    assert {e.answer_type for e in dropped} == {"unanswerable", "long_answer"}
+
+
+def test_score_open_qa_dispatches_mlqa_and_xor_rules_per_language():
+    questions = [{"id": "a", "lang": "de", "answers": ["der Rhein"]},
+                 {"id": "b", "lang": "ru", "answers": ["Москва"]},
+                 {"id": "c", "lang": "de", "answers": ["Berlin", "Bonn"]}]
+    predictions = {"a": "Rhein", "b": "город Москва", "c": "Bonn"}
+    mlqa, xor = (score_open_qa(questions, predictions, rules) for rules in ("mlqa", "xor"))
+    official = {"mlqa": score_by_language(questions, predictions),
+                "xor": xor_full_scores(questions, predictions)}
+    assert list(mlqa) == list(xor) == ["de", "ru"]
+    for lang in ("de", "ru"):
+        assert mlqa[lang] == pytest.approx(official["mlqa"][lang], abs=1e-9)
+        assert xor[lang] == pytest.approx(official["xor"][lang], abs=1e-9)
+    assert mlqa["de"]["exact_match"] == pytest.approx(100.0, abs=1e-9)
+    with pytest.raises(ValueError, match="scoring must be one of"):
+        score_open_qa(questions, predictions, "squad")
+    with pytest.raises(ValueError, match="has no gold answers"):
+        score_open_qa([{"id": "d", "lang": "de", "answers": []}], {}, "mlqa")

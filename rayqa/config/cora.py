@@ -146,25 +146,44 @@ class BaselinesJobConfig(Section):
 
     output_dir: str
     questions: str  # open-QA JSONL (XOR-TyDi style or MKQA) with gold answers
-    scoring: Literal["mlqa", "xor"] = "mlqa"  # per-language EM/F1 rules
+    # Per-language rules (rayqa.eval.score_open_qa): mlqa (EM/F1), xor (eval_xor_full.py
+    # F1/EM/BLEU) or mkqa (mkqa_eval.py; MKQA language codes).
+    scoring: Literal["mlqa", "xor", "mkqa"] = "mlqa"
+    # Only questions with a gold answer run and count: MKQA's unanswerable and
+    # long_answer questions are left out, as in the paper (footnote 10, appendix B.3).
+    # False keeps them (mkqa scoring only: they count as "no answer" gold).
+    answered_only: bool = True
     baselines: list[Literal["bm25", "mt_dpr", "mt_mono", "closed_book"]] = Field(
         default_factory=lambda: ["bm25", "mt_dpr", "mt_mono", "closed_book"])
-    index_dir: str | None = None  # build_index output (BM25 and dense)
+    index_dir: str | None = None  # build_index output (passages, BM25 and dense)
+    # Consecutive passages of one article per BM25 retrieval unit (paper B.7: 2
+    # paragraphs); the unit BM25 is built from index_dir's passages each run. 1: the
+    # index's own per-passage BM25.
+    bm25_unit_passages: int = Field(2, ge=1)
+    # build_index output over pivot-language passages only (the paper's English DPR
+    # index) for MT+DPR. None: index_dir's dense hits, dense_depth deep, filtered to the
+    # pivot language.
+    mt_dpr_index_dir: str | None = None
     reader: str | None = None  # extractive reader for BM25 / MT+DPR / MT+Mono
     generator: str | None = None  # mGEN checkpoint for closed-book
     translator: TranslatorConfig | None = None  # question -> pivot, answer -> question lang
     pivot_lang: str = "en"
-    top_k: int = Field(10, ge=1)  # passages read per question (paper B.7: top 10)
-    dense_depth: int = Field(100, ge=1)  # dense hits searched for top_k pivot passages
+    top_k: int = Field(10, ge=1)  # units (BM25) or passages (MT+DPR) read (paper B.7: 10)
+    dense_depth: int = Field(100, ge=1)  # without mt_dpr_index_dir: hits searched for top_k
     mono_threshold: float = Field(0.5, ge=0, le=1)  # MT+Mono (paper B.8)
     strict: bool = False
 
     @model_validator(mode="after")
     def _parts_present(self):
-        need = {"bm25": ("index_dir", "reader"), "mt_dpr": ("index_dir", "reader", "translator"),
+        need = {"bm25": ("index_dir", "reader"), "mt_dpr": ("reader", "translator"),
                 "mt_mono": ("index_dir", "reader", "translator"), "closed_book": ("generator",)}
         for name in self.baselines:
             missing = [key for key in need[name] if getattr(self, key) is None]
+            if name == "mt_dpr" and not (self.index_dir or self.mt_dpr_index_dir):
+                missing.append("index_dir or mt_dpr_index_dir")
             if missing:
                 raise ValueError(f"baseline {name!r} needs {', '.join(missing)}")
+        if not self.answered_only and self.scoring != "mkqa":
+            raise ValueError("answered_only: false needs scoring: mkqa (the MLQA and XOR "
+                             "rules score only questions with a gold answer)")
         return self

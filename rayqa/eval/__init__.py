@@ -2,8 +2,10 @@
 
 Pure Python (no Ray, no torch). `evaluate_files` scores files; the `*_scores`
 functions score in-memory gold data and predictions, e.g. inside a training loop.
-MKQA (`mkqa`) follows mkqa_eval.py. `retrieval_recall` gives R^L@k and R^multi@k;
-language breakdowns, heatmaps and result tables in `rayqa.eval.report`.
+MKQA (`mkqa`) follows mkqa_eval.py. `score_open_qa` scores open-QA answers per
+language under the MLQA, XOR-Full or MKQA rules (one dispatch for the CORA pipeline and
+its baselines). `retrieval_recall` gives R^L@k and R^multi@k; language breakdowns,
+heatmaps and result tables in `rayqa.eval.report`.
 nltk (CMRC/DRCD) and MeCab (Japanese in XOR-Full) load only when those scorers run.
 """
 
@@ -19,6 +21,7 @@ from rayqa.eval.mkqa import (
     read_mkqa_predictions,
 )
 from rayqa.eval.mlqa import MLQA_LANGUAGES, mlqa_normalize, mlqa_scores, score_by_language
+from rayqa.eval.open_qa import SCORINGS, score_open_qa
 from rayqa.eval.readers import read_predictions, read_squad_gold, read_xor_gold
 from rayqa.eval.retrieval import answer_in_text, multilingual_answers, retrieval_recall
 from rayqa.eval.squad import squad_normalize, squad_scores
@@ -30,6 +33,7 @@ __all__ = [
     "MKQAPrediction",
     "MKQA_LANGUAGES",
     "MLQA_LANGUAGES",
+    "SCORINGS",
     "answer_in_text",
     "cmrc_scores",
     "evaluate_files",
@@ -46,6 +50,7 @@ __all__ = [
     "read_xor_gold",
     "retrieval_recall",
     "score_by_language",
+    "score_open_qa",
     "squad_normalize",
     "squad_scores",
     "token_f1",

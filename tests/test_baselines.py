@@ -217,6 +217,8 @@ def test_bm25_units_are_two_consecutive_passages_of_one_article(setup):
     top = units.search([second.text], ["en"], 1)[0][0]
     first = next(p for p in passages if p.id == second.id[:-1] + "1")
     assert top["text"] == f"{first.text}\n{second.text}" and len(top["rows"]) == 2
+    # Only the questions' languages are indexed.
+    assert set(UnitBM25(str(setup["tmp"] / "index"), 2, {"de"}).bm25.indexes) == {"de"}
 
 
 def test_bm25_reads_its_top_units_as_one_context(setup):

@@ -66,7 +66,8 @@ def _by_language(questions: Iterable[Any], scoring: str) -> dict[str, list[GoldE
     """Gold examples grouped by language; MKQA gold keeps its no-answer questions."""
     groups: dict[str, list[GoldExample]] = {}
     for question in questions:
-        if scoring == "mkqa" and not _field(question, "answers"):
+        answers = _field(question, "answers")
+        if scoring == "mkqa" and answers is not None and not answers:
             # mkqa_eval.py reads a null answer text as "": the no-answer gold.
             gold = GoldExample(str(_field(question, "id")), ("",), _field(question, "lang"))
         else:
@@ -78,6 +79,7 @@ def _by_language(questions: Iterable[Any], scoring: str) -> dict[str, list[GoldE
 
 
 def _field(item: Any, name: str) -> Any:
+    """A dict's key or an object's attribute; None for other shapes (tuples)."""
     return item.get(name) if isinstance(item, Mapping) else getattr(item, name, None)
 
 

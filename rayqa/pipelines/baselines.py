@@ -108,15 +108,19 @@ class UnitBM25:
     Args:
         index_dir: A ``build_index`` output (path or URI); only its passages are read.
         size: Passages per unit (paper B.7: 2 paragraphs).
+        langs: Index only these languages (the questions'); None: every language. A
+            question in a language without units searches all indexed ones, merged.
     """
 
-    def __init__(self, index_dir: str, size: int):
+    def __init__(self, index_dir: str, size: int, langs: set[str] | None = None):
         from rayqa.retrieval.bm25 import BM25Builder, MultilingualBM25
 
         self.store, self.size = _passage_store(index_dir), size
         builders: dict[str, BM25Builder] = {}
         batch: dict[str, tuple[list[str], list[int]]] = {}
-        for number, (row, lang, title, texts) in enumerate(passage_units(self.store, size)):
+        units = (unit for unit in passage_units(self.store, size)
+                 if langs is None or unit[1] in langs)
+        for number, (row, lang, title, texts) in enumerate(units):
             docs, rows = batch.setdefault(lang, ([], []))
             docs.append(" ".join([title, *texts]))
             rows.append(row)
@@ -315,7 +319,8 @@ def _run_all(cfg, examples) -> dict[str, list[dict]]:
     reader = ExtractiveReader(cfg.reader) if wanted - {"closed_book"} else None
     if wanted & {"bm25", "mt_mono"}:
         bm25 = (Retriever(cfg.index_dir, "bm25") if cfg.bm25_unit_passages == 1
-                else UnitBM25(cfg.index_dir, cfg.bm25_unit_passages))
+                else UnitBM25(cfg.index_dir, cfg.bm25_unit_passages,
+                              {e.lang for e in examples}))
         answers["bm25"] = bm25_answers(examples, bm25, reader, cfg.top_k)
     if wanted & {"mt_dpr", "mt_mono"}:
         if cfg.mt_dpr_index_dir:

@@ -1,4 +1,5 @@
-"""Train reader settings in turn; write a Table 7/9-style EM / F1 table.
+"""Train reader settings in turn, each selected on dev; write a Table 7/9-style EM / F1
+table of their test scores (``data.test_files``).
 
     ray job submit --working-dir . -- \\
         python jobs/run_settings.py --output runs/table7 configs/boundary/baseline.yaml ...

@@ -143,9 +143,10 @@ def run_settings_main(argv: list[str], prog: str) -> tuple[Path, Path]:
             [model.name_or_path=xlm-roberta-base ...]
 
     Arguments ending in .yaml are settings (rows, in order, named by their files); the
-    others are dotted overrides applied to every setting. Columns are the dev languages
-    (EM / F1 of each setting's best checkpoint). Re-running skips the settings already
-    finished and resumes an interrupted one.
+    others are dotted overrides applied to every setting. Columns are the test languages:
+    EM / F1 on data.test_files of each setting's checkpoint selected by dev F1 on
+    data.dev_files (a setting without test files is refused). Re-running skips the
+    settings already finished and resumes an interrupted one.
     """
     parser = parser_for(prog, run_settings_main.__doc__)
     parser.add_argument("--output", required=True, help="directory of the runs and the table")

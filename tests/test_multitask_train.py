@@ -4,7 +4,6 @@ knowledge-phrase passages mined from the demo search log."""
 
 import json
 import math
-from pathlib import Path
 
 import pytest
 
@@ -89,33 +88,3 @@ def test_three_tasks_two_workers_probe_losses_fall_then_resume(ray_local, setup)
     model = AutoModelForQuestionAnswering.from_pretrained(final)  # the reader alone
     assert not any(name.startswith("cls.") for name, _ in model.named_parameters())
 
-
-def test_settings_runner_writes_the_table_and_skips_finished_settings(ray_local, setup):
-    from jobs.run_settings import main
-
-    out = setup / "table"
-    args = ["--output", str(out), "configs/boundary/baseline.yaml",
-            "configs/boundary/lakm.yaml",
-            f"model.name_or_path={setup / 'init'}", "model.max_seq_length=192",
-            "model.doc_stride=64", f"data.train_files=[{setup / 'train.json'}]",
-            f"data.dev_files=[{setup / 'train.json'}]", "train.num_workers=1",
-            "train.use_gpu=false", "train.cpus_per_worker=1.0", "train.max_steps=3",
-            "train.epochs=1", "train.batch_size=8", "lakm.max_seq_length=128",
-            "lakm.stride=32"]
-    lakm_task = f"tasks=[{{name: mrc}}, {{name: lakm, files: [{setup / 'phrases' / 'passages.jsonl'}]}}]"
-    # The lakm setting's own task list names a file that does not exist here; the
-    # override applies to both settings, so the baseline trains mrc + lakm as well:
-    # what is checked is the runner, not the settings' difference.
-    md, csv_path = main([*args, lakm_task])
-    table = Path(md).read_text(encoding="utf-8").splitlines()
-    assert table[0] == "| setting | " + " | ".join(f"{lang} EM / F1" for lang in LANGS) + " |"
-    assert [row.split(" | ")[0] for row in table[2:]] == ["| baseline", "| lakm"]
-    header, *rows = Path(csv_path).read_text(encoding="utf-8").splitlines()
-    assert header.split(",")[:3] == ["setting", "en_em", "en_f1"] and len(rows) == 2
-    scores = json.loads((out / "lakm" / "scores.json").read_text())
-    assert scores["step"] == 3 and set(scores["dev"]) == set(LANGS)
-    assert (out / "lakm" / "final" / "config.json").is_file()
-
-    (out / "table.md").unlink()
-    main([*args, lakm_task])  # both finished: nothing trains again, the table is rewritten
-    assert (out / "table.md").read_text(encoding="utf-8").splitlines() == table

@@ -89,6 +89,19 @@ class LAKMConfig(Section):
         return self
 
 
+class ReaderDataConfig(DataConfig):
+    """The reader's data: ``DataConfig`` plus the test files a settings table reports.
+
+    Training reads ``train_files`` and picks the exported checkpoint by dev F1 over
+    ``dev_files``; ``test_files`` are read only by ``jobs/run_settings.py``, which
+    scores that exported reader on them (select on dev, report on test).
+    """
+
+    test_files: list[DataFile] = Field(default_factory=list)
+
+    _test_files = field_validator("test_files", mode="before")(as_data_files)
+
+
 def _mrc_only() -> list[TaskConfig]:
     return [TaskConfig(name="mrc")]
 
@@ -98,7 +111,7 @@ class ReaderJobConfig(Section):
 
     output_dir: str
     model: ReaderConfig
-    data: DataConfig = Field(default_factory=DataConfig)
+    data: ReaderDataConfig = Field(default_factory=ReaderDataConfig)
     tasks: list[TaskConfig] = Field(default_factory=_mrc_only)
     lakm: LAKMConfig = Field(default_factory=LAKMConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)

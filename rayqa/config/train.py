@@ -41,6 +41,11 @@ class TrainConfig(Section):
     cpus_per_worker: float = Field(1.0, gt=0)
     epochs: int = Field(2, ge=1)
     max_steps: int = Field(-1, ge=-1)
+    # Checkpoint and end the run after this many optimizer steps in total, while its
+    # LR schedule still plans for all epochs / max_steps (a time-boxed slot); rerunning
+    # with the same run name and no stop, or a later one, continues the same schedule.
+    # None: run to the end.
+    stop_at_step: int | None = Field(None, ge=1)
     batch_size: int = Field(16, ge=1)
     eval_batch_size: int = Field(64, ge=1)
     lr: float = Field(3e-5, gt=0)

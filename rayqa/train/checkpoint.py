@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import sys
 import tempfile
 from pathlib import Path, PurePosixPath
 
@@ -40,9 +41,13 @@ STATE_FILE = "train_state.json"
 DEEPSPEED_DIR = "deepspeed"
 RNG_DIR = "rng"
 # The reported metric Ray Train ranks checkpoints by: the dev metric signed so that
-# higher is better, -inf for step checkpoints taken between evaluations (kept only
-# while they are the latest, for resume).
+# higher is better, UNEVALUATED for step checkpoints taken between evaluations (kept
+# only while they are the latest, for resume).
 SELECTION = "selection_score"
+# The lowest finite float, not -inf: Ray Train keeps its list of checkpoints as JSON,
+# where -inf becomes null, and a re-created trainer (a resumed run) then fails to rank
+# the null against its new checkpoints.
+UNEVALUATED = -sys.float_info.max
 TRAINING_ONLY = (DEEPSPEED_DIR, RNG_DIR)  # left out of exports
 
 
@@ -70,7 +75,7 @@ def report_checkpoint(engine, tokenizer, cfg: BaseModel, state: dict, metrics: d
             ``metrics``); None when the run has no dev set.
     """
     if select:
-        metrics[SELECTION] = selection_score(metrics, select)
+        metrics[SELECTION] = max(selection_score(metrics, select), UNEVALUATED)
     rank = dist.get_rank()
     with tempfile.TemporaryDirectory(prefix="rayqa-ckpt-") as tmp:
         engine.save_checkpoint(str(Path(tmp) / DEEPSPEED_DIR), tag="state")

@@ -103,8 +103,11 @@ class ShardLoader:
         return math.ceil(self.per_worker / self.batch_size)
 
     def set_epoch(self, epoch: int) -> None:
-        """Shuffle anew for ``epoch`` (the same order again for the same epoch)."""
+        """Shuffle anew for ``epoch`` (the same order again for the same epoch); a
+        ``collate`` with a ``set_epoch`` of its own (drawing per epoch) is told too."""
         self.epoch = epoch
+        if hasattr(self.collate, "set_epoch"):
+            self.collate.set_epoch(epoch)
 
     def __iter__(self):
         shuffle = {"local_shuffle_buffer_size": min(SHUFFLE_BUFFER, self.per_worker),

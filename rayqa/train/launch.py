@@ -18,7 +18,7 @@ from ray.train.torch import TorchConfig, TorchTrainer
 
 from rayqa import storage
 from rayqa.config import save_config
-from rayqa.train.checkpoint import SELECTION, export_checkpoint
+from rayqa.train.checkpoint import SELECTION, UNEVALUATED, export_checkpoint
 from rayqa.train.data import data_config
 
 FINAL_DIR = "final"
@@ -95,11 +95,11 @@ def with_absolute_models(tree):
 def best_checkpoint(result, score: str = SELECTION, order: str = "max"):
     """Best retained checkpoint by ``score`` (the latest when none reported it).
 
-    Checkpoints whose score is missing or -inf (step checkpoints between evaluations)
-    rank below every evaluated one.
+    Checkpoints whose score is missing, -inf or ``UNEVALUATED`` (step checkpoints
+    between evaluations) rank below every evaluated one.
     """
     scored = [(c, m) for c, m in (result.best_checkpoints or [])
-              if m.get(score) is not None and m[score] != float("-inf")]
+              if m.get(score) is not None and m[score] > UNEVALUATED]
     if scored:
         pick = max if order == "max" else min
         return pick(scored, key=lambda pair: pair[1][score])[0]

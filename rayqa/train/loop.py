@@ -5,14 +5,17 @@ for one micro-batch, and ``checkpoint(state, metrics, evaluate)`` that (when
 ``evaluate``) adds dev metrics, reports a checkpoint and logs. The loop owns what must
 be the same everywhere: the LR schedule of a fresh or resumed run, resuming inside a
 partly trained epoch, counting optimizer steps at DeepSpeed's gradient-accumulation
-boundaries, stopping at ``max_steps``, checkpointing every ``checkpoint_every`` epochs
-(with dev evaluation), every ``checkpoint_every_steps`` steps (without) and at the end,
+boundaries, stopping at ``max_steps`` (or earlier at ``stop_at_step``, a stop that leaves
+the schedule as planned, checkpointed for a later run to continue), checkpointing every
+``checkpoint_every`` epochs (with dev evaluation), every ``checkpoint_every_steps`` steps
+(without) and at the end,
 the per-step history (loss, LR) every checkpoint carries, and progress lines.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
@@ -39,13 +42,22 @@ def seeded_loader_generator(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def total_steps(cfg: TrainConfig, batches_per_epoch: int) -> int:
-    """Optimizer steps of the run: ``max_steps`` when set, else all epochs' batches / grad_accum."""
-    planned = max(1, cfg.epochs * batches_per_epoch // cfg.grad_accum)
+def total_steps(cfg: TrainConfig, batches_per_epoch: int | Sequence[int]) -> int:
+    """Optimizer steps of the run: ``max_steps`` when set, else all epochs' batches / grad_accum.
+
+    ``batches_per_epoch`` is one count for every epoch, or a count per epoch (at least
+    ``cfg.epochs`` of them) for a loader whose epochs differ in length.
+    """
+    if isinstance(batches_per_epoch, int):
+        batches = cfg.epochs * batches_per_epoch
+    else:
+        batches = sum(batches_per_epoch[:cfg.epochs])
+    planned = max(1, batches // cfg.grad_accum)
     return min(planned, cfg.max_steps) if cfg.max_steps > 0 else planned
 
 
-def plan_schedule(cfg: TrainConfig, batches_per_epoch: int, resumed: dict | None) -> dict:
+def plan_schedule(cfg: TrainConfig, batches_per_epoch: int | Sequence[int],
+                  resumed: dict | None) -> dict:
     """The train state to start from: fresh, or the resumed one with its LR schedule.
 
     A resumed run keeps the schedule it started with, so it follows the same LR curve
@@ -74,15 +86,31 @@ def plan_schedule(cfg: TrainConfig, batches_per_epoch: int, resumed: dict | None
 
 def run_epochs(engine, loader: DataLoader, state: dict, cfg: TrainConfig,
                step_loss, checkpoint) -> None:
-    """Train from ``state`` (fresh or restored) until the epochs or the schedule are done."""
+    """Train from ``state`` (fresh or restored) until the epochs or the schedule are done,
+    or ``stop_at_step`` is reached."""
     total = state["schedule"]["total"]
     progress = Progress(total, cfg, state["step"])
-    while state["epoch"] < cfg.epochs and state["step"] < total:
+    while state["epoch"] < cfg.epochs and state["step"] < stop_step(state, cfg):
         loss = train_epoch(engine, loader, state, cfg, step_loss, checkpoint, progress)
         finished = state["epoch"] >= cfg.epochs or state["step"] >= total
-        if state["epoch"] % cfg.checkpoint_every and not finished:
-            continue  # evaluate and checkpoint every `checkpoint_every` epochs, and at the end
-        checkpoint(state, _metrics(state, loader, loss), True)
+        stopped = state["step"] >= stop_step(state, cfg) and not finished
+        # (an epoch stopped inside has batches_done > 0: not an epoch end)
+        epoch_due = state["batches_done"] == 0 and state["epoch"] % cfg.checkpoint_every == 0
+        if finished or epoch_due:
+            # evaluate and checkpoint every `checkpoint_every` epochs, and at the end
+            checkpoint(state, _metrics(state, loader, loss), True)
+        elif stopped:
+            # A stop is no point of the schedule: checkpointed for resume, not evaluated.
+            checkpoint(state, _metrics(state, loader, loss), False)
+        if stopped:
+            log(f"stopped at step {state['step']} of {total} (train.stop_at_step): the same "
+                f"run name without the stop, or with a later one, continues the schedule")
+
+
+def stop_step(state: dict, cfg: TrainConfig) -> int:
+    """The step this run ends at: the schedule's last, or ``stop_at_step`` if earlier."""
+    total = state["schedule"]["total"]
+    return total if cfg.stop_at_step is None else min(total, cfg.stop_at_step)
 
 
 def _metrics(state: dict, loader, loss: float) -> dict:
@@ -96,7 +124,7 @@ def train_epoch(engine, loader: DataLoader, state: dict, cfg: TrainConfig, step_
 
     Returns the mean logged loss of the micro-batches taken, averaged over workers.
     """
-    total = state["schedule"]["total"]
+    end = stop_step(state, cfg)
     if hasattr(loader, "set_epoch"):  # a multi-task loader shuffles each of its tasks
         loader.set_epoch(state["epoch"])
     elif isinstance(loader.sampler, DistributedSampler):
@@ -120,7 +148,7 @@ def train_epoch(engine, loader: DataLoader, state: dict, cfg: TrainConfig, step_
         step_losses = []
         if progress is not None:
             progress.update(state)
-        if state["step"] >= total:
+        if state["step"] >= end:
             break
         if _step_checkpoint_due(state, cfg, len(loader)) and checkpoint is not None:
             loss = mean_across_workers(sum(losses), len(losses))

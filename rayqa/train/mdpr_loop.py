@@ -235,8 +235,8 @@ def biencoder_train_loop(config: dict) -> None:
     collator = BiEncoderCollator(tokenizer, cfg.encoder.max_query_length,
                                  cfg.encoder.max_passage_length, cfg.data.hard_negatives,
                                  cfg.train.seed)
-    loader = EpochShardLoader(TRAIN, config["rows"][TRAIN], cfg.train.batch_size,
-                              cfg.train.seed, ExampleCollator(collator))
+    loader = ShardLoader(TRAIN, config["rows"][TRAIN], cfg.train.batch_size, cfg.train.seed,
+                         ExampleCollator(collator))  # tells the collator the epoch
     resumed = resumed_state()
     state = plan_schedule(cfg.train, len(loader), resumed)
     engine = build_engine(BiEncoder.from_pretrained(model_path), cfg.train,
@@ -314,6 +314,8 @@ class ExampleCollator:
         self.collator = collator
 
     def set_epoch(self, epoch: int) -> None:
+        """Draw the hard negatives of ``epoch`` (``ShardLoader.set_epoch`` calls it, on
+        fresh and resumed runs alike)."""
         self.collator.set_epoch(epoch)
 
     def __call__(self, rows: list[dict]) -> dict:
@@ -321,15 +323,6 @@ class ExampleCollator:
             DPRExample(row["id"], row["question"], "", [], [Context(*row["positive"])],
                        [Context(*pair) for pair in json.loads(row["negatives"])])
             for row in rows])
-
-
-class EpochShardLoader(ShardLoader):
-    """A ``ShardLoader`` that also tells its collator the epoch (hard negatives are drawn
-    per epoch); the epoch loop calls ``set_epoch`` on fresh and resumed runs alike."""
-
-    def set_epoch(self, epoch: int) -> None:
-        super().set_epoch(epoch)
-        self.collate.set_epoch(epoch)
 
 
 def _to_device(batch: dict, device) -> dict:

@@ -18,6 +18,7 @@ import json
 import math
 from functools import partial
 
+import numpy as np
 import ray
 import ray.train
 import torch
@@ -163,15 +164,15 @@ def task_loader(task: str, rows: int, tokenizer, cfg: ReaderJobConfig,
     """The loader of this worker's shard of one task's windows.
 
     ``lakm`` windows are masked by ``LAKMCollator`` as they are drawn (fresh masks every
-    pass, as BERT's dynamic masking).
+    pass, as BERT's dynamic masking; those of a pass depend on seed, rank and pass only).
     """
     collate = stack_windows
     if task == "lakm":
         lakm = cfg.lakm
+        seed = cfg.train.seed + rank_world()[0]
         collate = LAKMWindows(LAKMCollator(tokenizer, lakm.mask_ratio, lakm.mask_token_prob,
-                                           lakm.random_token_prob,
-                                           seed=cfg.train.seed + rank_world()[0],
-                                           strategy=lakm.strategy))
+                                           lakm.random_token_prob, seed=seed,
+                                           strategy=lakm.strategy), seed)
     return ShardLoader(task, rows, cfg.train.batch_size, cfg.train.seed, collate, shuffle)
 
 
@@ -181,10 +182,18 @@ def stack_windows(rows: list[dict]) -> dict[str, torch.Tensor]:
 
 
 class LAKMWindows:
-    """Collate of LAKM windows read from Ray Data: phrases back from JSON, then masked."""
+    """Collate of LAKM windows read from Ray Data: phrases back from JSON, then masked.
 
-    def __init__(self, collator: LAKMCollator):
-        self.collator = collator
+    The masking RNG restarts from ``(seed, epoch)`` at every ``set_epoch`` (each pass
+    over the task): a run resumed in a later epoch draws the masks the run that never
+    stopped drew, not those of the first epoch again.
+    """
+
+    def __init__(self, collator: LAKMCollator, seed: int):
+        self.collator, self.seed = collator, seed
+
+    def set_epoch(self, epoch: int) -> None:
+        self.collator.rng = np.random.default_rng([self.seed, epoch])
 
     def __call__(self, rows: list[dict]) -> dict[str, torch.Tensor]:
         return self.collator([{**row, "phrases": json.loads(row["phrases"])} for row in rows])

@@ -232,12 +232,24 @@ def test_bm25_reads_its_top_units_as_one_context(setup):
         assert all(h["lang"] == example.lang for h in found)
 
 
-def test_mt_dpr_index_must_hold_pivot_language_passages_only(setup):
-    from rayqa.pipelines.baselines import _passage_store
+def test_mt_dpr_reads_english_passages_from_either_index(setup):
+    from rayqa.pipelines.baselines import _passage_store, pivot_hits
+    from rayqa.retrieval.retriever import Retriever
 
     check_pivot_index(_passage_store(str(setup["tmp"] / "index_en")), "en", "index_en")
     with pytest.raises(ValueError, match=r"index: passages in \['de', 'en', 'zh'\]"):
         check_pivot_index(_passage_store(str(setup["tmp"] / "index")), "en", "index")
+    questions = [q["question"] for q in setup["questions"] if q["lang"] == "en"]
+    english = pivot_hits(Retriever(setup["tmp"] / "index_en", "dense"), questions, "en", 3)
+    mixed = Retriever(setup["tmp"] / "index", "dense")
+    filtered = pivot_hits(mixed, questions, "en", 3, depth=len(setup["passages"]))
+    # Same encoder and vectors: the English index's top 3 are the English passages among
+    # the multilingual index's hits, in the same order.
+    assert [[h["id"] for h in found] for found in english] == \
+        [[h["id"] for h in found] for found in filtered]
+    assert all(len(found) == 3 for found in english)
+    shallow = pivot_hits(mixed, questions, "en", 3, depth=3)  # fewer when the depth is short
+    assert all(h["lang"] == "en" for found in shallow for h in found)
 
 
 def test_score_open_qa_equals_the_official_mkqa_scorer_in_every_language(shared_dir):

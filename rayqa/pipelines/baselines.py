@@ -211,15 +211,22 @@ def translate_test_answers(examples: Sequence[OpenQAExample], retriever, reader,
     langs = [e.lang for e in examples]
     pivots = [pivot] * len(examples)
     questions = translate_by_lang(translator, [e.question for e in examples], langs, pivots)
-    if depth is None:
-        passages = [[h["text"] for h in found] for found in
-                    retriever.search(questions, pivots, top_k)]
-    else:
-        hits = retriever.search(questions, pivots, max(depth, top_k))
-        passages = [[h["text"] for h in found if h["lang"] == pivot][:top_k] for found in hits]
+    passages = [[h["text"] for h in found]
+                for found in pivot_hits(retriever, questions, pivot, top_k, depth)]
     answers = read_spans(reader, questions, passages)
     back = translate_by_lang(translator, [a["answer"] for a in answers], pivots, langs)
     return [{"answer": text, "score": a["score"]} for text, a in zip(back, answers)]
+
+
+def pivot_hits(retriever, questions: list[str], pivot: str, top_k: int,
+               depth: int | None = None) -> list[list[dict]]:
+    """Up to ``top_k`` pivot-language passages per (translated) question: the top hits
+    of a pivot-only index (``depth`` None), or the pivot-language ones among the top
+    ``depth`` hits of a multilingual index."""
+    if depth is None:
+        return retriever.search(questions, [pivot] * len(questions), top_k)
+    hits = retriever.search(questions, [pivot] * len(questions), max(depth, top_k))
+    return [[h for h in found if h["lang"] == pivot][:top_k] for found in hits]
 
 
 def check_pivot_index(store, pivot: str, index_dir: str) -> None:

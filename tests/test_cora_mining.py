@@ -15,6 +15,7 @@ from rayqa.mining.cora import (
     dpr_rows,
     label_candidates,
     mining_candidates,
+    selection_split,
     synthetic_rows,
 )
 
@@ -132,12 +133,98 @@ def test_dpr_rows_take_gold_passages_in_english_or_the_question_language():
     assert [r["positive_ctxs"][0]["id"] for r in rows] == ["en:a_0"]
 
 
-def test_synthetic_rows_tag_english_questions_with_translated_answers():
+EN_CTXS = [{"id": f"en:x_{i}", "title": "X", "text": f"English {i}.", "lang": "en"}
+           for i in range(4)]
+MIXED_CTXS = [{"id": "de:x_0", "title": "X", "text": "Deutsch.", "lang": "de"}, EN_CTXS[0],
+              {"id": "es:x_0", "title": "X", "text": "Español.", "lang": "es"}, *EN_CTXS[1:]]
+
+
+def test_synthetic_rows_tag_english_questions_over_english_passages():
     translator = AnswerTranslator(QUESTIONS, "xquad_id")
-    ctxs = [PASSAGES[0].to_dict()]
-    rows = synthetic_rows(QUESTIONS, {"q1_en": ctxs}, translator, None, max_langs=5)
+    retrieved = {q["id"]: MIXED_CTXS for q in QUESTIONS}
+    rows = synthetic_rows(QUESTIONS, retrieved, translator, None, max_langs=5, passages=2)
     assert [(r["id"], r["lang"], r["answers"]) for r in rows] == [
         ("q1_en@de", "de", ["Paris"]), ("q1_en@es", "es", ["París"])]
-    assert all(r["question"] == QUESTIONS[0]["question"] and r["ctxs"] == ctxs for r in rows)
-    assert len(synthetic_rows(QUESTIONS, {}, translator, None, max_langs=1)) == 1
-    assert [r["lang"] for r in synthetic_rows(QUESTIONS, {}, translator, ["es"], 5)] == ["es"]
+    # P^En: the first English passages of the retrieval, non-English ones skipped.
+    assert all(r["question"] == QUESTIONS[0]["question"] and r["ctxs"] == EN_CTXS[:2]
+               for r in rows)
+    # An English question without English passages gives no line (nor do non-English
+    # questions, whatever they retrieved).
+    no_english = {"q1_en": [c for c in MIXED_CTXS if c["lang"] != "en"]}
+    assert synthetic_rows(QUESTIONS, no_english, translator, None, max_langs=5) == []
+    assert [r["lang"] for r in synthetic_rows(QUESTIONS, retrieved, translator, ["es"], 5)] \
+        == ["es"]
+
+
+def test_synthetic_languages_default_to_the_paper_list():
+    """Appendix A.2: 15 target languages; null in the config keeps every language."""
+    config = Path(__file__).resolve().parents[1] / "configs" / "cora.yaml"
+    paper = ["ar", "fi", "ja", "ko", "ru", "es", "sv", "he", "th", "da", "fr", "it", "nl",
+             "pl", "pt"]
+    loaded = load_config(CORAJobConfig, config).mining
+    assert CORAMiningConfig().synthetic_langs == loaded.synthetic_langs == paper
+    assert (loaded.synthetic_max_langs, loaded.synthetic_fraction) == (10, 0.5)
+    assert loaded.synthetic_from_epoch == 3
+    # XQuAD's de is not in the paper's list, es is.
+    translator = AnswerTranslator(QUESTIONS, "xquad_id")
+    rows = synthetic_rows(QUESTIONS, {"q1_en": EN_CTXS}, translator, loaded.synthetic_langs, 10)
+    assert [r["lang"] for r in rows] == ["es"]
+
+
+def _many_languages(n_questions: int, langs: list[str]) -> tuple[list[dict], AnswerTranslator]:
+    questions = []
+    for i in range(n_questions):
+        questions += [{"id": f"q{i}_{lang}", "question": f"Question {i} ({lang})?", "lang": lang,
+                       "answers": [f"answer {i} {lang}"], "xquad_id": f"q{i}"}
+                      for lang in ["en", *langs]]
+    return questions, AnswerTranslator(questions, "xquad_id")
+
+
+def test_synthetic_rows_cap_languages_and_subsample_half_seeded():
+    langs = ["ar", "fi", "ja", "ko", "ru", "es", "sv", "he", "th", "da", "fr", "it", "nl",
+             "pl", "pt", "de"]
+    questions, translator = _many_languages(40, langs)
+    retrieved = {q["id"]: EN_CTXS for q in questions}
+    paper = langs[:15]
+    full = synthetic_rows(questions, retrieved, translator, paper, max_langs=10, seed=3)
+    per_question: dict[str, list[str]] = {}
+    for row in full:
+        per_question.setdefault(row["id"].split("@")[0], []).append(row["lang"])
+    # Every English question: exactly 10 of its 15 paper languages (de never).
+    assert len(per_question) == 40
+    assert all(len(v) == 10 and set(v) <= set(paper) for v in per_question.values())
+    assert len({tuple(v) for v in per_question.values()}) > 1  # sampled, not the first 10
+    half = synthetic_rows(questions, retrieved, translator, paper, max_langs=10,
+                          fraction=0.5, seed=3)
+    assert len(half) == 200  # 50% of 40 x 10
+    ids = [r["id"] for r in half]
+    assert len(set(ids)) == 200 and set(ids) <= {r["id"] for r in full}
+    assert ids == [r["id"] for r in full if r["id"] in set(ids)]  # order kept
+    again = synthetic_rows(questions, retrieved, translator, paper, 10, fraction=0.5, seed=3)
+    other = synthetic_rows(questions, retrieved, translator, paper, 10, fraction=0.5, seed=4)
+    assert [r["id"] for r in again] == ids and [r["id"] for r in other] != ids
+    # Rounded half up: 7 lines at 50% keep 4.
+    seven, seven_tr = _many_languages(7, ["es"])
+    kept = synthetic_rows(seven, {q["id"]: EN_CTXS for q in seven}, seven_tr, None, 10,
+                          fraction=0.5)
+    assert len(kept) == 4
+
+
+def test_selection_split_holds_out_whole_parallel_groups_the_same_every_time():
+    questions, _ = _many_languages(40, ["de", "es"])
+    trained, held = selection_split(questions, 0.05, seed=0, parallel_key="xquad_id")
+    groups = {q["xquad_id"] for q in held}
+    assert len(groups) == 2 and len(held) == 6  # 5% of 40 groups, every language of each
+    assert not groups & {q["xquad_id"] for q in trained}
+    assert len(trained) + len(held) == len(questions)
+    assert selection_split(questions, 0.05, 0, "xquad_id") == (trained, held)
+    assert selection_split(questions, 0.05, 1, "xquad_id")[1] != held
+    # Without a parallel key, by id; at least one question once a fraction is set.
+    by_id = selection_split(questions[:3], 0.05, 0, None)
+    assert (len(by_id[0]), len(by_id[1])) == (2, 1)
+    assert selection_split(questions, 0.0, 0, "xquad_id") == (questions, [])
+    # A file of selection questions: their groups leave training.
+    given = [{"id": "s1", "question": "?", "lang": "en", "answers": ["a"], "xquad_id": "q3"}]
+    trained, held = selection_split(questions, 0.05, 0, "xquad_id", given)
+    assert held == given and len(trained) == len(questions) - 3
+    assert all(q["xquad_id"] != "q3" for q in trained)

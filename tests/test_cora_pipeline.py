@@ -2,6 +2,7 @@
 inputs and outputs on S3 (a moto server)."""
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -74,8 +75,15 @@ def overrides(root, inputs, out):
         "retrieval.recall_ks": "[1,3]", "retrieval.batch_size": 32,
         "mining.max_link_candidates": 4, "mining.retrieved_candidates": 2,
         "mining.batch_size": 32,
+        # XQuAD's de is not among the paper's synthetic languages; keep two targets.
+        "mining.synthetic_langs": "[de,es]",
     }
     return [f"{k}={v}" for k, v in values.items()]
+
+
+def held_out_groups(n_train: int) -> int:
+    """XQuAD questions (3 languages each) the default `selection.fraction` holds out."""
+    return math.floor(0.05 * (n_train // 3) + 0.5)
 
 
 def marker_times(out: str) -> dict[str, int]:
@@ -105,7 +113,13 @@ def test_relative_locations_are_made_absolute(xquad_slice, monkeypatch):
     pipeline = CORAPipeline(load_config(CORAJobConfig, CONFIG, overrides(root, inputs, "out")))
     assert pipeline.out == str(root.resolve() / "out")
     assert pipeline.cfg.passages_file == str(root.resolve() / "collection" / "passages.jsonl")
-    assert (len(pipeline.train), len(pipeline.dev)) == (n_train, n_dev)
+    assert len(pipeline.train) + len(pipeline.selection) == n_train
+    assert len(pipeline.dev) == n_dev
+    # 5% of the training XQuAD questions (rounded half up), each in all three languages,
+    # held out for checkpoint selection and never trained on.
+    held = {q["xquad_id"] for q in pipeline.selection}
+    assert len(held) == held_out_groups(n_train) and len(pipeline.selection) == 3 * len(held)
+    assert not held & {q["xquad_id"] for q in pipeline.train}
 
 
 def test_two_rounds_on_s3_write_everything_and_resume(ray_local, xquad_slice, s3_dir, tmp_path,
@@ -131,17 +145,36 @@ def test_two_rounds_on_s3_write_everything_and_resume(ray_local, xquad_slice, s3
         assert f"round_{r}/index/manifest.json" in files
         assert storage.read_bytes(f"{rd}/retrieved_languages.png")[:4] == b"\x89PNG"
         train = read_jsonl(f"{rd}/retrieved.train.jsonl")
-        assert len(train) == n_train and all(len(row["ctxs"]) == 2 for row in train)
+        selection = read_jsonl(f"{rd}/retrieved.selection.jsonl")
+        n_selection = 3 * held_out_groups(n_train)
+        assert len(selection) == n_selection
+        assert not {row["id"] for row in selection} & {row["id"] for row in train}
+        assert len(train) == n_train - n_selection and all(len(row["ctxs"]) == 2 for row in train)
         metrics = json.loads(storage.read_text(f"{rd}/metrics.json"))
         assert set(metrics["mgen"]) == set(LANGS)
         assert metrics["retrieval"]["avg"]["questions"] == n_dev
         assert metrics["query_encoder"].endswith("round_0/mdpr/final/query_encoder")
         assert metrics["passage_encoder"].endswith(f"round_{r}/mdpr/final/passage_encoder")
-        mgen_data = read_jsonl(f"{rd}/mgen_train.jsonl")
-        synthetic = [row for row in mgen_data if "@" in row["id"]]
-        # Each English training question once per other language, answer translated.
-        assert len(synthetic) == 2 * n_train // 3
+        # mGEN picks its checkpoint on the held-out selection questions (dev F1), mDPR
+        # on their gold passages; neither trains on them.
+        assert read_jsonl(f"{rd}/mgen_dev.jsonl") == selection
+        assert len(read_jsonl(f"{rd}/mgen_train.jsonl")) == n_train - n_selection
+        mgen_done = json.loads(storage.read_text(f"{rd}/mgen.done"))
+        mdpr_done = json.loads(storage.read_text(f"{rd}/mdpr.done"))
+        assert (mgen_done["selection"], mgen_done["selection_questions"]) == ("held_out",
+                                                                             n_selection)
+        assert mdpr_done["selection"] == "held_out"
+        assert mdpr_done["selection_lines"] >= n_selection
+        synthetic = read_jsonl(f"{rd}/mgen_synthetic.jsonl")
+        # Each English training question once per other language (de, es), answer
+        # translated, over its English passages; half of these lines kept. Round 0
+        # adds them after its third epoch (never, in this one-epoch run), round 1 at once.
+        english = (n_train - n_selection) // 3
+        assert len(synthetic) == english == mgen_done["synthetic"]
         assert {row["lang"] for row in synthetic} == {"de", "es"}
+        assert all(row["ctxs"] and len(row["ctxs"]) <= 2
+                   and all(c["lang"] == "en" for c in row["ctxs"]) for row in synthetic)
+        assert mgen_done["synthetic_from_epoch"] == (3 if r == 0 else 0)
     assert "round_1/mine.done" not in files
 
     labels = read_jsonl(f"{out}/round_0/mining/labels.jsonl")

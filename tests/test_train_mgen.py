@@ -85,3 +85,66 @@ def test_two_workers_loss_decreases_then_resume(ray_local, tiny_setup):
     assert reader.config.max_target_length == 8
     got = reader.answer_batch(["When was Brenna Lighthouse built?"], ["en"], [[]], num_beams=2)
     assert isinstance(got[0]["answer"], str) and got[0]["score"] <= 0
+
+
+def test_synthetic_batches_join_from_their_epoch_in_a_seeded_order():
+    """Cheap, no Ray Train: the loader CORA's mGEN uses for synthetic data (appendix
+    A.2) and the LR schedule planned over its growing epochs."""
+    from torch.utils.data import DataLoader
+
+    from rayqa.config import TrainConfig
+    from rayqa.train.loop import plan_schedule
+    from rayqa.train.mgen_loop import LateJoinLoader, epoch_batches
+
+    train = DataLoader(list(range(10)), batch_size=2)  # 5 batches
+    synthetic = DataLoader(list(range(100, 106)), batch_size=2)  # 3 batches
+    loader = LateJoinLoader(train, synthetic, from_epoch=3, seed=7)
+    assert epoch_batches(loader, 5) == [5, 5, 5, 8, 8]
+    seen = {}
+    for epoch in range(5):
+        loader.set_epoch(epoch)
+        seen[epoch] = [batch.tolist() for batch in loader]
+        assert len(seen[epoch]) == len(loader) == loader.batches(epoch)
+    assert all(seen[e] == [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]] for e in range(3))
+    for epoch in (3, 4):
+        got = seen[epoch]
+        assert [b for b in got if b[0] < 100] == seen[0]  # every training batch, in order
+        assert sorted(b for b in got if b[0] >= 100) == [[100, 101], [102, 103], [104, 105]]
+    # Interleaved, not appended; each epoch its own order, the same one when replayed
+    # (a run resumed inside epoch 3 sees the batches of the run it continues).
+    loader.set_epoch(3)
+    assert loader.order() != sorted(loader.order())
+    assert [batch.tolist() for batch in loader] == seen[3]
+    assert seen[3] != seen[4]
+    # The schedule counts the longer epochs: (3 x 5 + 2 x 8) // 2 optimizer steps.
+    cfg = TrainConfig(epochs=5, grad_accum=2, warmup_ratio=0.0)
+    state = plan_schedule(cfg, epoch_batches(loader, 5), None)
+    assert state["schedule"]["total"] == 15
+    # One more epoch on resume: 8 more batches, 4 more steps.
+    state["step"] = 10
+    longer = plan_schedule(cfg.model_copy(update={"epochs": 6}), epoch_batches(loader, 6), state)
+    assert longer["schedule"]["total"] == 19
+
+
+def test_synthetic_examples_join_training_from_their_epoch(ray_local, tiny_setup):
+    root, count = tiny_setup
+    english = [json.loads(line) for line in (root / "train.jsonl").read_text().splitlines()
+               if json.loads(line)["lang"] == "en"]
+    # 32 synthetic lines: English questions tagged with another language (each twice).
+    synthetic = [{**row, "id": f"{row['id']}@{lang}#{n}", "lang": lang}
+                 for n in range(2) for lang in ("de", "zh", "ar") for row in english][:32]
+    assert len(synthetic) == 32
+    (root / "synthetic.jsonl").write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in synthetic), encoding="utf-8")
+    result = run_job(overrides(root, **{
+        "output_dir": root / "synthetic_out", "train.run_name": "synthetic",
+        "train.epochs": 2, "data.dev_files": "[]",
+        "data.synthetic_files": f"[{root / 'synthetic.jsonl'}]",
+        "data.synthetic_from_epoch": 1}))
+    steps = [m["step"] for _, m in sorted(result.best_checkpoints,
+                                          key=lambda pair: pair[1]["step"])]
+    # 2 workers x batch 4, an optimizer step every 2 micro-batches: epoch 1 trains on
+    # the training lines only, epoch 2 adds 32 / 2 / 4 = 4 micro-batches, 2 steps.
+    per_epoch = math.ceil(math.ceil(count / 2) / 4) // 2
+    assert steps == [per_epoch, 2 * per_epoch + 2], (steps, result.error)
+    assert result.metrics["epoch"] == 2

@@ -11,6 +11,10 @@ from rayqa.config.data_prep import TranslatorConfig
 from rayqa.config.index import IndexConfig
 from rayqa.config.train import DataConfig, DeepSpeedConfig, TrainConfig
 
+# Appendix A.2: the target languages of the paper's synthetic mGEN data.
+PAPER_SYNTHETIC_LANGS = ("ar", "fi", "ja", "ko", "ru", "es", "sv", "he", "th", "da", "fr",
+                         "it", "nl", "pl", "pt")
+
 
 class BiEncoderConfig(Section):
     """mDPR's question and passage encoders and their input lengths."""
@@ -62,12 +66,24 @@ def _mgen_train_defaults() -> TrainConfig:
                        deepspeed=DeepSpeedConfig(gradient_clipping=0.1))
 
 
+class MGENDataConfig(DataConfig):
+    """mGEN training and dev files (retrieval output), and synthetic examples that join
+    the training data from an epoch on (CORA appendix A.2: after the third epoch)."""
+
+    synthetic_files: list[DataFile] = Field(default_factory=list)
+    # The first epoch (0-based) whose batches include the synthetic examples; the
+    # epochs before it train on train_files alone.
+    synthetic_from_epoch: int = Field(0, ge=0)
+
+    _synthetic_files = field_validator("synthetic_files", mode="before")(as_data_files)
+
+
 class MGENJobConfig(Section):
     """``jobs/train_mgen.py``: fine-tune mGEN on retrieval output (JSONL with ``ctxs``)."""
 
     output_dir: str
     model: GeneratorConfig
-    data: DataConfig = Field(default_factory=DataConfig)
+    data: MGENDataConfig = Field(default_factory=MGENDataConfig)
     train: TrainConfig = Field(default_factory=_mgen_train_defaults)
 
 
@@ -115,14 +131,39 @@ class CORAMiningConfig(Section):
     max_link_candidates: int | None = Field(None, ge=0)
     retrieved_candidates: int = Field(10, ge=0)  # top retrieved passages labeled too
     synthetic: bool = True
-    synthetic_langs: list[str] | None = None  # None: every language of the collection
+    # Target languages of synthetic data; None: every language with a translation.
+    synthetic_langs: list[str] | None = Field(
+        default_factory=lambda: list(PAPER_SYNTHETIC_LANGS))
     synthetic_max_langs: int = Field(10, ge=0)  # per English question (paper: 10)
+    # Share of the synthetic lines kept, seeded (paper: 50%).
+    synthetic_fraction: float = Field(0.5, ge=0, le=1)
+    # Round 0's mGEN trains on them from this epoch (0-based) on (paper: after its third
+    # epoch); later rounds continue from the previous round's mGEN and use them from the
+    # start.
+    synthetic_from_epoch: int = Field(3, ge=0)
+    # English training questions are retrieved this deep; their first
+    # mgen.model.train_passages English passages are the synthetic lines' P^En.
+    synthetic_depth: int = Field(30, ge=1)
     parallel_key: str | None = "xquad_id"  # question field grouping parallel questions
     batch_size: int = Field(16, ge=1)  # mGEN labeling / dev generation per generate call
     num_actors: int = Field(1, ge=1)
     cpus_per_actor: float = Field(1.0, gt=0)
     use_gpu: bool = False
-    seed: int = 0  # synthetic-language sampling (plus the round number)
+    seed: int = 0  # synthetic-language sampling and subsampling (plus the round number)
+
+
+class CORASelectionConfig(Section):
+    """Training questions held out to pick each round's mDPR and mGEN checkpoints (by
+    dev average rank and dev F1), never trained on; the reporting ``dev_questions`` are
+    never used for selection."""
+
+    # JSONL of selection questions (the training format); training questions of the
+    # same id (or parallel group) are left out of training. None: hold out `fraction`.
+    questions: str | None = None
+    # Share of the training questions (by parallel group, else id) held out; 0 selects
+    # the latest checkpoints.
+    fraction: float = Field(0.05, ge=0, lt=1)
+    seed: int = 0  # of the held-out draw (the same split every round)
 
 
 class CORAJobConfig(Section):
@@ -138,6 +179,7 @@ class CORAJobConfig(Section):
     mgen: CORAMGENConfig
     retrieval: CORARetrievalConfig = Field(default_factory=CORARetrievalConfig)
     mining: CORAMiningConfig = Field(default_factory=CORAMiningConfig)
+    selection: CORASelectionConfig = Field(default_factory=CORASelectionConfig)
     strict: bool = False
 
 

@@ -15,11 +15,16 @@ Questions are dicts ``{"id", "question", "lang", "answers", "gold_passage_ids"?,
   a translation exists, else for the question's own answer.
 - Label: positive when mGEN, given the candidate alone, generates a gold answer (MLQA
   normalization of the target language), negative otherwise.
-- Synthetic mGEN data: English questions, a target-language tag and the translated answer.
+- Synthetic mGEN data (appendix A.2): English questions, a target-language tag from the
+  paper's 15 languages (at most 10 per question), the answer translated into it and the
+  question's English passages; half of these lines are kept.
+- Selection split: training questions held out (by parallel group) to pick the
+  checkpoints of every round.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -269,29 +274,86 @@ def _gold_ctxs(question: Mapping, table: PassageTable) -> list[dict]:
     return out
 
 
+def english_passages(ctxs: Sequence[Mapping], k: int) -> list[dict]:
+    """The first `k` English passages of a retrieval result, best first (P^En)."""
+    return [dict(c) for c in ctxs if c.get("lang") == ENGLISH][:k]
+
+
 def synthetic_rows(questions: Sequence[Mapping], retrieved: Mapping[str, Sequence[Mapping]],
                    translator: AnswerTranslator, langs: Sequence[str] | None,
-                   max_langs: int, seed: int = 0) -> list[dict]:
-    """Synthetic mGEN lines: an English question, a target-language tag, the translated
-    answer and the English question's retrieved passages (paper appendix A.2).
+                   max_langs: int, fraction: float = 1.0, passages: int = 10,
+                   seed: int = 0) -> list[dict]:
+    """Synthetic mGEN lines (paper appendix A.2): an English question, a target-language
+    tag, the answer translated into that language, and the question's English passages.
+
+    Each English question with a translated answer and at least one English passage
+    gets up to `max_langs` target languages, sampled; of all these lines a seeded
+    `fraction` is kept (the paper: 50%). Questions whose retrieval holds no English
+    passage give no line (a line without passages would train closed-book answers).
 
     Args:
         questions: Training questions; only English ones are used.
-        retrieved: Question id to its retrieved passages.
+        retrieved: Question id to its retrieved passages, best first; only the English
+            ones (``lang`` "en") are read (P^En).
         translator: Gives the answers in other languages.
         langs: Target languages; None: any language with a translation.
         max_langs: At most this many target languages per question, sampled.
-        seed: Seed of the sampling.
+        fraction: Share of the lines kept, rounded half up.
+        passages: English passages per line (the first ones).
+        seed: Seed of the language sampling and the subsampling.
     """
     rng = random.Random(seed)
     rows = []
     for q in questions:
-        if q["lang"] != ENGLISH:
+        ctxs = english_passages(retrieved.get(q["id"], []), passages) \
+            if q["lang"] == ENGLISH else []
+        if not ctxs:
             continue
         answers = translator.translations(q)
         targets = sorted(lang for lang in answers
                          if lang != ENGLISH and (langs is None or lang in langs))
         for lang in sorted(rng.sample(targets, min(max_langs, len(targets)))):
             rows.append({"id": f"{q['id']}@{lang}", "question": q["question"], "lang": lang,
-                         "answers": answers[lang], "ctxs": list(retrieved.get(q["id"], []))})
-    return rows
+                         "answers": answers[lang], "ctxs": ctxs})
+    keep = sorted(rng.sample(range(len(rows)), math.floor(fraction * len(rows) + 0.5)))
+    return [rows[i] for i in keep]
+
+
+def selection_split(questions: Sequence[Mapping], fraction: float, seed: int,
+                    parallel_key: str | None = None,
+                    held_out: Sequence[Mapping] | None = None) -> tuple[list[dict], list[dict]]:
+    """Splits training questions into those trained on and those that select checkpoints.
+
+    Questions are held out by group: the value of `parallel_key` where a question has
+    one (XQuAD: the same question in every language, so no translation of a held-out
+    question is trained on), else its id. The split depends on the seed and the ids
+    only, so every round holds out the same questions.
+
+    Args:
+        questions: The training questions.
+        fraction: Share of the groups held out (rounded half up, at least one group
+            when positive and two or more exist); ignored when `held_out` is given.
+        seed: Seed of the draw.
+        parallel_key: The question field that groups parallel questions.
+        held_out: Questions given for selection (a file of the user's); training
+            questions of their groups are left out of training.
+
+    Returns:
+        `(trained, held_out)`.
+    """
+    if held_out is not None:
+        chosen = {_group(q, parallel_key) for q in held_out}
+        return ([dict(q) for q in questions if _group(q, parallel_key) not in chosen],
+                [dict(q) for q in held_out])
+    groups = sorted({_group(q, parallel_key) for q in questions})
+    count = math.floor(fraction * len(groups) + 0.5)
+    if fraction > 0 and len(groups) > 1:
+        count = min(max(count, 1), len(groups) - 1)
+    chosen = set(random.Random(seed).sample(groups, count))
+    return ([dict(q) for q in questions if _group(q, parallel_key) not in chosen],
+            [dict(q) for q in questions if _group(q, parallel_key) in chosen])
+
+
+def _group(question: Mapping, parallel_key: str | None) -> str:
+    key = question.get(parallel_key) if parallel_key else None
+    return str(key) if key is not None else f"id:{question['id']}"

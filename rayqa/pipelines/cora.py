@@ -8,14 +8,23 @@ Every round ``r`` runs these stages, each writing under ``<output_dir>/round_<r>
     index      encode the collection with the newest passage encoder (Ray Data actor
                pool, resumable embedding shards) into a FAISS index -> index/
     retrieve   top-k passages of every training question with this round's query
-               encoder, of every dev question with round 0's (the inference setup)
-               -> retrieved.{train,dev}.jsonl
+               encoder (and the English questions' English passages, for synthetic
+               data), of every dev and selection question with round 0's (the
+               inference setup)
+               -> retrieved.{train,english,dev,selection}.jsonl
     mgen       train mGEN on the retrieved passages plus synthetic data (English
-               questions, target-language tag, translated answer) -> mgen/final
+               questions, target-language tag, translated answer, English passages;
+               in round 0 from its fourth epoch on), best checkpoint on the selection
+               questions -> mgen/final
     evaluate   dev R^L@k / R^multi@k and mGEN EM/F1 per language -> metrics.json
     mine       (not in the last round) candidates = retrieved passages and, for English
                questions, passages of the language-linked articles; each labeled by
                mGEN given that passage alone -> mining/labels.jsonl
+
+Checkpoints are selected on held-out training questions (``selection``: a seeded
+share of the training questions by parallel group, or a file), never trained on in
+any round: mDPR keeps its best dev average rank on them, mGEN its best dev F1. The
+reporting ``dev_questions`` are only evaluated.
 
 A stage that finished leaves ``<stage>.done`` (its summary as JSON) and is skipped by a
 rerun; ``state.json`` says where the job is. A killed mDPR or mGEN training resumes from
@@ -39,7 +48,6 @@ from collections.abc import Iterable
 from rayqa import storage
 from rayqa.config import (
     CORAJobConfig,
-    DataConfig,
     DataFile,
     EncoderConfig,
     IndexJobConfig,
@@ -48,6 +56,7 @@ from rayqa.config import (
     MGENJobConfig,
     save_config,
 )
+from rayqa.config.cora import MGENDataConfig
 from rayqa.corpus.language_links import LanguageLinks, write_jsonl
 from rayqa.data.passages import read_passages
 from rayqa.data.records import (
@@ -59,11 +68,14 @@ from rayqa.data.records import (
     reject,
 )
 from rayqa.mining.cora import (
+    ENGLISH,
     AnswerTranslator,
     PassageTable,
     dpr_rows,
+    english_passages,
     label_candidates,
     mining_candidates,
+    selection_split,
     synthetic_rows,
 )
 
@@ -76,9 +88,15 @@ LOCATIONS = ("output_dir", "passages_file", "language_links", "train_questions",
 
 
 def with_absolute_locations(cfg: CORAJobConfig) -> CORAJobConfig:
-    """`cfg` with its local `LOCATIONS` made absolute; URIs stay as they are."""
-    return cfg.model_copy(update={key: storage.absolute(getattr(cfg, key))
-                                  for key in LOCATIONS if getattr(cfg, key)})
+    """`cfg` with its local `LOCATIONS` (and `selection.questions`) made absolute; URIs
+    stay as they are."""
+    selection = cfg.selection
+    if selection.questions:
+        selection = selection.model_copy(
+            update={"questions": storage.absolute(selection.questions)})
+    return cfg.model_copy(update={**{key: storage.absolute(getattr(cfg, key))
+                                     for key in LOCATIONS if getattr(cfg, key)},
+                                  "selection": selection})
 
 
 def read_questions(path: str | os.PathLike, strict: bool, report: BadRecords) -> list[dict]:
@@ -115,16 +133,32 @@ class CORAPipeline:
         self.cfg, self.out = cfg, cfg.output_dir
         self.report = BadRecords()
         self.table = PassageTable(read_passages(cfg.passages_file, cfg.strict, self.report))
-        self.train = read_questions(cfg.train_questions, cfg.strict, self.report)
+        questions = read_questions(cfg.train_questions, cfg.strict, self.report)
         self.dev = (read_questions(cfg.dev_questions, cfg.strict, self.report)
                     if cfg.dev_questions else [])
+        given = (read_questions(cfg.selection.questions, cfg.strict, self.report)
+                 if cfg.selection.questions else None)
+        # `train`: every stage trains and mines on these; `selection`: held out, they
+        # pick each round's checkpoints.
+        self.train, self.selection = selection_split(
+            questions, cfg.selection.fraction, cfg.selection.seed, cfg.mining.parallel_key,
+            given)
         if not self.train:
             raise ValueError(f"{cfg.train_questions}: no usable training questions")
         links = (LanguageLinks.read(cfg.language_links, cfg.strict, self.report)
                  if cfg.language_links else None)
-        self.translator = AnswerTranslator(self.train + self.dev, cfg.mining.parallel_key, links)
-        _log(f"{len(self.table.by_id)} passages, {len(self.train)} training and "
+        self.translator = AnswerTranslator(self.train + self.selection + self.dev,
+                                           cfg.mining.parallel_key, links)
+        _log(f"{len(self.table.by_id)} passages, {len(self.train)} training, "
+             f"{len(self.selection)} selection ({self.selection_source()}) and "
              f"{len(self.dev)} dev questions; {self.report.summary()}")
+
+    def selection_source(self) -> str:
+        """Where the selection questions come from: the file, ``held_out`` training
+        questions, or ``none`` (the latest checkpoints are kept)."""
+        if not self.selection:
+            return "none"
+        return self.cfg.selection.questions or "held_out"
 
     # ------------------------------------------------------------------ driver
 
@@ -191,7 +225,8 @@ class CORAPipeline:
         rows, missing = dpr_rows(self.train, self.table, labels)
         train_file, dev_file = self.path(r, "mdpr_train.jsonl"), self.path(r, "mdpr_dev.jsonl")
         write_jsonl(rows, train_file)
-        dev_rows, _ = dpr_rows(self.dev, self.table, [])
+        # Checkpoints are picked on the selection questions' gold passages.
+        dev_rows, _ = dpr_rows(self.selection, self.table, [])
         if dev_rows:
             write_jsonl(dev_rows, dev_file)
         start = (self.cfg.mdpr.encoder.name_or_path if r == 0
@@ -199,7 +234,9 @@ class CORAPipeline:
         train_mdpr(mdpr_round_config(self.cfg, r, self.path(r, "mdpr"), start, train_file,
                                      dev_file if dev_rows else None))
         return {"train_lines": len(rows), "mined_labels": len(labels),
-                "questions_without_gold": missing, "start": start}
+                "questions_without_gold": missing, "start": start,
+                "selection": self.selection_source() if dev_rows else "none",
+                "selection_lines": len(dev_rows)}
 
     def stage_index(self, r: int) -> dict:
         """Encodes the collection with this round's passage encoder into a FAISS index."""
@@ -217,51 +254,100 @@ class CORAPipeline:
         return {"passages": len(self.table.by_id), "encoder": encoder.name_or_path}
 
     def stage_retrieve(self, r: int) -> dict:
-        """Retrieves for training (this round's query encoder) and dev questions (round
-        0's query encoder, as at inference)."""
+        """Retrieves for training questions (this round's query encoder), dev and
+        selection questions (round 0's query encoder, as at inference).
+
+        With synthetic data on, training questions are retrieved
+        ``mining.synthetic_depth`` deep: the first ``train_passages`` English passages
+        of an English question are the English retrieval P^En of its synthetic lines
+        (paper appendix A.2 uses an English DPR; here the round's multilingual index,
+        English passages only) -> ``retrieved.english.jsonl``.
+        """
+        model, mining = self.cfg.mgen.model, self.cfg.mining
+        k_train = max(model.train_passages, mining.retrieved_candidates, 1)
+        k_dev = max(model.eval_passages, *self.cfg.retrieval.recall_ks)
+        k_selection = max(model.eval_passages, 1)
+        english = ([q for q in self.train if q["lang"] == ENGLISH] if mining.synthetic
+                   else [])
+        depth = max(k_train, mining.synthetic_depth) if english else k_train
+        found = self._retrieve(self.path(r, "index"), [
+            ("train", self.train, self._query_encoder(r), depth),
+            ("dev", self.dev, self._query_encoder(0), k_dev),
+            ("selection", self.selection, self._query_encoder(0), k_selection)])
+        write_jsonl(_with_ctxs(self.train, [ctxs[:k_train] for ctxs in found["train"]]),
+                    self.path(r, "retrieved.train.jsonl"))
+        summary = {"train_questions": len(self.train), "k_train": k_train}
+        if english:
+            en_ctxs = [english_passages(ctxs, model.train_passages)
+                       for q, ctxs in zip(self.train, found["train"]) if q["lang"] == ENGLISH]
+            write_jsonl(_with_ctxs(english, en_ctxs), self.path(r, "retrieved.english.jsonl"))
+            summary.update(english_questions=len(english), english_depth=depth,
+                           english_short=sum(len(c) < model.train_passages for c in en_ctxs),
+                           english_none=sum(not c for c in en_ctxs))
+        for name, questions, k in (("dev", self.dev, k_dev),
+                                   ("selection", self.selection, k_selection)):
+            if questions:
+                write_jsonl(_with_ctxs(questions, found[name]),
+                            self.path(r, f"retrieved.{name}.jsonl"))
+                summary.update({f"{name}_questions": len(questions), f"k_{name}": k})
+        return summary
+
+    def _retrieve(self, index: str, requests: list[tuple]) -> dict[str, list[list[dict]]]:
+        """Runs `(name, questions, query_encoder, k)` retrievals over `index` with one
+        Ray Data pass per query encoder (one actor pool start), at the largest k asked
+        of it; each request keeps its top k (for a Flat index the same passages as a
+        search k deep)."""
         from rayqa.pipelines.batch_retrieval import retrieve_ray
 
-        model, mining = self.cfg.mgen.model, self.cfg.mining
-        index = self.path(r, "index")
-        max_query = self.cfg.mdpr.encoder.max_query_length
-        k_train = max(model.train_passages, mining.retrieved_candidates, 1)
-        found = retrieve_ray(self.train, self._query_encoder(r), index, k_train,
-                             self.cfg.retrieval, max_query)
-        write_jsonl(_with_ctxs(self.train, found), self.path(r, "retrieved.train.jsonl"))
-        summary = {"train_questions": len(found), "k_train": k_train}
-        if self.dev:
-            k_dev = max(model.eval_passages, *self.cfg.retrieval.recall_ks)
-            found = retrieve_ray(self.dev, self._query_encoder(0), index, k_dev,
-                                 self.cfg.retrieval, max_query)
-            write_jsonl(_with_ctxs(self.dev, found), self.path(r, "retrieved.dev.jsonl"))
-            summary.update(dev_questions=len(found), k_dev=k_dev)
-        return summary
+        out = {name: [] for name, *_ in requests}
+        for encoder in dict.fromkeys(enc for _, qs, enc, _ in requests if qs):
+            group = [(name, qs, k) for name, qs, enc, k in requests if enc == encoder and qs]
+            found = retrieve_ray([q for _, qs, _ in group for q in qs], encoder, index,
+                                 max(k for *_, k in group), self.cfg.retrieval,
+                                 self.cfg.mdpr.encoder.max_query_length)
+            for name, qs, k in group:
+                out[name], found = [ctxs[:k] for ctxs in found[:len(qs)]], found[len(qs):]
+        return out
 
     def _query_encoder(self, r: int) -> str:
         return self.path(r, "mdpr", FINAL, "query_encoder")
 
     def stage_mgen(self, r: int) -> dict:
-        """Trains mGEN on the top-k retrieved passages plus synthetic examples."""
+        """Trains mGEN on the top-k retrieved passages plus synthetic examples (round 0:
+        from epoch ``mining.synthetic_from_epoch`` on), keeping the best checkpoint on
+        the selection questions."""
         from rayqa.train.mgen_job import train_mgen
 
         model, mining = self.cfg.mgen.model, self.cfg.mining
         retrieved = read_jsonl(self.path(r, "retrieved.train.jsonl"))
         rows = [{**row, "ctxs": row["ctxs"][:model.train_passages]} for row in retrieved]
-        synthetic = []
-        if mining.synthetic:
-            synthetic = synthetic_rows(self.train, {row["id"]: row["ctxs"] for row in rows},
-                                       self.translator, mining.synthetic_langs,
-                                       mining.synthetic_max_langs, mining.seed + r)
         train_file = self.path(r, "mgen_train.jsonl")
-        write_jsonl(rows + synthetic, train_file)
+        write_jsonl(rows, train_file)
+        synthetic = []
+        if mining.synthetic and storage.is_file(self.path(r, "retrieved.english.jsonl")):
+            english = {row["id"]: row["ctxs"]
+                       for row in read_jsonl(self.path(r, "retrieved.english.jsonl"))}
+            synthetic = synthetic_rows(self.train, english, self.translator,
+                                       mining.synthetic_langs, mining.synthetic_max_langs,
+                                       mining.synthetic_fraction, model.train_passages,
+                                       mining.seed + r)
+        synthetic_file = self.path(r, "mgen_synthetic.jsonl")
+        if synthetic:
+            write_jsonl(synthetic, synthetic_file)
+        dev_file = self.path(r, "mgen_dev.jsonl")
+        selection = self.path(r, "retrieved.selection.jsonl")
+        dev = read_jsonl(selection) if self.selection and storage.is_file(selection) else []
+        if dev:
+            write_jsonl(dev, dev_file)
         start = model.name_or_path if r == 0 else self.path(r - 1, "mgen", FINAL)
-        job = MGENJobConfig(
-            output_dir=self.path(r, "mgen"),
-            model=model.model_copy(update={"name_or_path": start}),
-            data=DataConfig(train_files=[DataFile(path=train_file)], strict=self.cfg.strict),
-            train=self.cfg.mgen.train.model_copy(update={"run_name": f"mgen_round{r}"}))
+        job = mgen_round_config(self.cfg, r, self.path(r, "mgen"), start, train_file,
+                                synthetic_file if synthetic else None,
+                                dev_file if dev else None)
         train_mgen(job)
-        return {"examples": len(rows), "synthetic": len(synthetic), "start": start}
+        return {"examples": len(rows), "synthetic": len(synthetic),
+                "synthetic_from_epoch": job.data.synthetic_from_epoch, "start": start,
+                "selection": self.selection_source() if dev else "none",
+                "selection_questions": len(dev)}
 
     def stage_evaluate(self, r: int) -> dict:
         """Dev retrieval recall (R^L@k, R^multi@k) and mGEN EM/F1 per language."""
@@ -357,6 +443,28 @@ def mdpr_round_config(cfg: CORAJobConfig, r: int, output_dir: str, start: str,
                             passages_files=[DataFile(path=cfg.passages_file)] if bm25 else [],
                             strict=cfg.strict),
         train=cfg.mdpr.train.model_copy(update={"run_name": f"mdpr_round{r}"}))
+
+
+def mgen_round_config(cfg: CORAJobConfig, r: int, output_dir: str, start: str,
+                      train_file: str, synthetic_file: str | None,
+                      dev_file: str | None) -> MGENJobConfig:
+    """The mGEN job of round `r`, starting from the generator at `start`.
+
+    Synthetic examples join round 0's training from epoch ``mining.synthetic_from_epoch``
+    on (paper appendix A.2: after the third epoch of the initial training); later
+    rounds continue from the previous round's mGEN, which has seen them, and train on
+    them from the start. With a dev file (the selection questions) the best dev F1
+    checkpoint is exported, else the latest.
+    """
+    return MGENJobConfig(
+        output_dir=output_dir,
+        model=cfg.mgen.model.model_copy(update={"name_or_path": start}),
+        data=MGENDataConfig(
+            train_files=[DataFile(path=train_file)],
+            synthetic_files=[DataFile(path=synthetic_file)] if synthetic_file else [],
+            synthetic_from_epoch=cfg.mining.synthetic_from_epoch if r == 0 else 0,
+            dev_files=[DataFile(path=dev_file)] if dev_file else [], strict=cfg.strict),
+        train=cfg.mgen.train.model_copy(update={"run_name": f"mgen_round{r}"}))
 
 
 def _with_ctxs(questions: list[dict], found: list[list[dict]]) -> list[dict]:

@@ -8,7 +8,9 @@ Input files are the retrieval output, one question per JSON line::
 ``ctxs`` holds the retrieved passages best first (``title`` and passage ``id``/``lang``
 optional); an absent ``ctxs`` means no passages (closed-book). ``lang`` is the language
 the answer is generated in. Bad lines are counted by reason with file and line
-(``data.strict`` fails at the first). The best checkpoint by dev F1 is written to
+(``data.strict`` fails at the first). Synthetic examples (``data.synthetic_files``, same
+format) join the training data from epoch ``data.synthetic_from_epoch`` on. The best
+checkpoint by dev F1 (the latest without dev files) is written to
 ``<output_dir>/final`` as a plain ``from_pretrained`` directory with the resolved config.
 """
 
@@ -89,12 +91,26 @@ def read_files(files: list[DataFile], strict: bool, report: BadRecords) -> list[
 
 
 def train_mgen(cfg: MGENJobConfig):
-    """Train mGEN as ``cfg`` says; returns the Ray Train ``Result``."""
+    """Train mGEN as ``cfg`` says; returns the Ray Train ``Result``.
+
+    ``data.synthetic_files`` join the training data from epoch
+    ``data.synthetic_from_epoch`` on; when that epoch is past the run's last they are
+    not read (a later run with more epochs and the same run name reads them).
+    """
     report = BadRecords()
     train = read_files(cfg.data.train_files, cfg.data.strict, report)
     dev = read_files(cfg.data.dev_files, cfg.data.strict, report)
     if not train:
         raise ValueError("no usable training examples in data.train_files")
-    print(f"[rayqa.train] mGEN: {len(train)} training and {len(dev)} dev questions; "
+    synthetic = []
+    if cfg.data.synthetic_files and cfg.data.synthetic_from_epoch < cfg.train.epochs:
+        synthetic = read_files(cfg.data.synthetic_files, cfg.data.strict, report)
+    elif cfg.data.synthetic_files:
+        print(f"[rayqa.train] mGEN: synthetic examples would join at epoch "
+              f"{cfg.data.synthetic_from_epoch + 1} of {cfg.train.epochs}: not used",
+              flush=True)
+    print(f"[rayqa.train] mGEN: {len(train)} training, {len(synthetic)} synthetic (from "
+          f"epoch {cfg.data.synthetic_from_epoch + 1}) and {len(dev)} dev questions; "
           f"{report.summary()}", flush=True)
-    return fit_and_export(mgen_train_loop, cfg, None, dev, datasets=train_dataset(train, cfg))
+    return fit_and_export(mgen_train_loop, cfg, None, dev,
+                          datasets=train_dataset(train, cfg, synthetic))

@@ -4,7 +4,9 @@ Same shape as the reader's loop (``rayqa.train.reader_loop``): the driver valida
 examples, ``train_dataset`` formats and tokenizes them as a Ray Data step
 (``GeneratorFeatures``) split across the workers (``rayqa.train.data``); every worker
 trains on its shard, generates answers for its share of the dev questions, and the
-answers are gathered so every rank reports the same metrics. ``state["step"]``
+answers are gathered so every rank reports the same metrics. Synthetic examples
+(CORA appendix A.2) are a second dataset whose batches join each epoch from
+``data.synthetic_from_epoch`` on (``LateJoinLoader``). ``state["step"]``
 counts optimizer steps (one per ``grad_accum`` micro-batches); a checkpoint is reported
 every ``checkpoint_every`` epochs and when ``max_steps`` is reached, and a re-created
 trainer with the same run name resumes from the latest one.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import math
+import random
 
 import ray
 import ray.train
@@ -41,6 +44,7 @@ from rayqa.train.engine import build_engine
 from rayqa.train.loop import plan_schedule, run_epochs
 
 TRAIN = "train"  # the trainer's dataset of training examples
+SYNTHETIC = "synthetic"  # ... and of synthetic examples, trained on from an epoch on
 
 
 def mgen_train_loop(config: dict) -> None:
@@ -48,8 +52,9 @@ def mgen_train_loop(config: dict) -> None:
 
     Args:
         config: ``{"cfg": MGENJobConfig as a dict, "rows": {"train": rows of the
-            training dataset}, "dev": ObjectRef of the dev examples (``id``,
-            ``question``, ``lang``, ``answers``, ``ctxs``), "select": ...}``.
+            training dataset, "synthetic"?: rows of the synthetic one}, "dev": ObjectRef
+            of the dev examples (``id``, ``question``, ``lang``, ``answers``, ``ctxs``),
+            "select": ...}``.
     """
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
@@ -58,10 +63,16 @@ def mgen_train_loop(config: dict) -> None:
     model_path = storage.local_model(cfg.model.name_or_path)  # s3:// -> verified local copy
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     model = AutoModelForSeq2SeqLM.from_pretrained(model_path)
+    collate_fn = functools.partial(collate, pad_id=tokenizer.pad_token_id)
     loader = ShardLoader(TRAIN, config["rows"][TRAIN], cfg.train.batch_size, cfg.train.seed,
-                         functools.partial(collate, pad_id=tokenizer.pad_token_id))
+                         collate_fn)
+    if SYNTHETIC in config["rows"]:
+        synthetic = ShardLoader(SYNTHETIC, config["rows"][SYNTHETIC], cfg.train.batch_size,
+                                cfg.train.seed, collate_fn)
+        loader = LateJoinLoader(loader, synthetic, cfg.data.synthetic_from_epoch,
+                                cfg.train.seed)
     resumed = resumed_state()
-    state = plan_schedule(cfg.train, len(loader), resumed)
+    state = plan_schedule(cfg.train, epoch_batches(loader, cfg.train.epochs), resumed)
     engine = build_engine(model, cfg.train, state["schedule"])
     if resumed:
         restore(engine)
@@ -88,21 +99,83 @@ def checkpoint_and_log(engine, tokenizer, dev, cfg: MGENJobConfig, state: dict,
         + (f", dev_f1 {metrics['dev_f1']:.4f}" if "dev_f1" in metrics else ""))
 
 
-def train_dataset(examples, cfg: MGENJobConfig) -> dict[str, tuple]:
-    """The training examples as a Ray Dataset of token ids: ``{"train": (dataset, rows)}``.
+class LateJoinLoader:
+    """The batches of ``main`` every epoch, joined by those of ``extra`` from epoch
+    ``from_epoch`` on, the two interleaved in a seeded order per epoch.
+
+    Both loaders must yield ``len()`` batches per epoch. The order depends only on the
+    seed and the epoch, so a run resumed inside an epoch replays the same batches, and
+    every worker (same shard sizes, same seed) steps through the same number.
+
+    Args:
+        main: A loader (``ShardLoader``, ``DataLoader``) trained on every epoch.
+        extra: One trained on from ``from_epoch`` on.
+        from_epoch: The first epoch (0-based) that includes ``extra``.
+        seed: Seed of the interleaving; epoch ``e`` draws from ``(seed, e)``.
+    """
+
+    def __init__(self, main, extra, from_epoch: int, seed: int):
+        self.main, self.extra, self.from_epoch, self.seed = main, extra, from_epoch, seed
+        self.epoch = 0
+
+    def batches(self, epoch: int) -> int:
+        """Batches of epoch ``epoch``."""
+        return len(self.main) + (len(self.extra) if epoch >= self.from_epoch else 0)
+
+    def __len__(self) -> int:
+        return self.batches(self.epoch)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Shuffle both loaders and the interleaving anew for ``epoch``."""
+        self.epoch = epoch
+        for loader in (self.main, self.extra):
+            if hasattr(loader, "set_epoch"):
+                loader.set_epoch(epoch)
+
+    def order(self) -> list[int]:
+        """The epoch's sequence of sources: 0 for a batch of ``main``, 1 of ``extra``."""
+        sources = [0] * len(self.main)
+        if self.epoch >= self.from_epoch:
+            sources += [1] * len(self.extra)
+            random.Random(f"{self.seed}:{self.epoch}").shuffle(sources)
+        return sources
+
+    def __iter__(self):
+        loaders = (iter(self.main), iter(self.extra) if self.epoch >= self.from_epoch else None)
+        for source in self.order():
+            yield next(loaders[source])
+
+
+def epoch_batches(loader, epochs: int) -> int | list[int]:
+    """What ``plan_schedule`` counts: one batch count, or one per epoch when they differ."""
+    if isinstance(loader, LateJoinLoader):
+        return [loader.batches(epoch) for epoch in range(epochs)]
+    return len(loader)
+
+
+def train_dataset(examples, cfg: MGENJobConfig, synthetic=()) -> dict[str, tuple]:
+    """The examples as Ray Datasets of token ids: ``{"train": (dataset, rows)}``, plus
+    ``"synthetic"`` when there are synthetic examples.
 
     Each row is a question's formatted source over its top ``train_passages`` passages
     and its first gold answer, the target as in the official mGEN.
     """
+    datasets = {TRAIN: _featurized(examples, cfg)}
+    if synthetic:
+        datasets[SYNTHETIC] = _featurized(synthetic, cfg)
+    return datasets
+
+
+def _featurized(examples, cfg: MGENJobConfig) -> tuple:
     model_cfg, train = cfg.model, cfg.train
     rows = [{"source": format_source(e.question, e.lang, e.ctxs[:model_cfg.train_passages]),
              "target": e.answers[0]} for e in examples]
-    return {TRAIN: featurized_dataset(
+    return featurized_dataset(
         rows, GeneratorFeatures, {"tokenizer": model_cfg.name_or_path,
                                   "max_source_length": model_cfg.max_source_length,
                                   "max_target_length": model_cfg.max_target_length},
         world_size=max(1, train.num_workers), num_actors=max(1, train.num_workers),
-        cpus_per_actor=train.cpus_per_worker)}
+        cpus_per_actor=train.cpus_per_worker)
 
 
 class GeneratorFeatures:

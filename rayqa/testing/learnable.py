@@ -1,0 +1,192 @@
+"""Small, seeded, learnable QA tasks with held-out splits, for the learning tests.
+
+Every task is built from made-up facts ``<name> <relation> <value>`` written with the
+templates of three languages (English, German, Russian: two scripts). Names and values
+are words of syllables; the train and dev splits draw names (and, but for mGEN, values)
+from disjoint word sets, so a dev question is answered only by a model that learned the
+task, not the words.
+
+- ``reader_task``: SQuAD examples; the context is one fact among filler sentences, the
+  question asks it and the answer is the value's span (beside a name just as new).
+- ``retrieval_task``: DPR JSONL rows; the positive passage states the asked fact (the
+  person is its title), the hard negative the same relation of another person.
+- ``generation_task``: mGEN JSONL rows; the passage states the asked fact, the answer
+  is one of a closed set of values, so it must be read from the passage.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from rayqa.data.squad import QAExample
+
+LANGS = ("en", "de", "ru")
+
+# Syllables of the made-up words, per script; a word is two or three of them.
+_LATIN = ("ka", "lo", "mi", "ter", "san", "vo", "ri", "bel", "du", "nar", "po", "zen",
+          "fa", "gur", "hel", "jo", "mus", "ti")
+_CYRILLIC = ("ка", "ло", "ми", "тер", "сан", "во", "ри", "бел", "ду", "нар", "по", "зен",
+             "фа", "гур", "хел", "йо", "мус", "ти")
+SYLLABLES = {"en": _LATIN, "de": _LATIN, "ru": _CYRILLIC}
+
+# (statement, question) per relation and language; {name} and {value} are filled in.
+TEMPLATES = {
+    "en": {"home": ("{name} lives in {value}.", "Where does {name} live?"),
+           "work": ("{name} works at {value}.", "Where does {name} work?"),
+           "birth": ("{name} was born in {value}.", "Where was {name} born?"),
+           "pet": ("{name} has a dog called {value}.", "What is the dog of {name} called?")},
+    "de": {"home": ("{name} wohnt in {value}.", "Wo wohnt {name}?"),
+           "work": ("{name} arbeitet bei {value}.", "Wo arbeitet {name}?"),
+           "birth": ("{name} wurde in {value} geboren.", "Wo wurde {name} geboren?"),
+           "pet": ("{name} hat einen Hund namens {value}.", "Wie heißt der Hund von {name}?")},
+    "ru": {"home": ("{name} живёт в {value}.", "Где живёт {name}?"),
+           "work": ("{name} работает в {value}.", "Где работает {name}?"),
+           "birth": ("{name} родился в {value}.", "Где родился {name}?"),
+           "pet": ("У {name} есть собака {value}.", "Как зовут собаку {name}?")},
+}
+RELATIONS = ("home", "work", "birth", "pet")
+
+
+@dataclass
+class Person:
+    """One made-up person: a name and a value per relation, in one language."""
+
+    name: str
+    lang: str
+    values: dict[str, str]
+
+    def question(self, relation: str) -> str:
+        """The question asking this person's `relation`."""
+        return TEMPLATES[self.lang][relation][1].format(name=self.name)
+
+
+class Lexicon:
+    """Made-up words of each language, split into disjoint train and dev sets.
+
+    Args:
+        seed: Seed of the word draw.
+        words_per_split: Distinct words per language and split.
+    """
+
+    def __init__(self, seed: int, words_per_split: int = 400):
+        rng = random.Random(seed)
+        self.words: dict[tuple[str, str], list[str]] = {}
+        for lang in LANGS:
+            pool = sorted(_all_words(SYLLABLES[lang]))
+            rng.shuffle(pool)
+            if len(pool) < 2 * words_per_split:
+                raise ValueError(f"only {len(pool)} distinct words for {lang}")
+            self.words[lang, "train"] = pool[:words_per_split]
+            self.words[lang, "dev"] = pool[words_per_split:2 * words_per_split]
+
+    def person(self, lang: str, split: str, rng: random.Random) -> Person:
+        """A person whose name and values are distinct words of `split`."""
+        name, *values = rng.sample(self.words[lang, split], 1 + len(RELATIONS))
+        return Person(name, lang, dict(zip(RELATIONS, values)))
+
+
+def _all_words(syllables: tuple[str, ...]) -> set[str]:
+    """Every capitalized word of two or three distinct syllables."""
+    words = {a + b for a in syllables for b in syllables if a != b}
+    words |= {a + b + c for a in syllables for b in syllables for c in syllables
+              if len({a, b, c}) == 3}
+    return {w.capitalize() for w in words}
+
+
+def _people(lexicon: Lexicon, split: str, count: int, rng: random.Random):
+    """`count` (language, asked person, distractor person, relation) draws, languages
+    taking turns."""
+    for index in range(count):
+        lang = LANGS[index % len(LANGS)]
+        asked, other = lexicon.person(lang, split, rng), lexicon.person(lang, split, rng)
+        while other.name in asked.values.values() or asked.name in other.values.values():
+            other = lexicon.person(lang, split, rng)
+        yield lang, asked, other, rng.choice(RELATIONS)
+
+
+# Sentences around the asked fact in reader contexts: no made-up words in them.
+FILLERS = {
+    "en": ("The weather was fine that day.", "Nobody remembers the old market.",
+           "Trains stop here twice an hour.", "The river is wide and slow."),
+    "de": ("Das Wetter war an dem Tag schön.", "Niemand erinnert sich an den alten Markt.",
+           "Die Züge halten hier zweimal pro Stunde.", "Der Fluss ist breit und langsam."),
+    "ru": ("В тот день была хорошая погода.", "Никто не помнит старый рынок.",
+           "Поезда останавливаются здесь дважды в час.", "Река широкая и медленная."),
+}
+
+
+def reader_task(seed: int, split: str, count: int, fillers: int = 2) -> list[QAExample]:
+    """Extractive examples: one fact among filler sentences, that fact asked.
+
+    The answer is the value, a made-up word like the person's name beside it: a model
+    must learn where a sentence of each relation puts its value.
+
+    Args:
+        seed: Seed of the words and the draws (use the same one for both splits).
+        split: ``train`` or ``dev``: which disjoint word set names and values come from.
+        count: Questions, languages taking turns.
+        fillers: Filler sentences per context.
+    """
+    lexicon = Lexicon(seed)
+    rng = random.Random(f"{seed}:{split}:reader")
+    examples = []
+    for index, (lang, asked, _, relation) in enumerate(_people(lexicon, split, count, rng)):
+        statement = TEMPLATES[lang][relation][0].format(name=asked.name,
+                                                        value=asked.values[relation])
+        sentences = rng.sample(FILLERS[lang], fillers)
+        sentences.insert(rng.randrange(fillers + 1), statement)
+        context = " ".join(sentences)
+        # Past the name: a value may be a prefix of the name ("Kalo", "Kalomi").
+        after_name = context.index(statement) + statement.index(asked.name) + len(asked.name)
+        answer = asked.values[relation]
+        start = context.index(answer, after_name)
+        examples.append(QAExample(f"{split}-{index}", asked.question(relation), context,
+                                  [{"text": answer, "answer_start": start}],
+                                  title=f"{split}-{index}", lang=lang))
+    return examples
+
+
+def retrieval_task(seed: int, split: str, count: int) -> list[dict]:
+    """DPR JSONL rows: a question about one fact of a person; the positive states that
+    fact (the person is its title), the hard negative the same relation of another person
+    of the same language, so only the name tells them apart."""
+    lexicon = Lexicon(seed)
+    rng = random.Random(f"{seed}:{split}:retrieval")
+    rows = []
+    for index, (lang, asked, other, relation) in enumerate(_people(lexicon, split, count, rng)):
+        rows.append({"id": f"{split}-{index}", "question": asked.question(relation),
+                     "lang": lang, "answers": [asked.values[relation]],
+                     "positive_ctxs": [_passage(asked, relation)],
+                     "hard_negative_ctxs": [_passage(other, relation)]})
+    return rows
+
+
+def _passage(person: Person, relation: str) -> dict:
+    statement = TEMPLATES[person.lang][relation][0]
+    return {"title": person.name,
+            "text": statement.format(name=person.name, value=person.values[relation])}
+
+
+def generation_task(seed: int, split: str, count: int, values: int = 8) -> list[dict]:
+    """mGEN JSONL rows: a passage stating one fact of a person, the question asking it.
+
+    Names come from the split's word set; values from a closed set of ``values`` words
+    per language shared by both splits, so a dev answer is a word the model has
+    generated in training, but for a person it never saw: it must be read from the
+    passage (a constant answer scores ``1 / values``).
+    """
+    lexicon = Lexicon(seed)
+    rng = random.Random(f"{seed}:{split}:generation")
+    closed = {lang: lexicon.words[lang, "train"][-values:] for lang in LANGS}
+    rows = []
+    for index in range(count):
+        lang = LANGS[index % len(LANGS)]
+        name = rng.choice(lexicon.words[lang, split][:-values])
+        relation, value = rng.choice(RELATIONS), rng.choice(closed[lang])
+        statement = TEMPLATES[lang][relation][0].format(name=name, value=value)
+        rows.append({"id": f"{split}-{index}",
+                     "question": TEMPLATES[lang][relation][1].format(name=name),
+                     "lang": lang, "answers": [value],
+                     "ctxs": [{"title": name, "text": statement}]})
+    return rows

@@ -136,11 +136,11 @@ def test_synthetic_examples_join_training_from_their_epoch(ray_local, tiny_setup
     assert len(synthetic) == 32
     (root / "synthetic.jsonl").write_text(
         "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in synthetic), encoding="utf-8")
-    result = run_job(overrides(root, **{
-        "output_dir": root / "synthetic_out", "train.run_name": "synthetic",
-        "train.epochs": 2, "data.dev_files": "[]",
-        "data.synthetic_files": f"[{root / 'synthetic.jsonl'}]",
-        "data.synthetic_from_epoch": 1}))
+    settings = {"train.epochs": 2, "data.dev_files": "[]",
+                "data.synthetic_files": f"[{root / 'synthetic.jsonl'}]",
+                "data.synthetic_from_epoch": 1}
+    result = run_job(overrides(root, **{"output_dir": root / "synthetic_out",
+                                        "train.run_name": "synthetic", **settings}))
     steps = [m["step"] for _, m in sorted(result.best_checkpoints,
                                           key=lambda pair: pair[1]["step"])]
     # 2 workers x batch 4, an optimizer step every 2 micro-batches: epoch 1 trains on
@@ -148,3 +148,14 @@ def test_synthetic_examples_join_training_from_their_epoch(ray_local, tiny_setup
     per_epoch = math.ceil(math.ceil(count / 2) / 4) // 2
     assert steps == [per_epoch, 2 * per_epoch + 2], (steps, result.error)
     assert result.metrics["epoch"] == 2
+
+    # Stopped one step into epoch 2 (training and synthetic batches interleaved), then
+    # resumed: the same batches, LR and losses as the run that never stopped.
+    from tests.test_train import (assert_resume_equals_not_stopping, final_state,
+                                  stop_then_resume)
+
+    stop = per_epoch + 1
+    args = overrides(root, **{"output_dir": root / "synthetic_stopped",
+                              "train.run_name": "synthetic_stopped", **settings})
+    assert_resume_equals_not_stopping(stop_then_resume(run_job, args, stop),
+                                      final_state(result), stop)

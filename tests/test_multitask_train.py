@@ -11,6 +11,7 @@ from rayqa.data.lakm import read_lakm_passages
 from rayqa.data.squad import read_squad, write_squad
 from rayqa.demo import demo_file
 from rayqa.testing.tiny import build_tiny_reader
+from tests.test_train import assert_resume_equals_not_stopping, final_state, stop_then_resume
 from tests.test_train import overrides as reader_overrides
 
 pytestmark = [pytest.mark.ray, pytest.mark.shared]
@@ -78,9 +79,14 @@ def test_three_tasks_two_workers_probe_losses_fall_then_resume(ray_local, setup)
     assert end["probe_loss/lakm"] < start["probe_loss/lakm"]
     assert all(f"dev/{lang}/f1" in end for lang in LANGS)
 
-    second = run_job(overrides(setup, **{"train.epochs": 3}))
-    assert second.metrics["epoch"] == 3
-    assert second.metrics["step"] == end["step"] * 3 // 2
+    # The same run stopped inside its second epoch (LAKM masks drawn there, auxiliary
+    # loaders mid-pass), then resumed: as if never stopped.
+    per_epoch = start["step"]
+    stop = per_epoch + per_epoch // 2
+    args = overrides(setup, **{"train.epochs": 2, "train.run_name": "mt-stopped",
+                               "output_dir": setup / "stopped"})
+    assert_resume_equals_not_stopping(stop_then_resume(run_job, args, stop),
+                                      final_state(first), stop)
 
     from transformers import AutoModelForQuestionAnswering
 

@@ -10,6 +10,7 @@ from rayqa.data.squad import read_squad
 from rayqa.demo import demo_file
 from rayqa.models.generator import format_source
 from rayqa.testing.tiny_seq2seq import build_tiny_mt5
+from tests.test_train import assert_resume_equals_not_stopping, final_state, stop_then_resume
 
 pytestmark = pytest.mark.ray
 LANGS = ("en", "zh", "ar", "de")
@@ -70,14 +71,13 @@ def test_two_workers_loss_decreases_then_resume(ray_local, tiny_setup):
     per_epoch = micro_batches // 2
     assert last["step"] == 2 * per_epoch
 
-    # Same run name, one more epoch: continues from the checkpoint, not from scratch.
-    second = run_job(overrides(root, **{"train.epochs": 3}))
-    assert second.metrics["epoch"] == 3
-    # Resumed: the run holds the first run's two checkpoints and one new one.
-    kept = sorted(second.best_checkpoints, key=lambda pair: pair[1]["step"])
-    assert [c.path for c, _ in kept[:2]] == [c.path for c, _ in checkpoints]
-    assert [m["step"] for _, m in kept] == [per_epoch, 2 * per_epoch, 3 * per_epoch]
-    assert second.metrics["step"] == 3 * per_epoch
+    # The same run stopped one optimizer step (two micro-batches) into its second epoch,
+    # then resumed: as if never stopped.
+    stop = per_epoch + 1
+    args = overrides(root, **{"train.epochs": 2, "train.run_name": "stopped",
+                              "output_dir": root / "stopped"})
+    assert_resume_equals_not_stopping(stop_then_resume(run_job, args, stop),
+                                      final_state(first), stop)
 
     final = root / "out" / "final"
     assert (final / "rayqa_config.yaml").is_file() and not (final / "deepspeed").exists()

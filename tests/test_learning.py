@@ -5,13 +5,15 @@ values drawn from words the training split never uses, ``rayqa.testing.learnable
 trains it for a bounded number of steps through its real job (Ray Train, one DeepSpeed
 worker), and measures the export on the same dev split with the same code. The trained
 model must beat the untrained one by a wide margin and clear an absolute floor; the job's
-own dev metric of the exported checkpoint must agree with the recomputed one.
+own dev metric of the exported checkpoint must agree with the recomputed one. Each job
+evaluates once, at its last step (``checkpoint_every`` is past the last epoch).
 
 Observed numbers (seed 0) are in comments; the asserted margins leave room for other
 CPUs and thread counts.
 """
 
 import json
+import os
 import shutil
 
 import pytest
@@ -22,7 +24,9 @@ from rayqa.testing.tiny import build_tiny_reader
 from rayqa.testing.tiny_seq2seq import build_tiny_mt5
 
 pytestmark = pytest.mark.ray
-SEED = 0
+# The seed of data, model and training; another one (RAYQA_LEARNING_SEED=1) checks that
+# the margins are no accident of seed 0.
+SEED = int(os.environ.get("RAYQA_LEARNING_SEED", "0"))
 CONFIG_FILE = "rayqa_config.yaml"
 
 
@@ -77,7 +81,7 @@ def test_reader_learns_spans_of_unseen_words(ray_local, tmp_path):
                      "data.train_files": f"[{tmp_path / 'train.json'}]",
                      "data.dev_files": f"[{tmp_path / 'dev.json'}]",
                      "train.batch_size": 16, "train.epochs": 10, "train.max_steps": 200,
-                     "train.checkpoint_every": 5, "train.lr": 2e-3,
+                     "train.checkpoint_every": 10, "train.lr": 2e-3,
                      "train.warmup_ratio": 0.1})])
     final = tmp_path / "out" / "final"
     trained = reader_f1(final, dev)
@@ -85,7 +89,8 @@ def test_reader_learns_spans_of_unseen_words(ray_local, tmp_path):
     shutil.copy(final / CONFIG_FILE, init / CONFIG_FILE)
     untrained = reader_f1(init, dev)
     print(f"reader dev F1: untrained {untrained:.1f}, trained {trained:.1f}")
-    # Seed 0: untrained 12.4, trained 80.9 (a random span scores a few points).
+    # Seed 0, two runs: untrained 12.4 / 11.0, trained 80.9 / 82.7 (a random span scores a
+    # few points).
     assert untrained < 25, untrained
     assert trained >= 60 and trained >= untrained + 40, (untrained, trained)
     # One dev question is 100 / 30 F1 points of its language, 1.1 of the mean.
@@ -145,7 +150,7 @@ def test_mdpr_learns_to_match_unseen_names(ray_local, tmp_path):
                      "data.dev_files": f"[{tmp_path / 'dev.jsonl'}]",
                      "data.hard_negatives": 1, "data.bm25_negatives": False,
                      "train.batch_size": 16, "train.epochs": 10, "train.max_steps": 200,
-                     "train.checkpoint_every": 5, "train.lr": 2e-3,
+                     "train.checkpoint_every": 10, "train.lr": 2e-3,
                      "train.warmup_ratio": 0.1})])
     final = tmp_path / "out" / "final"
     untrained = retrieval_metrics(init, init, tmp_path / "dev.jsonl")
@@ -154,7 +159,7 @@ def test_mdpr_learns_to_match_unseen_names(ray_local, tmp_path):
     print(f"mDPR dev: untrained {untrained}, trained {trained}")
     # 90 questions over 180 passages (positive and hard negative each): a random ranking
     # puts the positive at 90.5 on average. Seed 0: untrained average rank 33.9 and
-    # recall@20 0.56, trained 5.9 and 1.0 (recall@1 0.06 -> 0.09: telling the positive
+    # recall@20 0.56, trained 5.9-6.2 and 1.0 (recall@1 0.06 -> 0.09: telling the positive
     # from the hard negative by the unseen name alone takes longer).
     assert trained["avg_rank"] <= 15 and trained["avg_rank"] < untrained["avg_rank"] / 2.5, \
         (untrained, trained)
@@ -193,7 +198,7 @@ def test_mgen_learns_to_read_answers_for_unseen_names(ray_local, tmp_path):
                      "data.train_files": f"[{tmp_path / 'train.jsonl'}]",
                      "data.dev_files": f"[{tmp_path / 'dev.jsonl'}]",
                      "train.batch_size": 16, "train.grad_accum": 1, "train.epochs": 10,
-                     "train.max_steps": 300, "train.checkpoint_every": 5, "train.lr": 3e-3,
+                     "train.max_steps": 300, "train.checkpoint_every": 10, "train.lr": 3e-3,
                      "train.warmup_steps": 0, "train.deepspeed.gradient_clipping": 1.0})])
     final = tmp_path / "out" / "final"
     trained = generator_f1(final, dev)
@@ -201,7 +206,7 @@ def test_mgen_learns_to_read_answers_for_unseen_names(ray_local, tmp_path):
     untrained = generator_f1(init, dev)
     print(f"mGEN dev F1: untrained {untrained:.1f}, trained {trained:.1f}")
     # A constant answer scores 1/8 (12.5). Seed 0: untrained 0.0 (empty answers),
-    # trained 58.3 (still rising at the last step).
+    # trained 58.3 in two runs (still rising at the last step).
     assert untrained < 15, untrained
     assert trained >= 35 and trained >= untrained + 30, (untrained, trained)
     assert reported(result, "dev_f1") == pytest.approx(trained, abs=1.7)

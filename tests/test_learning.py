@@ -90,7 +90,7 @@ def test_reader_learns_spans_of_unseen_words(ray_local, tmp_path):
     untrained = reader_f1(init, dev)
     print(f"reader dev F1: untrained {untrained:.1f}, trained {trained:.1f}")
     # Seed 0, two runs: untrained 12.4 / 11.0, trained 80.9 / 82.7 (a random span scores a
-    # few points).
+    # few points). Seed 1: 2.6, trained 84.2.
     assert untrained < 25, untrained
     assert trained >= 60 and trained >= untrained + 40, (untrained, trained)
     # One dev question is 100 / 30 F1 points of its language, 1.1 of the mean.
@@ -160,7 +160,8 @@ def test_mdpr_learns_to_match_unseen_names(ray_local, tmp_path):
     # 90 questions over 180 passages (positive and hard negative each): a random ranking
     # puts the positive at 90.5 on average. Seed 0: untrained average rank 33.9 and
     # recall@20 0.56, trained 5.9-6.2 and 1.0 (recall@1 0.06 -> 0.09: telling the positive
-    # from the hard negative by the unseen name alone takes longer).
+    # from the hard negative by the unseen name alone takes longer). Seed 1: untrained
+    # 62.3 and 0.28, trained 5.0 and 1.0.
     assert trained["avg_rank"] <= 15 and trained["avg_rank"] < untrained["avg_rank"] / 2.5, \
         (untrained, trained)
     assert trained["recall@20"] >= 0.8 and trained["recall@20"] >= untrained["recall@20"] + 0.2
@@ -206,7 +207,7 @@ def test_mgen_learns_to_read_answers_for_unseen_names(ray_local, tmp_path):
     untrained = generator_f1(init, dev)
     print(f"mGEN dev F1: untrained {untrained:.1f}, trained {trained:.1f}")
     # A constant answer scores 1/8 (12.5). Seed 0: untrained 0.0 (empty answers),
-    # trained 58.3 in two runs (still rising at the last step).
+    # trained 58.3 in two runs (still rising at the last step). Seed 1: 0.0, trained 75.0.
     assert untrained < 15, untrained
     assert trained >= 35 and trained >= untrained + 30, (untrained, trained)
     assert reported(result, "dev_f1") == pytest.approx(trained, abs=1.7)

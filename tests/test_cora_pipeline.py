@@ -86,6 +86,38 @@ def held_out_groups(n_train: int) -> int:
     return math.floor(0.05 * (n_train // 3) + 0.5)
 
 
+def assert_dev_retrieval_used_round0_query_encoder(out: str, r: int, passages_file) -> None:
+    """Round `r`'s dev retrieval scored round 0's query vectors against round `r`'s
+    passage vectors (CORA's inference rule), not round `r`'s own query vectors.
+
+    Checked on the vectors: every stored dev score must equal round 0's question vector
+    times the passage's vector (re-encoded with round `r`'s passage encoder), and round
+    `r`'s question encoder must give other scores (else the check could not tell).
+    """
+    import numpy as np
+
+    from rayqa.retrieval.encode import TextEncoder
+
+    rows = read_jsonl(f"{out}/round_{r}/retrieved.dev.jsonl")
+    passages = {p["id"]: p for p in read_jsonl(passages_file)}
+    ids = sorted({ctx["id"] for row in rows for ctx in row["ctxs"]})
+    encoder = TextEncoder(f"{out}/round_{r}/mdpr/final/passage_encoder", 96, device="cpu")
+    vectors = dict(zip(ids, encoder.encode_passages([passages[i]["title"] for i in ids],
+                                                    [passages[i]["text"] for i in ids])))
+    stored = np.array([[ctx["score"] for ctx in row["ctxs"]] for row in rows])
+
+    def scores(round_: int) -> np.ndarray:
+        query = TextEncoder(f"{out}/round_{round_}/mdpr/final/query_encoder", 32, device="cpu")
+        questions = query.encode_queries([row["question"] for row in rows])
+        return np.array([[float(q @ vectors[ctx["id"]]) for ctx in row["ctxs"]]
+                         for q, row in zip(questions, rows)])
+
+    # Float32 inner products of the same vectors encoded in other batches: 1e-3 apart at
+    # most; round r's encoder trained on with lr 1e-3 moves scores by far more.
+    np.testing.assert_allclose(scores(0), stored, rtol=1e-3, atol=1e-3)
+    assert np.abs(scores(r) - stored).max() > 1e-2
+
+
 def marker_times(out: str) -> dict[str, int]:
     """Modification time of every stage marker (``round_<r>/<stage>.done``) under `out`."""
     markers = [f for f in storage.list_files(out) if re.fullmatch(r"round_\d+/\w+\.done", f)]
@@ -155,6 +187,12 @@ def test_two_rounds_on_s3_write_everything_and_resume(ray_local, xquad_slice, s3
         assert metrics["retrieval"]["avg"]["questions"] == n_dev
         assert metrics["query_encoder"].endswith("round_0/mdpr/final/query_encoder")
         assert metrics["passage_encoder"].endswith(f"round_{r}/mdpr/final/passage_encoder")
+        # configs/cora.yaml scores with eval_xor_full.py's rules; predictions in its format.
+        assert metrics["scoring"] == "xor"
+        assert all(set(m) == {"f1", "em", "bleu"} for m in metrics["mgen"].values())
+        for lang in LANGS:
+            answered = json.loads(storage.read_text(f"{rd}/predictions.{lang}.json"))
+            assert len(answered) == n_dev // 3
         # mGEN picks its checkpoint on the held-out selection questions (dev F1), mDPR
         # on their gold passages; neither trains on them.
         assert read_jsonl(f"{rd}/mgen_dev.jsonl") == selection
@@ -198,6 +236,7 @@ def test_two_rounds_on_s3_write_everything_and_resume(ray_local, xquad_slice, s3
         assert any(row["hard_negative_ctxs"] for row in mdpr1)
     state = json.loads(storage.read_text(f"{out}/state.json"))
     assert state["status"] == "finished" and "mine" in state["finished"]["round_0"]
+    assert_dev_retrieval_used_round0_query_encoder(out, 1, collection / "passages.jsonl")
     table = storage.read_text(f"{out}/results.md")
     assert "round 1 mGEN f1" in table and "round 0 R^multi@3" in table
     assert "results.csv" in files and "rayqa_config.yaml" in files

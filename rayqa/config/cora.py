@@ -174,6 +174,9 @@ class CORAJobConfig(Section):
     language_links: str | None = None  # translates entity answers for synthetic data
     train_questions: str  # JSONL {id, question, lang, answers, gold_passage_ids}
     dev_questions: str | None = None  # per-round metrics; None skips evaluation
+    # Official rules the dev answers are scored with (rayqa.eval.score_open_qa): xor
+    # (eval_xor_full.py F1/EM/BLEU, paper Table 1), mkqa (mkqa_eval.py, Table 2) or mlqa.
+    scoring: Literal["xor", "mkqa", "mlqa"] = "xor"
     rounds: int = Field(2, ge=1)  # iterations of Algorithm 1; no mining after the last
     mdpr: CORAMDPRConfig
     mgen: CORAMGENConfig

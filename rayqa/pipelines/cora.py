@@ -80,6 +80,10 @@ from rayqa.mining.cora import (
 )
 
 STATE_FILE = "state.json"
+# The mGEN metrics of results.md per scoring rules: the paper's Table 1 (XOR-Full) gives
+# F1, EM and BLEU; Table 2 (MKQA) F1.
+REPORTED = {"xor": ("f1", "em", "bleu"), "mkqa": ("f1", "exact_match"),
+            "mlqa": ("f1", "exact_match")}
 STAGES = ("mdpr", "index", "retrieve", "mgen", "evaluate", "mine")
 FINAL = "final"
 # The config's file and directory locations, made absolute on the driver.
@@ -350,8 +354,10 @@ class CORAPipeline:
                 "selection_questions": len(dev)}
 
     def stage_evaluate(self, r: int) -> dict:
-        """Dev retrieval recall (R^L@k, R^multi@k) and mGEN EM/F1 per language."""
-        from rayqa.eval import retrieval_recall, score_by_language
+        """Dev retrieval recall (R^L@k, R^multi@k) and mGEN's answers per language,
+        scored with the official rules of the dev set (``scoring``: XOR-Full F1/EM/BLEU,
+        MKQA or MLQA), as the paper's tables are."""
+        from rayqa.eval import retrieval_recall, score_open_qa
         from rayqa.eval.report import language_breakdown, plot_language_breakdown
         from rayqa.pipelines.batch_retrieval import generate_ray
 
@@ -360,15 +366,18 @@ class CORAPipeline:
         recall = retrieval_recall(gold, [row["ctxs"] for row in rows], self.cfg.retrieval.recall_ks)
         k = self.cfg.mgen.model.eval_passages
         inputs = [{**row, "ctxs": row["ctxs"][:k]} for row in rows]
-        predictions = dict(zip([row["id"] for row in rows],
-                               generate_ray(inputs, self.path(r, "mgen", FINAL),
-                                            self.cfg.mining)))
-        generation = score_by_language(self.dev, predictions)
-        metrics = {"retrieval": recall, "mgen": generation,
+        answers = generate_ray(inputs, self.path(r, "mgen", FINAL), self.cfg.mining)
+        # Per language: MKQA shares one id across its languages.
+        predictions: dict[str, dict[str, str]] = {}
+        for row, answer in zip(rows, answers):
+            predictions.setdefault(row["lang"], {})[row["id"]] = answer
+        generation = score_open_qa(self.dev, predictions, self.cfg.scoring)
+        metrics = {"retrieval": recall, "mgen": generation, "scoring": self.cfg.scoring,
                    "query_encoder": self._query_encoder(0),
                    "passage_encoder": self.path(r, "mdpr", FINAL, "passage_encoder")}
-        storage.write_text(self.path(r, "predictions.json"),
-                           json.dumps(predictions, ensure_ascii=False, indent=1))
+        for lang, answered in predictions.items():  # the official scripts' input format
+            storage.write_text(self.path(r, f"predictions.{lang}.json"),
+                               json.dumps(answered, ensure_ascii=False, indent=1))
         storage.write_text(self.path(r, "metrics.json"), json.dumps(metrics, indent=1))
         breakdown = language_breakdown(self.dev, [row["ctxs"] for row in rows], k=k)
         plot_language_breakdown(breakdown, self.path(r, "retrieved_languages.png"),
@@ -413,7 +422,7 @@ class CORAPipeline:
             if not storage.is_file(location):
                 continue
             metrics = json.loads(storage.read_text(location))
-            for name in ("f1", "exact_match"):
+            for name in REPORTED[metrics.get("scoring", "mlqa")]:
                 runs[f"round {r} mGEN {name}"] = {lang: m[name] for lang, m in metrics["mgen"].items()}
             for k in self.cfg.retrieval.recall_ks:
                 for kind in ("L", "multi"):

@@ -56,26 +56,46 @@ def run_job(args):
     return main(["--config", "configs/mgen.yaml", *args])
 
 
-def test_two_workers_loss_decreases_then_resume(ray_local, tiny_setup):
+def write_synthetic(root, count: int = 32) -> str:
+    """`count` synthetic lines (English questions tagged with another language, as CORA
+    makes them) in a JSONL file; returns its path."""
+    english = [json.loads(line) for line in (root / "train.jsonl").read_text().splitlines()
+               if json.loads(line)["lang"] == "en"]
+    synthetic = [{**row, "id": f"{row['id']}@{lang}#{n}", "lang": lang}
+                 for n in range(2) for lang in ("de", "zh", "ar") for row in english][:count]
+    assert len(synthetic) == count
+    path = root / "synthetic.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in synthetic),
+                    encoding="utf-8")
+    return str(path)
+
+
+def test_two_workers_synthetic_from_epoch_two_loss_decreases_then_resume(ray_local,
+                                                                        tiny_setup):
+    """Two epochs on 2 DeepSpeed workers, 32 synthetic lines joining in the second (as
+    CORA's round 0 adds them after epoch 3); then the same run stopped one optimizer
+    step into epoch 2 (training and synthetic batches interleaved) and resumed."""
     root, count = tiny_setup
-    first = run_job(overrides(root, **{"train.epochs": 2}))
+    settings = {"train.epochs": 2, "data.synthetic_files": f"[{write_synthetic(root)}]",
+                "data.synthetic_from_epoch": 1}
+    first = run_job(overrides(root, **settings))
     checkpoints = sorted(first.best_checkpoints, key=lambda pair: pair[1]["step"])
     losses = [metrics["train_loss"] for _, metrics in checkpoints]
     assert len(losses) == 2, first.error
     assert losses[-1] < losses[0], losses
     last = checkpoints[-1][1]
-    assert all(f"dev/{lang}/f1" in last for lang in LANGS) and 0 <= last["dev_f1"] <= 100
-    # 2 workers x batch 4 x accumulation 2: an optimizer step every 2 micro-batches.
+    assert all(f"dev/{lang}/f1" in last for lang in LANGS)
+    # 2 workers x batch 4 x accumulation 2: an optimizer step every 2 micro-batches;
+    # epoch 2 adds 32 / 2 / 4 = 4 synthetic micro-batches, 2 steps.
     micro_batches = math.ceil(math.ceil(count / 2) / 4)
     assert micro_batches % 2 == 0  # so no accumulation straddles an epoch end
     per_epoch = micro_batches // 2
-    assert last["step"] == 2 * per_epoch
+    assert [m["step"] for _, m in checkpoints] == [per_epoch, 2 * per_epoch + 2]
+    assert first.metrics["epoch"] == 2
 
-    # The same run stopped one optimizer step (two micro-batches) into its second epoch,
-    # then resumed: as if never stopped.
     stop = per_epoch + 1
-    args = overrides(root, **{"train.epochs": 2, "train.run_name": "stopped",
-                              "output_dir": root / "stopped"})
+    args = overrides(root, **{"train.run_name": "stopped", "output_dir": root / "stopped",
+                              **settings})
     assert_resume_equals_not_stopping(stop_then_resume(run_job, args, stop),
                                       final_state(first), stop)
 
@@ -124,38 +144,3 @@ def test_synthetic_batches_join_from_their_epoch_in_a_seeded_order():
     state["step"] = 10
     longer = plan_schedule(cfg.model_copy(update={"epochs": 6}), epoch_batches(loader, 6), state)
     assert longer["schedule"]["total"] == 19
-
-
-def test_synthetic_examples_join_training_from_their_epoch(ray_local, tiny_setup):
-    root, count = tiny_setup
-    english = [json.loads(line) for line in (root / "train.jsonl").read_text().splitlines()
-               if json.loads(line)["lang"] == "en"]
-    # 32 synthetic lines: English questions tagged with another language (each twice).
-    synthetic = [{**row, "id": f"{row['id']}@{lang}#{n}", "lang": lang}
-                 for n in range(2) for lang in ("de", "zh", "ar") for row in english][:32]
-    assert len(synthetic) == 32
-    (root / "synthetic.jsonl").write_text(
-        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in synthetic), encoding="utf-8")
-    settings = {"train.epochs": 2, "data.dev_files": "[]",
-                "data.synthetic_files": f"[{root / 'synthetic.jsonl'}]",
-                "data.synthetic_from_epoch": 1}
-    result = run_job(overrides(root, **{"output_dir": root / "synthetic_out",
-                                        "train.run_name": "synthetic", **settings}))
-    steps = [m["step"] for _, m in sorted(result.best_checkpoints,
-                                          key=lambda pair: pair[1]["step"])]
-    # 2 workers x batch 4, an optimizer step every 2 micro-batches: epoch 1 trains on
-    # the training lines only, epoch 2 adds 32 / 2 / 4 = 4 micro-batches, 2 steps.
-    per_epoch = math.ceil(math.ceil(count / 2) / 4) // 2
-    assert steps == [per_epoch, 2 * per_epoch + 2], (steps, result.error)
-    assert result.metrics["epoch"] == 2
-
-    # Stopped one step into epoch 2 (training and synthetic batches interleaved), then
-    # resumed: the same batches, LR and losses as the run that never stopped.
-    from tests.test_train import (assert_resume_equals_not_stopping, final_state,
-                                  stop_then_resume)
-
-    stop = per_epoch + 1
-    args = overrides(root, **{"output_dir": root / "synthetic_stopped",
-                              "train.run_name": "synthetic_stopped", **settings})
-    assert_resume_equals_not_stopping(stop_then_resume(run_job, args, stop),
-                                      final_state(result), stop)

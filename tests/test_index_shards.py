@@ -130,6 +130,24 @@ def test_hashing_encoder_is_deterministic_and_normalized():
     np.testing.assert_array_equal(vectors, encoder.encode_queries(["river city history"]))
 
 
+def test_unit_encoder_keeps_only_the_requested_languages(tmp_path):
+    """``IndexJobConfig.langs`` (e.g. CORA's English index for MT+DPR): a unit keeps its
+    passages in those languages, counts every line it read, and records the languages."""
+    from rayqa.retrieval.encode import UnitEncoder
+
+    rows = [{**p, "lang": ("en", "de", "zh")[i % 3]} for i, p in enumerate(_passages(9))]
+    path = tmp_path / "passages.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    shards = EmbeddingShards(str(tmp_path / "index"))
+    shards.prepare(plan_units([str(path)], 1 << 20), FINGERPRINT)
+    step = UnitEncoder(str(tmp_path / "index"), strict=False, batch_size=4, num_threads=1,
+                       langs=["en", "zh"], kind="hashing", max_length=16)
+    assert step.encode_unit(shards.units[0].to_dict()) == (0, 6, "")
+    manifest = shards.manifests()[0]
+    assert (manifest["count"], manifest["lines"], manifest["langs"]) == (6, 9, {"en": 3, "zh": 3})
+    assert shards.vectors(0).shape[0] == 6
+
+
 def test_units_resume_by_manifest_and_size_and_discard_another_plan(tmp_path):
     shards, vectors = _write_units(tmp_path, [4, 4, 2])
     assert shards.missing() == []

@@ -65,6 +65,9 @@ class IndexJobConfig(Section):
     passages_files: list[DataFile]
     encoder: EncoderConfig
     index: IndexConfig = Field(default_factory=IndexConfig)
+    # Index only passages in these languages (e.g. [en]: the English index of CORA's
+    # MT+DPR baseline from the multilingual collection); null: every passage.
+    langs: list[str] | None = None
     strict: bool = False
 
     _files = field_validator("passages_files", mode="before")(as_data_files)

@@ -97,11 +97,13 @@ def build_index(cfg: IndexJobConfig) -> str:
     encoder = cfg.encoder.model_copy(update={"name_or_path": facts["name_or_path"]})
     shards = EmbeddingShards(out)
     _start_output(out)
-    shards.prepare(plan_units(files, max(1, int(encoder.shard_mb * 2**20))),
-                   {"encoder": facts, "files": {path: file_facts(path) for path in files}})
+    fingerprint = {"encoder": facts, "files": {path: file_facts(path) for path in files}}
+    if cfg.langs is not None:  # units encoded under another language filter are redone
+        fingerprint["langs"] = sorted(cfg.langs)
+    shards.prepare(plan_units(files, max(1, int(encoder.shard_mb * 2**20))), fingerprint)
     todo = shards.missing()
     began = time.perf_counter()
-    encoded = encode_units(out, todo, encoder, cfg.strict)
+    encoded = encode_units(out, todo, encoder, cfg.strict, cfg.langs)
     seconds = max(time.perf_counter() - began, 1e-9)
     _log(f"encoded {len(todo)} of {len(shards.units)} units ({encoded} passages) in "
          f"{seconds:.1f}s ({encoded / seconds:.1f}/s); "

@@ -175,11 +175,12 @@ class UnitEncoder:
         batch_size: Passages per forward pass.
         num_threads: Torch threads; the actor's CPUs, since Ray pins OMP_NUM_THREADS to
             1 for fractional CPUs and torch would otherwise size itself to the machine.
+        langs: Keep only passages in these languages; None keeps every passage.
         **encoder: `build_encoder` arguments.
     """
 
     def __init__(self, directory: str, strict: bool, batch_size: int, num_threads: int,
-                 **encoder):
+                 langs: list[str] | None = None, **encoder):
         if encoder.get("kind", "transformer") == "transformer":
             import torch
 
@@ -187,6 +188,7 @@ class UnitEncoder:
         self.encoder = build_encoder(**encoder)
         self.shards = EmbeddingShards(directory)
         self.strict, self.batch_size = strict, batch_size
+        self.langs = None if langs is None else frozenset(langs)
         self.node = _node_id()
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -202,11 +204,12 @@ class UnitEncoder:
             part = read_passage_range(unit.path, unit.start, unit.end, self.strict)
         except DataError as err:
             return unit.number, 0, json.dumps(asdict(err.record), ensure_ascii=False)
-        vectors = self.encoder.encode_passages_batched([p.title for p in part.passages],
-                                                       [p.text for p in part.passages],
+        passages = [p for p in part.passages if self.langs is None or p.lang in self.langs]
+        vectors = self.encoder.encode_passages_batched([p.title for p in passages],
+                                                       [p.text for p in passages],
                                                        self.batch_size)
-        self.shards.write(unit, part.passages, vectors, part.lines, part.report, self.node)
-        return unit.number, len(part.passages), ""
+        self.shards.write(unit, passages, vectors, part.lines, part.report, self.node)
+        return unit.number, len(passages), ""
 
 
 def _node_id() -> str | None:
@@ -216,8 +219,10 @@ def _node_id() -> str | None:
     return ray.get_runtime_context().get_node_id() if ray.is_initialized() else None
 
 
-def encode_units(directory: str, units: Sequence, cfg: EncoderConfig, strict: bool) -> int:
-    """Encodes `units` with a Ray Data actor pool of `UnitEncoder`s; returns passages encoded.
+def encode_units(directory: str, units: Sequence, cfg: EncoderConfig, strict: bool,
+                 langs: list[str] | None = None) -> int:
+    """Encodes `units` with a Ray Data actor pool of `UnitEncoder`s; returns passages encoded
+    (only those in `langs`, when given).
 
     The pool autoscales between `cfg.pool_size()` actors (never more than units), each
     with `cpus_per_actor` CPUs, `gpus_per_actor` GPUs when `use_gpu`, and the custom
@@ -244,7 +249,7 @@ def encode_units(directory: str, units: Sequence, cfg: EncoderConfig, strict: bo
         num_gpus=cfg.gpus_per_actor if cfg.use_gpu else 0,
         resources=cfg.resources or None,
         label_selector=cfg.label_selector or None,
-        fn_constructor_kwargs={"directory": directory, "strict": strict,
+        fn_constructor_kwargs={"directory": directory, "strict": strict, "langs": langs,
                                "batch_size": cfg.batch_size,
                                "num_threads": max(1, int(cfg.cpus_per_actor)),
                                **encoder_args(cfg)},

@@ -1,8 +1,15 @@
-"""Reader training on the shared local Ray: 2 DeepSpeed workers, loss, resume, export."""
+"""Reader training on the shared local Ray: 2 DeepSpeed workers, loss, export, and one
+uninterrupted run that a stopped-and-resumed run and a run whose worker is SIGKILLed
+must both end as."""
 
 import json
+import os
+import signal
+import threading
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from rayqa.config import ConfigError
@@ -33,8 +40,11 @@ def overrides(root, **extra):
         "data.train_files": f"[{root / 'train.json'}]",
         "data.dev_files": f"[{root / 'train.json'}]",
         "train.run_name": "t", "train.num_workers": 2, "train.batch_size": 8,
-        "train.lr": 2e-3, "train.warmup_ratio": 0.0, "train.deepspeed.zero_stage": 2,
-        "train.log_every": 5, "train.checkpoints_to_keep": "null",
+        "train.epochs": 2, "train.lr": 2e-3, "train.warmup_ratio": 0.2,
+        "train.deepspeed.zero_stage": 2, "train.log_every": 5,
+        "train.checkpoints_to_keep": "null",
+        # A step checkpoint every 4 steps: a killed worker costs at most 4 steps.
+        "train.checkpoint_every_steps": 4, "train.max_failures": 2,
     }
     base.update(extra)
     return [f"{k}={v}" for k, v in base.items()]
@@ -82,22 +92,32 @@ def assert_resume_equals_not_stopping(resumed: dict, clean: dict, stop: int) -> 
     assert max(changes) > 10 * LOSS_RTOL, changes  # a step moves the loss far more
 
 
-def test_two_workers_loss_decreases_then_resume(ray_local, tiny_setup):
-    first = run_job(overrides(tiny_setup, **{"train.epochs": 2}))
-    history = first.metrics_dataframe if hasattr(first, "metrics_dataframe") else None
-    checkpoints = sorted(first.best_checkpoints, key=lambda pair: pair[1]["step"])
-    losses = [metrics["train_loss"] for _, metrics in checkpoints]
-    assert len(losses) == 2, history
+@pytest.fixture(scope="module")
+def clean_run(ray_local, tiny_setup):
+    """Two epochs that nothing interrupts; exports ``out/final``."""
+    return run_job(overrides(tiny_setup))
+
+
+def evaluated(result) -> list[dict]:
+    """Metrics of the run's evaluated (epoch) checkpoints, by step."""
+    return sorted((m for _, m in result.best_checkpoints if "dev_f1" in m),
+                  key=lambda m: m["step"])
+
+
+def test_two_workers_loss_decreases_then_resume(clean_run, tiny_setup):
+    checkpoints = evaluated(clean_run)
+    losses = [metrics["train_loss"] for metrics in checkpoints]
+    assert len(losses) == 2, clean_run.error
     assert losses[-1] < losses[0], losses
-    assert all(f"dev/{lang}/f1" in checkpoints[-1][1] for lang in ("en", "zh", "ar", "hi"))
+    assert all(f"dev/{lang}/f1" in checkpoints[-1] for lang in ("en", "zh", "ar", "hi"))
 
     # The same run stopped inside its second epoch, then resumed: as if never stopped.
-    per_epoch = checkpoints[0][1]["step"]
+    per_epoch = checkpoints[0]["step"]
     stop = per_epoch + per_epoch // 2
-    args = overrides(tiny_setup, **{"train.epochs": 2, "train.run_name": "stopped",
+    args = overrides(tiny_setup, **{"train.run_name": "stopped",
                                     "output_dir": tiny_setup / "stopped"})
     assert_resume_equals_not_stopping(stop_then_resume(run_job, args, stop),
-                                      final_state(first), stop)
+                                      final_state(clean_run), stop)
 
     final = tiny_setup / "out" / "final"
     assert (final / "rayqa_config.yaml").is_file()
@@ -106,6 +126,59 @@ def test_two_workers_loss_decreases_then_resume(ray_local, tiny_setup):
 
     AutoTokenizer.from_pretrained(final)
     AutoModelForQuestionAnswering.from_pretrained(final)
+
+
+def _cmdline(process: psutil.Process) -> list[str]:
+    try:
+        return process.cmdline()
+    except psutil.Error:  # exited meanwhile
+        return []
+
+
+def _registered_checkpoint(snapshot: Path) -> bool:
+    try:
+        return json.loads(snapshot.read_text()).get("latest_checkpoint_result") is not None
+    except (OSError, ValueError):  # not written yet, or being replaced
+        return False
+
+
+def kill_one_worker_after_first_checkpoint(run_dir: Path, killed: list, deadline: float):
+    """SIGKILLs a Ray Train worker process once the run has registered a checkpoint.
+
+    A checkpoint counts once Ray Train's controller has recorded it in its snapshot: a
+    directory that is uploaded but not yet reported would not be resumed from.
+    """
+    snapshot = run_dir / "checkpoint_manager_snapshot.json"
+    while time.monotonic() < deadline:
+        if _registered_checkpoint(snapshot):
+            # Only this session's Ray (its raylet is a child of this process).
+            workers = [p for p in psutil.Process().children(recursive=True)
+                       if any("RayTrainWorker" in part for part in _cmdline(p))]
+            if workers:
+                os.kill(workers[-1].pid, signal.SIGKILL)
+                killed.append(workers[-1].pid)
+                return
+        time.sleep(0.1)
+
+
+def test_killed_worker_run_restarts_and_matches_the_uninterrupted_run(clean_run, tiny_setup):
+    killed: list[int] = []
+    watcher = threading.Thread(target=kill_one_worker_after_first_checkpoint, args=(
+        tiny_setup / "killed" / "ray" / "killed", killed, time.monotonic() + 600))
+    watcher.start()
+    result = run_job(overrides(tiny_setup, **{"train.run_name": "killed",
+                                              "output_dir": tiny_setup / "killed"}))
+    watcher.join()
+    state, clean = final_state(result), final_state(clean_run)
+
+    assert killed, "no worker was killed: the run finished before its first checkpoint?"
+    assert result.error is None
+    # Restarted from a checkpoint (every 4 steps) by Ray Train's FailureConfig.
+    assert len(state["resumed_at"]) == 1 and state["resumed_at"][0] % 4 == 0
+    # Same optimizer steps, the same learning rate at every one of them, the same losses
+    # (data order, dropout RNG and optimizer state restored).
+    assert_resume_equals_not_stopping(state, clean, state["resumed_at"][0])
+    assert (tiny_setup / "killed" / "final" / "manifest.json").is_file()
 
 
 def test_predict_cli_writes_official_format(tiny_setup, tmp_path):

@@ -100,14 +100,16 @@ def evaluate_reader(model_dir: str, files: list, strict: bool = False,
 
 
 def score_on_test(cfg: ReaderJobConfig) -> dict[str, dict[str, float]]:
-    """The exported reader's scores on ``data.test_files``, in a Ray task (on a GPU when
-    the setting trains on GPUs), so the driver needs no accelerator."""
+    """The exported reader's scores on ``data.test_files``: in a Ray task on a GPU when
+    the setting trains on GPUs (the driver needs no accelerator), else on the driver's
+    CPU, as ``rayqa predict`` would."""
+    args = (final_dir(cfg), cfg.data.test_files, cfg.data.strict, cfg.train.eval_batch_size)
+    if not cfg.train.use_gpu:
+        return evaluate_reader(*args)
     import ray
 
-    task = ray.remote(num_cpus=cfg.train.cpus_per_worker,
-                      num_gpus=1 if cfg.train.use_gpu else 0)(evaluate_reader)
-    return ray.get(task.remote(final_dir(cfg), cfg.data.test_files, cfg.data.strict,
-                               cfg.train.eval_batch_size))
+    task = ray.remote(num_cpus=cfg.train.cpus_per_worker, num_gpus=1)(evaluate_reader)
+    return ray.get(task.remote(*args))
 
 
 def run_setting(cfg: ReaderJobConfig) -> dict:

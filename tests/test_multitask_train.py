@@ -54,6 +54,9 @@ def overrides(root, **extra):
                  f"{{name: lakm, files: [{root / 'phrases' / 'passages.jsonl'}], ratio: 0.5}}]",
         "lakm.max_seq_length": 128, "lakm.stride": 32,
         "train.run_name": "mt", "train.deepspeed.zero_stage": 0,
+        # Not the reader test's step checkpoints (its killed-worker run needs them) nor
+        # its warmup: one evaluated checkpoint per epoch, the full LR from the start.
+        "train.checkpoint_every_steps": 0, "train.warmup_ratio": 0.0,
     }
     return reader_overrides(root, **{**tasks, **extra})
 

@@ -50,6 +50,18 @@ def reported(result, metric: str, order: str = "max") -> float:
     return max(values) if order == "max" else min(values)
 
 
+def untrained_and_trained(score, init, root, dev, name: str) -> tuple[float, float]:
+    """Dev F1 (``score(model_dir, dev)``) of the untrained model at ``init`` and of the
+    job's export under ``root``; the untrained one is read with the export's config (the
+    same window geometry and lengths)."""
+    final = root / "out" / "final"
+    trained = score(final, dev)
+    shutil.copy(final / CONFIG_FILE, init / CONFIG_FILE)
+    untrained = score(init, dev)
+    print(f"{name} dev F1: untrained {untrained:.1f}, trained {trained:.1f}")
+    return untrained, trained
+
+
 def mean_f1(examples, predictions) -> float:
     from rayqa.eval import score_by_language
 
@@ -83,12 +95,7 @@ def test_reader_learns_spans_of_unseen_words(ray_local, tmp_path):
                      "train.batch_size": 16, "train.epochs": 10, "train.max_steps": 200,
                      "train.checkpoint_every": 10, "train.lr": 2e-3,
                      "train.warmup_ratio": 0.1})])
-    final = tmp_path / "out" / "final"
-    trained = reader_f1(final, dev)
-    # The untrained model read with the trained one's window geometry.
-    shutil.copy(final / CONFIG_FILE, init / CONFIG_FILE)
-    untrained = reader_f1(init, dev)
-    print(f"reader dev F1: untrained {untrained:.1f}, trained {trained:.1f}")
+    untrained, trained = untrained_and_trained(reader_f1, init, tmp_path, dev, "reader")
     # Seed 0, two runs: untrained 12.4 / 11.0, trained 80.9 / 82.7 (a random span scores a
     # few points). Seed 1: 2.6, trained 84.2.
     assert untrained < 25, untrained
@@ -201,11 +208,7 @@ def test_mgen_learns_to_read_answers_for_unseen_names(ray_local, tmp_path):
                      "train.batch_size": 16, "train.grad_accum": 1, "train.epochs": 10,
                      "train.max_steps": 300, "train.checkpoint_every": 10, "train.lr": 3e-3,
                      "train.warmup_steps": 0, "train.deepspeed.gradient_clipping": 1.0})])
-    final = tmp_path / "out" / "final"
-    trained = generator_f1(final, dev)
-    shutil.copy(final / CONFIG_FILE, init / CONFIG_FILE)
-    untrained = generator_f1(init, dev)
-    print(f"mGEN dev F1: untrained {untrained:.1f}, trained {trained:.1f}")
+    untrained, trained = untrained_and_trained(generator_f1, init, tmp_path, dev, "mGEN")
     # A constant answer scores 1/8 (12.5). Seed 0: untrained 0.0 (empty answers),
     # trained 58.3 in two runs (still rising at the last step). Seed 1: 0.0, trained 75.0.
     assert untrained < 15, untrained

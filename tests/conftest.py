@@ -45,6 +45,12 @@ os.environ.setdefault("AWS_REGION", "us-east-1")
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 # Remote artifacts are cached per test session, not in the user's home.
 os.environ.setdefault("RAYQA_CACHE", tempfile.mkdtemp(prefix="rayqa-test-cache-"))
+# The session's Ray keeps its files under a temp root of its own. Code inside Ray
+# workers that looks for "the" cluster (Ray Train's placement-group cleaner asks the
+# state API on every poll) reads <temp root>/ray/ray_current_cluster: under /tmp/ray that
+# may name a cluster that is gone (any earlier `ray start` on the machine writes it),
+# and every poll then waits out a GCS connect timeout, adding ~12 s to each fit.
+os.environ.setdefault("RAY_TMPDIR", tempfile.mkdtemp(prefix="rayqa-ray-"))
 
 
 @pytest.fixture(scope="session")

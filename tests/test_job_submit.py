@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def head_env():
     head = subprocess.Popen(
         [str(BIN / "ray"), "start", "--head", "--block", *ports,
          f"--dashboard-port={dashboard}", "--num-cpus=2", "--include-dashboard=true",
-         "--disable-usage-stats"],
+         "--disable-usage-stats", f"--temp-dir={tempfile.mkdtemp(prefix='rayqa-head-')}"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     env["RAY_ADDRESS"] = f"http://127.0.0.1:{dashboard}"
     try:

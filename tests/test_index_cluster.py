@@ -33,7 +33,7 @@ import yaml
 
 from rayqa.testing.tiny import build_tiny_reader
 from rayqa.retrieval.retriever import Retriever
-from test_job_submit import BIN, REPO, free_port
+from test_job_submit import BIN, REPO, free_port, stop_node
 
 pytestmark = pytest.mark.ray
 LABEL = {"rayqa-role": "encoder"}
@@ -54,14 +54,6 @@ def _start(args: list[str], env: dict) -> subprocess.Popen:
     return subprocess.Popen([str(BIN / "ray"), "start", "--block", "--disable-usage-stats",
                              *args, *_node_ports()], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
-
-
-def _stop(process: subprocess.Popen) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
 
 
 def _nodes(env: dict) -> list[dict]:
@@ -99,7 +91,7 @@ def cluster():
     finally:
         for process in (worker, head):
             if process is not None:
-                _stop(process)
+                stop_node(process)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 pytestmark = pytest.mark.ray
-ROWS = 601  # 9 blocks over 2 featurizing actors; odd, so the split pads one row
+ROWS = 601  # 9 blocks over 2 featurizing tasks; odd, so the split pads one row
 
 
 class Doubled:
@@ -51,8 +51,8 @@ def run_once(tmp_path, name: str) -> dict[int, dict]:
 
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # tests/ is no package
     dataset, rows = featurized_dataset([{"id": i} for i in range(ROWS)], Doubled,
-                                       {"offset": 1}, world_size=2, num_actors=2,
-                                       cpus_per_actor=0.5)
+                                       {"offset": 1}, world_size=2, parallelism=2,
+                                       cpus_per_task=0.5)
     assert rows == ROWS + 1
     out = tmp_path / name
     out.mkdir()

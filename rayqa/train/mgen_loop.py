@@ -174,15 +174,15 @@ def _featurized(examples, cfg: MGENJobConfig) -> tuple:
         rows, GeneratorFeatures, {"tokenizer": model_cfg.name_or_path,
                                   "max_source_length": model_cfg.max_source_length,
                                   "max_target_length": model_cfg.max_target_length},
-        world_size=max(1, train.num_workers), num_actors=max(1, train.num_workers),
-        cpus_per_actor=train.cpus_per_worker)
+        world_size=max(1, train.num_workers), parallelism=max(1, train.num_workers),
+        cpus_per_task=train.cpus_per_worker)
 
 
 class GeneratorFeatures:
     """Ray Data step: ``source``/``target`` texts -> ``input_ids``/``labels`` token ids.
 
     Args:
-        tokenizer: The model location (its tokenizer is loaded once per actor).
+        tokenizer: The model location (its tokenizer is loaded once per process).
         max_source_length: Source tokens kept.
         max_target_length: Target tokens kept.
     """

@@ -102,8 +102,8 @@ def task_datasets(data: dict[str, list], cfg: ReaderJobConfig) -> dict[str, tupl
         [_as_row(task, example) for example in examples], ReaderFeatures,
         {"task": task, "tokenizer": cfg.model.name_or_path, "window": cfg.model.window(),
          "lakm_length": cfg.lakm.max_seq_length, "lakm_stride": cfg.lakm.stride},
-        world_size=max(1, train.num_workers), num_actors=max(1, train.num_workers),
-        cpus_per_actor=train.cpus_per_worker) for task, examples in data.items()}
+        world_size=max(1, train.num_workers), parallelism=max(1, train.num_workers),
+        cpus_per_task=train.cpus_per_worker) for task, examples in data.items()}
 
 
 def _as_row(task: str, example) -> dict:
@@ -124,7 +124,7 @@ class ReaderFeatures:
 
     Args:
         task: ``mrc``, ``mixmrc`` or ``lakm``.
-        tokenizer: The model location (its tokenizer is loaded once per actor).
+        tokenizer: The model location (its tokenizer is loaded once per process).
         window: ``ReaderConfig.window()`` (span tasks).
         lakm_length: LAKM window length.
         lakm_stride: LAKM window overlap.

@@ -1,4 +1,4 @@
-"""SimpleMatch (rayqa.crosslingual.simple_match): hand-made alignments and a seeded
+"""SimpleMatch (rayqa.crosslingual.matching): hand-made alignments and a seeded
 comparison with a brute-force reference that scores every window from scratch."""
 
 import random

@@ -53,6 +53,9 @@ class TrainConfig(Section):
     warmup_ratio: float = Field(0.1, ge=0, le=1)
     # Warmup in optimizer steps; when set it replaces warmup_ratio (mGEN: 500).
     warmup_steps: int | None = Field(None, ge=0)
+    # Decay after warmup: "linear" to zero at the last step, or "cosine",
+    # 0.5 * (1 + cos(pi * progress)) to zero (rayqa.train.engine.schedule_factor).
+    lr_schedule: Literal["linear", "cosine"] = "linear"
     # Micro-batches per optimizer step (DeepSpeed gradient accumulation).
     grad_accum: int = Field(1, ge=1)
     seed: int = 42

@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from rayqa.config import TrainConfig
 from rayqa.train.distributed import log, mean_across_workers, rank_world
-from rayqa.train.engine import schedule_factor, warmup_steps
+from rayqa.train.engine import new_schedule, schedule_factor
 
 
 def new_state(schedule: dict) -> dict:
@@ -60,21 +60,23 @@ def plan_schedule(cfg: TrainConfig, batches_per_epoch: int | Sequence[int],
                   resumed: dict | None) -> dict:
     """The train state to start from: fresh, or the resumed one with its LR schedule.
 
-    A resumed run keeps the schedule it started with, so it follows the same LR curve
-    as a run that never stopped. When ``train.epochs`` or ``max_steps`` changed since
-    (the run is extended or shortened), the LR decays linearly from where it was at the
-    resume step to zero at the new end, instead of restarting the schedule.
+    A resumed run keeps the schedule it started with (``train.lr_schedule`` included),
+    so it follows the same LR curve as a run that never stopped. When ``train.epochs`` or
+    ``max_steps`` changed since (the run is extended or shortened), the LR decays from
+    where it was at the resume step to zero at the new end, linearly or along a half
+    cosine as the schedule began, instead of restarting the schedule.
     """
     total = total_steps(cfg, batches_per_epoch)
     if resumed is None:
-        return new_state({"warmup": warmup_steps(cfg, total), "total": total})
-    state = {**new_state({"warmup": warmup_steps(cfg, total), "total": total}), **resumed}
+        return new_state(new_schedule(cfg, total))
+    state = {**new_state(new_schedule(cfg, total)), **resumed}
     old = state["schedule"]  # a checkpoint from before schedules were recorded: today's plan
     if old["total"] != total:
         step = state["step"]
         factor = schedule_factor(step, old)
-        state["schedule"] = {"warmup": old["warmup"], "total": total, "from_step": step,
-                             "from_factor": factor}
+        kind = {"kind": old["kind"]} if "kind" in old else {}  # linear or cosine, as begun
+        state["schedule"] = {**kind, "warmup": old["warmup"], "total": total,
+                             "from_step": step, "from_factor": factor}
         log(f"the run now ends at step {total} (was {old['total']}): the learning rate "
             f"decays from {factor:.3g}x at step {step} to zero at step {total}")
         if factor == 0:

@@ -263,6 +263,17 @@ Fine-tune mGEN (CORA's multilingual answer generator) with Ray Train + DeepSpeed
 Inputs are retrieval-output JSONL files (question, lang, answers, ctxs); re-running with
 the same train.run_name resumes from the latest checkpoint.""")
 
+DUAL_BERT = ConfigStage(
+    "rayqa.config:DualBertJobConfig", "rayqa.train.dual_bert_job:train_dual_bert", """\
+Train Dual BERT (cross-lingual MRC) on target data and its translation, Ray Train + DeepSpeed.
+
+    rayqa train-dual-bert --config configs/crosslingual/dual_bert.yaml [train.lr=4e-5 ...]
+    ray job submit --working-dir . -- python jobs/train_dual_bert.py \\
+        --config configs/crosslingual/dual_bert.yaml
+
+data.train_files / dev_files are pairs {target, source} of SQuAD files whose questions
+share ids; re-running with the same train.run_name resumes from the latest checkpoint.""")
+
 CORA = ConfigStage("rayqa.config:CORAJobConfig", "rayqa.pipelines.cora:run_cora", """\
 CORA iterative training (paper Algorithm 1): mDPR, index, retrieval, mGEN, mining, per round.
 
@@ -302,6 +313,8 @@ COMMANDS: dict[str, Command] = {
                              PASSAGES, "make_passages.py"),
     "train-mdpr": Command("train the mDPR bi-encoder (CORA's retriever)", MDPR, "train_mdpr.py"),
     "train-mgen": Command("fine-tune mGEN (CORA's answer generator)", MGEN, "train_mgen.py"),
+    "train-dual-bert": Command("train Dual BERT (cross-lingual MRC)", DUAL_BERT,
+                               "train_dual_bert.py"),
     "cora": Command("CORA iterative training, round by round", CORA, "cora.py"),
     "baselines": Command("run and score CORA's baselines", BASELINES, "baselines.py"),
     "demo": Command("train, index, serve and ask the demo corpus end to end", demo_main),

@@ -2,11 +2,12 @@
 
 Each component has its own config model, in a module next to its kind of job
 (``train``: Ray Train + DeepSpeed; ``reader``; ``index``; ``cora``: mDPR, mGEN and the
-CORA job; ``data_prep``: passages, translation, mixMRC, phrase mining). A job config
-groups the ones that job needs, and code receives only its component's part
-(``cfg.train``, never the whole tree). ``base`` loads and validates them; unknown keys
-and wrong types fail with the file and the dotted key named. The resolved config is
-written next to every output so a checkpoint always says what made it.
+CORA job; ``dual_bert``: cross-lingual MRC's Dual BERT; ``data_prep``: passages,
+translation, mixMRC, phrase mining). A job config groups the ones that job needs, and
+code receives only its component's part (``cfg.train``, never the whole tree). ``base``
+loads and validates them; unknown keys and wrong types fail with the file and the
+dotted key named. The resolved config is written next to every output so a checkpoint
+always says what made it.
 
 Everything is re-exported here: ``from rayqa.config import TrainConfig``.
 """
@@ -20,6 +21,8 @@ from rayqa.config.cora import (BaselinesJobConfig, BiEncoderConfig, CORAJobConfi
                                MDPRJobConfig, MGENJobConfig)
 from rayqa.config.data_prep import (ArticleFile, MixMRCJobConfig, PassagesJobConfig,
                                     PhraseMiningConfig, TranslatorConfig)
+from rayqa.config.dual_bert import (DualBertDataConfig, DualBertJobConfig,
+                                    DualBertOptionsConfig, FilePair)
 from rayqa.config.index import EncoderConfig, IndexConfig, IndexJobConfig
 from rayqa.config.reader import LAKMConfig, ReaderConfig, ReaderJobConfig, TaskConfig
 from rayqa.config.train import DataConfig, DeepSpeedConfig, TrainConfig
@@ -28,6 +31,7 @@ __all__ = [
     "BASE_KEY", "CONFIG_FILENAME", "ArticleFile", "BaselinesJobConfig", "BiEncoderConfig",
     "CORAJobConfig", "CORAMDPRConfig", "CORAMGENConfig", "CORAMiningConfig",
     "CORARetrievalConfig", "ConfigError", "DataConfig", "DataFile", "DeepSpeedConfig",
+    "DualBertDataConfig", "DualBertJobConfig", "DualBertOptionsConfig", "FilePair",
     "EncoderConfig", "GeneratorConfig", "IndexConfig", "IndexJobConfig", "LAKMConfig",
     "MDPRDataConfig", "MDPRJobConfig", "MGENJobConfig", "MixMRCJobConfig",
     "PassagesJobConfig", "PhraseMiningConfig", "ReaderConfig", "ReaderJobConfig", "Section",

@@ -51,6 +51,11 @@ os.environ.setdefault("RAYQA_CACHE", tempfile.mkdtemp(prefix="rayqa-test-cache-"
 # may name a cluster that is gone (any earlier `ray start` on the machine writes it),
 # and every poll then waits out a GCS connect timeout, adding ~12 s to each fit.
 os.environ.setdefault("RAY_TMPDIR", tempfile.mkdtemp(prefix="rayqa-ray-"))
+# Ray keeps idle worker processes up to a soft limit (num_cpus, 2 here) and kills the
+# rest: while a fit's controller and train workers run, the warm task workers (torch and
+# transformers imported, a featurizing step built) were killed, and the next job's
+# featurizing tasks paid ~8 s of cold start again. A few more idle workers are kept.
+os.environ.setdefault("RAY_num_workers_soft_limit", "6")
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rayqa.answer.extractive import load_model_config
+from rayqa.answer.extractive import load_model_config, span_logits
 from rayqa.crosslingual.dual_bert_features import (ENCODER_INPUTS, SOURCE_PREFIX,
                                                    prepare_dual_eval_features)
 from rayqa.data.postprocess import postprocess_predictions
@@ -21,7 +21,6 @@ from rayqa.data.postprocess import postprocess_predictions
 MODEL_INPUTS = (*ENCODER_INPUTS, *(SOURCE_PREFIX + name for name in ENCODER_INPUTS))
 
 
-@torch.no_grad()
 def dual_span_logits(model, features: dict, batch_size: int, device,
                      min_batches: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Target start and end logits for every row of ``prepare_dual_eval_features``.
@@ -37,26 +36,8 @@ def dual_span_logits(model, features: dict, batch_size: int, device,
     Returns:
         ``(start, end)`` float32 arrays of shape ``(rows, target length)``.
     """
-    was_training = getattr(model, "training", False)
-    model.eval()
-    columns = [c for c in MODEL_INPUTS if c in features]
-    count = len(features["input_ids"])
-    starts, ends, batch = [], [], None
-    for begin in range(0, count, batch_size):
-        batch = {c: torch.tensor(features[c][begin:begin + batch_size], device=device)
-                 for c in columns}
-        out = model(batch)
-        starts.append(out.start_logits.float().cpu().numpy())
-        ends.append(out.end_logits.float().cpu().numpy())
-    for _ in range(min_batches - len(starts)):
-        if batch is not None:  # a rank without any row cannot pad; keep dev >= workers
-            model(batch)
-    if was_training:
-        model.train()
-    if not starts:
-        width = len(features["input_ids"][0]) if count else 0
-        return np.zeros((0, width), np.float32), np.zeros((0, width), np.float32)
-    return np.concatenate(starts), np.concatenate(ends)
+    return span_logits(model, features, batch_size, device, min_batches,
+                       columns=MODEL_INPUTS, keywords=False)
 
 
 def predict_pairs(model, tokenizer, targets: list, sources: list, window: dict,

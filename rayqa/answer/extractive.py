@@ -20,8 +20,8 @@ MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
 @torch.no_grad()
-def span_logits(model, features: dict, batch_size: int, device,
-                min_batches: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def span_logits(model, features: dict, batch_size: int, device, min_batches: int = 0,
+                columns=MODEL_INPUTS, keywords: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Start and end logits for every window in ``features``.
 
     Args:
@@ -31,24 +31,31 @@ def span_logits(model, features: dict, batch_size: int, device,
         device: Where the inputs go.
         min_batches: Run at least this many forward passes, repeating the last batch
             and discarding its output (keeps distributed ranks in step under ZeRO-3).
+        columns: The model's input columns (those present in ``features`` are passed).
+        keywords: Pass the batch as keyword arguments (Hugging Face models); False
+            passes it as one dict (``DualBert``).
 
     Returns:
         ``(start, end)`` float32 arrays of shape ``(num_windows, seq_len)``.
     """
     was_training = getattr(model, "training", False)
     model.eval()
-    columns = [c for c in MODEL_INPUTS if c in features]
+    columns = [c for c in columns if c in features]
     count = len(features["input_ids"])
     starts, ends, batch = [], [], None
+
+    def forward(batch):
+        return model(**batch) if keywords else model(batch)
+
     for begin in range(0, count, batch_size):
         batch = {c: torch.tensor(features[c][begin:begin + batch_size], device=device)
                  for c in columns}
-        out = model(**batch)
+        out = forward(batch)
         starts.append(out.start_logits.float().cpu().numpy())
         ends.append(out.end_logits.float().cpu().numpy())
     for _ in range(min_batches - len(starts)):
         if batch is not None:  # a rank without any window cannot pad; keep dev >= workers
-            model(**batch)
+            forward(batch)
     if was_training:
         model.train()
     if not starts:

@@ -60,19 +60,7 @@ def self_adaptive_attention(
     Returns:
         R', [batch, L_T, h_v].
     """
-    value = b_s if value is None else value
-    if b_t.shape[0] != b_s.shape[0] or b_t.shape[-1] != b_s.shape[-1]:
-        raise ValueError(
-            f"b_t {tuple(b_t.shape)} and b_s {tuple(b_s.shape)} must share batch and h"
-        )
-    if value.shape[:2] != b_s.shape[:2]:
-        raise ValueError(f"value {tuple(value.shape)} must be [batch, L_S, h_v] like b_s")
-    mask_t = _as_mask(mask_t, b_t)
-    mask_s = _as_mask(mask_s, b_s)
-    # masked_fill, not a product, so that even inf/nan padding cannot leak in.
-    b_t = b_t.masked_fill(~mask_t[..., None], 0.0)
-    b_s = b_s.masked_fill(~mask_s[..., None], 0.0)
-    value = value.masked_fill(~mask_s[..., None], 0.0)
+    b_t, b_s, value, mask_t, mask_s = _zero_padding(b_t, b_s, mask_t, mask_s, value)
     a_ts = b_t @ b_s.transpose(-1, -2)  # (1)
     a_t = _masked_softmax(b_t @ b_t.transpose(-1, -2), mask_t, mask_t)  # (2)
     a_s = _masked_softmax(b_s @ b_s.transpose(-1, -2), mask_s, mask_s)  # (3)
@@ -93,17 +81,25 @@ def dot_product_attention(
     the self-adaptive Ã_TS. Arguments, masking and result are those of
     `self_adaptive_attention`.
     """
+    b_t, b_s, value, mask_t, mask_s = _zero_padding(b_t, b_s, mask_t, mask_s, value)
+    return _masked_softmax(b_t @ b_s.transpose(-1, -2), mask_t, mask_s) @ value  # (1)
+
+
+def _zero_padding(b_t, b_s, mask_t, mask_s, value):
+    """Checked shapes, boolean masks, and the inputs with padded rows zeroed:
+    ``(b_t, b_s, value, mask_t, mask_s)`` (``value`` defaults to ``b_s``)."""
     value = b_s if value is None else value
     if b_t.shape[0] != b_s.shape[0] or b_t.shape[-1] != b_s.shape[-1]:
         raise ValueError(
             f"b_t {tuple(b_t.shape)} and b_s {tuple(b_s.shape)} must share batch and h"
         )
+    if value.shape[:2] != b_s.shape[:2]:
+        raise ValueError(f"value {tuple(value.shape)} must be [batch, L_S, h_v] like b_s")
     mask_t = _as_mask(mask_t, b_t)
     mask_s = _as_mask(mask_s, b_s)
-    b_t = b_t.masked_fill(~mask_t[..., None], 0.0)
-    b_s = b_s.masked_fill(~mask_s[..., None], 0.0)
-    value = value.masked_fill(~mask_s[..., None], 0.0)
-    return _masked_softmax(b_t @ b_s.transpose(-1, -2), mask_t, mask_s) @ value  # (1)
+    # masked_fill, not a product, so that even inf/nan padding cannot leak in.
+    return (b_t.masked_fill(~mask_t[..., None], 0.0), b_s.masked_fill(~mask_s[..., None], 0.0),
+            value.masked_fill(~mask_s[..., None], 0.0), mask_t, mask_s)
 
 
 class SelfAdaptiveAttention(nn.Module):

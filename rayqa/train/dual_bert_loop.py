@@ -36,11 +36,10 @@ from rayqa.crosslingual.dual_bert_features import (prepare_dual_eval_features,
 from rayqa.data.postprocess import postprocess_predictions
 from rayqa.data.squad import QAExample
 from rayqa.models.dual_bert import DualBert
-from rayqa.train.checkpoint import report_checkpoint, restore, resumed_state
+from rayqa.train.checkpoint import report_checkpoint
 from rayqa.train.data import ShardLoader, featurized_dataset
 from rayqa.train.distributed import all_reduce, log, max_across_workers, sharded_dev_scores
-from rayqa.train.engine import build_engine
-from rayqa.train.loop import plan_schedule, run_epochs
+from rayqa.train.loop import run_epochs, start_engine
 
 TRAIN = "train"  # the trainer's dataset of paired training windows
 
@@ -75,11 +74,7 @@ def dual_bert_train_loop(config: dict) -> None:
     model = DualBert.from_pretrained(model_path, cfg.dual_bert.options())
     loader = ShardLoader(TRAIN, config["rows"][TRAIN], cfg.train.batch_size, cfg.train.seed,
                          stack_windows)
-    resumed = resumed_state()
-    state = plan_schedule(cfg.train, len(loader), resumed)
-    engine = build_engine(model, cfg.train, state["schedule"])
-    if resumed:
-        restore(engine)
+    engine, state = start_engine(model, cfg.train, len(loader))
     step = DualBertStep()
     checkpoint = partial(checkpoint_and_log, engine, tokenizer, ray.get(config["dev"]), cfg,
                          step, select=config.get("select"))

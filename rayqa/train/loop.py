@@ -56,6 +56,22 @@ def total_steps(cfg: TrainConfig, batches_per_epoch: int | Sequence[int]) -> int
     return min(planned, cfg.max_steps) if cfg.max_steps > 0 else planned
 
 
+def start_engine(model: torch.nn.Module, cfg: TrainConfig,
+                 batches_per_epoch: int | Sequence[int]) -> tuple:
+    """The DeepSpeed engine of a worker loop and the state to train from: fresh, or
+    restored from the run's latest checkpoint (weights, optimizer, LR schedule, position)
+    when Ray Train hands one over. Returns ``(engine, state)``."""
+    from rayqa.train.checkpoint import restore, resumed_state
+    from rayqa.train.engine import build_engine
+
+    resumed = resumed_state()
+    state = plan_schedule(cfg, batches_per_epoch, resumed)
+    engine = build_engine(model, cfg, state["schedule"])
+    if resumed:
+        restore(engine)
+    return engine, state
+
+
 def plan_schedule(cfg: TrainConfig, batches_per_epoch: int | Sequence[int],
                   resumed: dict | None) -> dict:
     """The train state to start from: fresh, or the resumed one with its LR schedule.

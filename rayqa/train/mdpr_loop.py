@@ -37,7 +37,7 @@ from rayqa.models.biencoder import (
     BiEncoder,
     biencoder_nll,
 )
-from rayqa.train.checkpoint import report_checkpoint, restore, resumed_state
+from rayqa.train.checkpoint import report_checkpoint
 from rayqa.train.data import ShardLoader, featurized_dataset
 from rayqa.train.distributed import (
     gather,
@@ -45,8 +45,7 @@ from rayqa.train.distributed import (
     max_across_workers,
     rank_world,
 )
-from rayqa.train.engine import build_engine
-from rayqa.train.loop import plan_schedule, run_epochs
+from rayqa.train.loop import run_epochs, start_engine
 
 RECALL_AT = (1, 5, 20)
 TRAIN = "train"  # the trainer's dataset of training questions
@@ -237,12 +236,7 @@ def biencoder_train_loop(config: dict) -> None:
                                  cfg.train.seed)
     loader = ShardLoader(TRAIN, config["rows"][TRAIN], cfg.train.batch_size, cfg.train.seed,
                          ExampleCollator(collator))  # tells the collator the epoch
-    resumed = resumed_state()
-    state = plan_schedule(cfg.train, len(loader), resumed)
-    engine = build_engine(BiEncoder.from_pretrained(model_path), cfg.train,
-                          state["schedule"])
-    if resumed:
-        restore(engine)
+    engine, state = start_engine(BiEncoder.from_pretrained(model_path), cfg.train, len(loader))
     checkpoint = partial(checkpoint_and_log, engine, collator, EncoderTokenizers(tokenizer),
                          ray.get(config["dev"]), cfg, select=config.get("select"))
     run_epochs(engine, loader, state, cfg.train, global_batch_loss, checkpoint)

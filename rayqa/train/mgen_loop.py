@@ -33,15 +33,14 @@ from rayqa.models.generator import (
     format_source,
     seq2seq_loss,
 )
-from rayqa.train.checkpoint import report_checkpoint, restore, resumed_state
+from rayqa.train.checkpoint import report_checkpoint
 from rayqa.train.data import ShardLoader, featurized_dataset
 from rayqa.train.distributed import (
     log,
     max_across_workers,
     sharded_dev_scores,
 )
-from rayqa.train.engine import build_engine
-from rayqa.train.loop import plan_schedule, run_epochs
+from rayqa.train.loop import run_epochs, start_engine
 
 TRAIN = "train"  # the trainer's dataset of training examples
 SYNTHETIC = "synthetic"  # ... and of synthetic examples, trained on from an epoch on
@@ -71,11 +70,7 @@ def mgen_train_loop(config: dict) -> None:
                                 cfg.train.seed, collate_fn)
         loader = LateJoinLoader(loader, synthetic, cfg.data.synthetic_from_epoch,
                                 cfg.train.seed)
-    resumed = resumed_state()
-    state = plan_schedule(cfg.train, epoch_batches(loader, cfg.train.epochs), resumed)
-    engine = build_engine(model, cfg.train, state["schedule"])
-    if resumed:
-        restore(engine)
+    engine, state = start_engine(model, cfg.train, epoch_batches(loader, cfg.train.epochs))
     checkpoint = functools.partial(checkpoint_and_log, engine, tokenizer,
                                    ray.get(config["dev"]), cfg, select=config.get("select"))
     run_epochs(engine, loader, state, cfg.train,

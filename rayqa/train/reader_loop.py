@@ -33,7 +33,7 @@ from rayqa.data.lakm import LAKMCollator, PhrasePassage, prepare_lakm_features
 from rayqa.data.postprocess import postprocess_predictions
 from rayqa.data.squad import QAExample
 from rayqa.models.multitask import MultiTaskReader
-from rayqa.train.checkpoint import report_checkpoint, restore, resumed_state
+from rayqa.train.checkpoint import report_checkpoint
 from rayqa.train.distributed import (
     log,
     max_across_workers,
@@ -42,8 +42,7 @@ from rayqa.train.distributed import (
     sharded_dev_scores,
 )
 from rayqa.train.data import ShardLoader, featurized_dataset
-from rayqa.train.engine import build_engine
-from rayqa.train.loop import plan_schedule, run_epochs, seeded_loader_generator
+from rayqa.train.loop import run_epochs, start_engine, seeded_loader_generator
 from rayqa.train.multitask import TaskLoader, TaskStep
 
 TRAIN_COLUMNS = ("input_ids", "attention_mask", "token_type_ids", "start_positions",
@@ -71,11 +70,7 @@ def reader_train_loop(config: dict) -> None:
               for task, count in rows.items()}
     loaders = {task: task_loader(task, count, tokenizer, cfg) for task, count in rows.items()}
     loader = TaskLoader(loaders, {t.name: t.ratio for t in cfg.tasks if t.name in rows})
-    resumed = resumed_state()
-    state = plan_schedule(cfg.train, len(loader), resumed)
-    engine = build_engine(model, cfg.train, state["schedule"])
-    if resumed:
-        restore(engine)
+    engine, state = start_engine(model, cfg.train, len(loader))
     step = TaskStep()
     checkpoint = partial(checkpoint_and_log, engine, tokenizer, ray.get(config["dev"]), cfg,
                          step, probes, select=config.get("select"))

@@ -124,10 +124,10 @@ def predict_main(argv: list[str], prog: str) -> dict:
     from rayqa.data.records import BadRecords
     from rayqa.data.squad import read_squad, write_predictions
 
-    report = BadRecords()
-    examples = read_squad(args.data, lang=args.lang, strict=args.strict, report=report,
-                          require_answers=False)
     reader = ExtractiveReader(args.model, device=args.device, batch_size=args.batch_size)
+    report = BadRecords()  # an aligner or verifier needs each question's translated_answer
+    examples = read_squad(args.data, lang=args.lang, strict=args.strict, report=report,
+                          require_answers=False, require_translation=bool(reader.alignment))
     predictions = reader.predict(examples)
     write_predictions(predictions, args.out)
     print(f"wrote {len(predictions)} predictions to {args.out} "
@@ -274,6 +274,22 @@ Train Dual BERT (cross-lingual MRC) on target data and its translation, Ray Trai
 data.train_files / dev_files are pairs {target, source} of SQuAD files whose questions
 share ids; re-running with the same train.run_name resumes from the latest checkpoint.""")
 
+TRANSLATE_TEST = ConfigStage(
+    "rayqa.config:TranslateTestJobConfig", "rayqa.crosslingual.translate_test:run_translate_test",
+    """\
+Back-translation systems of cross-lingual MRC (translate-test, SimpleMatch, aligners).
+
+    rayqa translate-test --config configs/crosslingual/translate_test.yaml [reader=... ...]
+    ray job submit --working-dir . -- python jobs/translate_test.py \\
+        --config configs/crosslingual/translate_test.yaml
+
+Translates target-language questions and passages into the source language, answers
+with the source reader, translates the answers back (A_trans), aligns them with
+SimpleMatch and the trained aligners of `aligners`, all on Ray Data actor pools. Writes
+augmented.json (the input with translated_answer: an aligner's training data),
+predictions per system, scores.json and table.md/.csv; see
+rayqa.crosslingual.translate_test.""")
+
 CORA = ConfigStage("rayqa.config:CORAJobConfig", "rayqa.pipelines.cora:run_cora", """\
 CORA iterative training (paper Algorithm 1): mDPR, index, retrieval, mGEN, mining, per round.
 
@@ -315,6 +331,8 @@ COMMANDS: dict[str, Command] = {
     "train-mgen": Command("fine-tune mGEN (CORA's answer generator)", MGEN, "train_mgen.py"),
     "train-dual-bert": Command("train Dual BERT (cross-lingual MRC)", DUAL_BERT,
                                "train_dual_bert.py"),
+    "translate-test": Command("answer through translation; SimpleMatch and aligners",
+                              TRANSLATE_TEST, "translate_test.py"),
     "cora": Command("CORA iterative training, round by round", CORA, "cora.py"),
     "baselines": Command("run and score CORA's baselines", BASELINES, "baselines.py"),
     "demo": Command("train, index, serve and ask the demo corpus end to end", demo_main),

@@ -7,11 +7,13 @@ import numpy as np
 import pytest
 
 from rayqa.crosslingual.features import (aligner_question, alignment_examples,
-                                         alignment_segments, noisy_answer,
+                                         alignment_reader_examples, alignment_segments,
+                                         noisy_answer,
                                          prepare_alignment_eval_features,
                                          prepare_alignment_train_features, verifier_question)
 from rayqa.data.features import prepare_train_features
 from rayqa.data.postprocess import postprocess_predictions
+from rayqa.data.squad import QAExample
 from rayqa.testing.tiny import build_tokenizer
 
 PASSAGE = "The black cat sat on the old mat near the door."
@@ -89,6 +91,36 @@ def test_examples_route_matches_the_feature_route(tokenizer):
                                         max_query_length=None)
         assert direct == prepare_alignment_train_features(tokenizer, [RECORD], mode,
                                                           max_length=48, stride=8)
+
+
+def test_reader_examples_take_segment_a_cut_as_the_features_cut_it(tokenizer):
+    """The reader job's route (QAExamples read from an augmented SQuAD file) gives the
+    segment A of `alignment_segments`, each part cut to its own limit."""
+    example = QAExample("q1", "Where did the cat sit " * 20, PASSAGE, RECORD["answers"],
+                        lang="en", translated_answer="an  old mat")
+    [verifier] = alignment_reader_examples(tokenizer, [example], "verifier",
+                                           max_question_tokens=3, max_answer_tokens=2)
+    assert verifier.question == "Where did the [SEP] an old"
+    assert (verifier.id, verifier.context, verifier.answers) == ("q1", PASSAGE, RECORD["answers"])
+    [aligner] = alignment_reader_examples(tokenizer, [example], "aligner")
+    assert aligner.question == "an old mat" and example.question.startswith("Where")
+    with pytest.raises(ValueError, match="no translated_answer"):
+        alignment_reader_examples(tokenizer, [QAExample("q2", "q", PASSAGE)], "aligner")
+
+
+def test_alignment_config_needs_room_for_segment_a():
+    from rayqa.config import ReaderJobConfig
+
+    base = {"output_dir": "out", "model": {"name_or_path": "m", "max_query_length": 40},
+            "alignment": {"mode": "verifier", "max_question_tokens": 24,
+                          "max_answer_tokens": 16}}
+    with pytest.raises(ValueError, match=r"max_query_length \(40\) must hold segment A: 41"):
+        ReaderJobConfig.model_validate(base)
+    aligner = ReaderJobConfig.model_validate({**base, "alignment": {"mode": "aligner"}})
+    assert aligner.alignment.segment_tokens() == 32
+    with pytest.raises(ValueError, match="trains the mrc task alone"):
+        ReaderJobConfig.model_validate({**base, "alignment": {"mode": "aligner"}, "tasks": [
+            {"name": "mrc"}, {"name": "lakm", "files": ["p.jsonl"]}]})
 
 
 @pytest.mark.parametrize("mode", ["aligner", "verifier"])

@@ -201,6 +201,27 @@ def test_read_squad_without_answers_for_test_questions(tmp_path):
         read_squad(path, strict=True)
 
 
+def test_translated_answers_round_trip_and_are_required_for_alignment(tmp_path):
+    """An augmented file (rayqa translate-test) keeps A_trans per question; an aligner's
+    reading rejects a question without one, naming file and line in strict mode."""
+    data = {"data": [{"title": "t", "paragraphs": [{"context": "Paris is big.", "qas": [
+        {"id": "q1", "question": "Which?", "translated_answer": "Pariss",
+         "answers": [{"text": "Paris", "answer_start": 0}]},
+        {"id": "q2", "question": "What?", "translated_answer": "  ",
+         "answers": [{"text": "big", "answer_start": 9}]}]}]}]}
+    path = _write_json(tmp_path / "aug.en.json", data)
+    plain = read_squad(path)
+    assert [e.translated_answer for e in plain] == ["Pariss", "  "]
+    write_squad(plain, tmp_path / "again.en.json")
+    assert read_squad(tmp_path / "again.en.json") == plain
+    report = BadRecords()
+    assert [e.id for e in read_squad(path, report=report, require_translation=True)] == ["q1"]
+    assert report.counts == {"no_translated_answer": 1}
+    line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if '"q2"' in text)
+    with pytest.raises(DataError, match=f"aug.en.json:{line} .*no_translated_answer"):
+        read_squad(path, strict=True, require_translation=True)
+
+
 def test_broken_json_raises_with_line_and_column(tmp_path):
     path = tmp_path / "broken.en.json"
     path.write_text('{"data": [\n  {"title": "x",\n   "paragraphs": [}\n]}', encoding="utf-8")

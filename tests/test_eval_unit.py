@@ -107,6 +107,18 @@ def test_score_by_language_uses_each_languages_rules():
     assert all(s == {"exact_match": 100.0, "f1": 100.0} for s in got.values())
 
 
+def test_cmrc_scoring_scores_chinese_by_the_cmrc_script(punkt):
+    examples = [("z1", ["北京大学"], "zh"), ("z2", ["红楼梦"], "zh"), ("e", ["the dog"], "en")]
+    predictions = {"z1": "在北京大学", "z2": "《红楼梦》", "e": "dog"}
+    got = score_by_language(examples, predictions, "cmrc")
+    cmrc = cmrc_scores(examples[:2], predictions)
+    assert got["zh"] == {"exact_match": cmrc["EM"], "f1": cmrc["F1"]}
+    assert got["en"] == score_by_language(examples, predictions)["en"]
+    assert got["zh"] != score_by_language(examples, predictions)["zh"]
+    with pytest.raises(ValueError, match="scoring must be one of"):
+        score_by_language(examples, predictions, "squad2")
+
+
 def test_score_by_language_needs_a_language():
     with pytest.raises(ValueError, match="has no language"):
         score_by_language([("q", ["a"])], {})

@@ -3,6 +3,10 @@
 ``span_logits`` is shared by training-time evaluation (a DeepSpeed engine) and
 inference (a plain ``from_pretrained`` model): both are callables returning
 ``start_logits`` / ``end_logits``.
+
+A reader trained as an Answer Aligner or Verifier (``alignment`` in its saved config)
+is an ``ExtractiveReader`` too: ``predict`` then reads each example's
+``translated_answer`` and builds segment A as training did.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rayqa.config import CONFIG_FILENAME, ReaderConfig, parse_yaml
+from rayqa.config import CONFIG_FILENAME, AlignmentConfig, ReaderConfig, parse_yaml
 from rayqa.data.features import prepare_eval_features
 from rayqa.data.postprocess import nbest_spans, postprocess_predictions
 
@@ -66,12 +70,21 @@ def span_logits(model, features: dict, batch_size: int, device, min_batches: int
 
 def load_model_config(model_dir: str | Path) -> ReaderConfig:
     """The span geometry a checkpoint was trained with (defaults for hub models)."""
-    path = Path(model_dir, CONFIG_FILENAME)
-    if path.is_file():
-        saved = parse_yaml(path.read_text(encoding="utf-8")) or {}
-        if "model" in saved:
-            return ReaderConfig.model_validate({**saved["model"], "name_or_path": str(model_dir)})
+    saved = _saved_config(model_dir)
+    if "model" in saved:
+        return ReaderConfig.model_validate({**saved["model"], "name_or_path": str(model_dir)})
     return ReaderConfig(name_or_path=str(model_dir))
+
+
+def load_alignment_config(model_dir: str | Path) -> AlignmentConfig | None:
+    """The ``alignment`` a checkpoint was trained with: None for a plain reader."""
+    saved = _saved_config(model_dir).get("alignment")
+    return AlignmentConfig.model_validate(saved) if saved else None
+
+
+def _saved_config(model_dir: str | Path) -> dict:
+    path = Path(model_dir, CONFIG_FILENAME)
+    return (parse_yaml(path.read_text(encoding="utf-8")) or {}) if path.is_file() else {}
 
 
 class ExtractiveReader:
@@ -91,6 +104,7 @@ class ExtractiveReader:
 
         model_dir = storage.local_model(model_dir)  # an s3:// export: a verified local copy
         self.config = load_model_config(model_dir)
+        self.alignment = load_alignment_config(model_dir)
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
         self.model = AutoModelForQuestionAnswering.from_pretrained(str(model_dir))
@@ -102,8 +116,14 @@ class ExtractiveReader:
                                      **self.config.window())
 
     def predict(self, examples) -> dict[str, str]:
-        """``{id: answer}`` for ``QAExample``-like objects (``id``, ``question``, ``context``)."""
+        """``{id: answer}`` for ``QAExample``-like objects (``id``, ``question``, ``context``;
+        an aligner or verifier also reads ``translated_answer``)."""
         examples = list(examples)
+        if self.alignment is not None:
+            from rayqa.crosslingual.features import alignment_reader_examples
+
+            examples = alignment_reader_examples(self.tokenizer, examples,
+                                                 **self.alignment.model_dump())
         features = self._features([e.question for e in examples], [e.context for e in examples],
                                   [e.id for e in examples])
         start, end = span_logits(self.model, features, self.batch_size, self.device)

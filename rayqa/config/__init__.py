@@ -24,17 +24,21 @@ from rayqa.config.data_prep import (ArticleFile, MixMRCJobConfig, PassagesJobCon
 from rayqa.config.dual_bert import (DualBertDataConfig, DualBertJobConfig,
                                     DualBertOptionsConfig, FilePair)
 from rayqa.config.index import EncoderConfig, IndexConfig, IndexJobConfig
-from rayqa.config.reader import LAKMConfig, ReaderConfig, ReaderJobConfig, TaskConfig
+from rayqa.config.reader import (AlignmentConfig, LAKMConfig, ReaderConfig, ReaderJobConfig,
+                                 TaskConfig)
 from rayqa.config.train import DataConfig, DeepSpeedConfig, TrainConfig
+from rayqa.config.translate_test import ReadingConfig, TranslateTestJobConfig
 
 __all__ = [
-    "BASE_KEY", "CONFIG_FILENAME", "ArticleFile", "BaselinesJobConfig", "BiEncoderConfig",
+    "AlignmentConfig", "BASE_KEY", "CONFIG_FILENAME", "ArticleFile", "BaselinesJobConfig",
+    "BiEncoderConfig",
     "CORAJobConfig", "CORAMDPRConfig", "CORAMGENConfig", "CORAMiningConfig",
     "CORARetrievalConfig", "ConfigError", "DataConfig", "DataFile", "DeepSpeedConfig",
     "DualBertDataConfig", "DualBertJobConfig", "DualBertOptionsConfig", "FilePair",
     "EncoderConfig", "GeneratorConfig", "IndexConfig", "IndexJobConfig", "LAKMConfig",
     "MDPRDataConfig", "MDPRJobConfig", "MGENJobConfig", "MixMRCJobConfig",
-    "PassagesJobConfig", "PhraseMiningConfig", "ReaderConfig", "ReaderJobConfig", "Section",
-    "TaskConfig", "TrainConfig", "TranslatorConfig", "apply_override", "build_config",
-    "load_config", "parse_yaml", "save_config",
+    "PassagesJobConfig", "PhraseMiningConfig", "ReaderConfig", "ReaderJobConfig",
+    "ReadingConfig", "Section", "TaskConfig", "TrainConfig", "TranslateTestJobConfig",
+    "TranslatorConfig", "apply_override", "build_config", "load_config", "parse_yaml",
+    "save_config",
 ]

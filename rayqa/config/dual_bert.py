@@ -3,6 +3,8 @@ the model's ablation switches."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator, model_validator
 
 from rayqa.config.base import DataFile, Section
@@ -75,6 +77,8 @@ class DualBertDataConfig(Section):
     dev_files: list[FilePair] = Field(default_factory=list)
     test_files: list[FilePair] = Field(default_factory=list)
     strict: bool = False
+    # Target-side EM/F1 rules, as the reader's data.scoring (cmrc: zh by the CMRC script).
+    scoring: Literal["mlqa", "cmrc"] = "mlqa"
 
     _pairs = field_validator("train_files", "dev_files", "test_files", mode="before")(_as_pairs)
 

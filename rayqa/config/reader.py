@@ -98,8 +98,33 @@ class ReaderDataConfig(DataConfig):
     """
 
     test_files: list[DataFile] = Field(default_factory=list)
+    # Dev and test EM/F1 per language: MLQA's rules (mlqa), or cmrc: Chinese (zh) as
+    # cmrc2018_evaluate.py scores CMRC 2018 and DRCD, other languages as mlqa.
+    scoring: Literal["mlqa", "cmrc"] = "mlqa"
 
     _test_files = field_validator("test_files", mode="before")(as_data_files)
+
+
+class AlignmentConfig(Section):
+    """Train the reader as the Answer Aligner or Answer Verifier (cross-lingual MRC,
+    Cui et al. 2019, sections 3.3-3.4).
+
+    The data files are SQuAD files whose questions carry ``translated_answer`` (A_trans,
+    written by ``rayqa translate-test``); a question without one is a bad record. The
+    reader's question (segment A) becomes A_trans alone (aligner) or ``Q_T [SEP]
+    A_trans`` (verifier), each part cut to its own token limit
+    (``rayqa.crosslingual.features``); the label is still the gold span of P_T.
+    """
+
+    mode: Literal["aligner", "verifier"]
+    max_question_tokens: int = Field(64, ge=1)  # Q_T's share of segment A (verifier)
+    max_answer_tokens: int = Field(32, ge=1)  # A_trans's share of segment A
+
+    def segment_tokens(self) -> int:
+        """The most tokens segment A can take (with the verifier's separator)."""
+        if self.mode == "aligner":
+            return self.max_answer_tokens
+        return self.max_question_tokens + 1 + self.max_answer_tokens
 
 
 def _mrc_only() -> list[TaskConfig]:
@@ -115,6 +140,20 @@ class ReaderJobConfig(Section):
     tasks: list[TaskConfig] = Field(default_factory=_mrc_only)
     lakm: LAKMConfig = Field(default_factory=LAKMConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
+    # Set: this reader is an Answer Aligner or Verifier (see AlignmentConfig).
+    alignment: AlignmentConfig | None = None
+
+    @model_validator(mode="after")
+    def _alignment_fits(self):
+        if self.alignment is None:
+            return self
+        if [task.name for task in self.tasks] != ["mrc"]:
+            raise ValueError("an aligner or verifier trains the mrc task alone")
+        if self.alignment.segment_tokens() > self.model.max_query_length:
+            raise ValueError(f"model.max_query_length ({self.model.max_query_length}) must "
+                             f"hold segment A: {self.alignment.segment_tokens()} tokens for "
+                             f"the {self.alignment.mode}'s limits")
+        return self
 
     @model_validator(mode="after")
     def _tasks_valid(self):

@@ -24,6 +24,11 @@ whose "question" is segment A. Two ways in:
 * `prepare_alignment_train_features` / `prepare_alignment_eval_features`: records to
   reader feature columns, cutting Q_T and A_trans each to its own token limit before
   joining them, so a long question never pushes the translated answer out.
+* `alignment_reader_examples`: `QAExample`s read from SQuAD files whose questions carry
+  ``translated_answer`` -> the same examples with segment A (cut as above) as their
+  question. The reader job (``alignment`` in its config) trains on these, and
+  `AlignmentReader` answers with them, so training, dev scoring and inference cut
+  segment A alike.
 
 `noisy_answer` makes the synthetic translated answers of a learnable toy task: the gold
 answer with synonyms swapped and characters dropped and added, seeded.
@@ -31,6 +36,7 @@ answer with synonyms swapped and characters dropped and added, seeded.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
@@ -141,6 +147,34 @@ def alignment_segments(tokenizer: PreTrainedTokenizerBase,
                      max_question_tokens)
     return [verifier_question(question, answer, tokenizer.sep_token)
             for question, answer in zip(questions, answers)]
+
+
+def alignment_reader_examples(tokenizer: PreTrainedTokenizerBase, examples: Sequence[QAExample],
+                              mode: Mode, max_question_tokens: int | None = 64,
+                              max_answer_tokens: int | None = 32) -> list[QAExample]:
+    """``examples`` (with ``translated_answer``) with segment A as their question.
+
+    Args:
+        tokenizer: The aligner's or verifier's tokenizer.
+        examples: Target-language examples: Q_T, P_T, gold spans and A_trans.
+        mode: ``"aligner"`` or ``"verifier"``.
+        max_question_tokens: Q_T's token limit (verifier).
+        max_answer_tokens: A_trans's token limit.
+
+    Returns:
+        Copies of the examples, in order, whose ``question`` is segment A.
+
+    Raises:
+        ValueError: An example has no translated answer.
+    """
+    missing = [e.id for e in examples if not e.translated_answer]
+    if missing:
+        raise ValueError(f"{len(missing)} examples have no translated_answer, e.g. {missing[0]!r}")
+    records = [{"question": e.question, "translated_answer": e.translated_answer}
+               for e in examples]
+    segments = alignment_segments(tokenizer, records, mode, max_question_tokens,
+                                  max_answer_tokens)
+    return [dataclasses.replace(e, question=segment) for e, segment in zip(examples, segments)]
 
 
 def noisy_answer(gold: str, rng: random.Random, synonyms: Mapping[str, str],

@@ -34,6 +34,9 @@ class QAExample:
             answer then still counts for evaluation but not for training).
         title: The article title.
         lang: Language code of the context (`und` when unknown).
+        translated_answer: The back-translated answer A_trans of the cross-lingual
+            pipeline (a question's ``translated_answer`` key), which the Answer Aligner
+            and Verifier read; None when the file has none.
     """
 
     id: str
@@ -42,10 +45,12 @@ class QAExample:
     answers: list[dict[str, Any]] = field(default_factory=list)
     title: str = ""
     lang: str = UNKNOWN
+    translated_answer: str | None = None
 
 
 def read_squad(path: str | Path, lang: str | None = None, strict: bool = False,
-               report: BadRecords | None = None, require_answers: bool = True) -> list[QAExample]:
+               report: BadRecords | None = None, require_answers: bool = True,
+               require_translation: bool = False) -> list[QAExample]:
     """Reads a SQuAD v1.1 JSON file.
 
     The language of each example is, in order: `lang`; the `lang` key of the question,
@@ -63,6 +68,8 @@ def read_squad(path: str | Path, lang: str | None = None, strict: bool = False,
         strict: Raise `DataError` at the first bad record instead of skipping it.
         report: Collects the bad records; a fresh one is used (and logged) when None.
         require_answers: Reject questions without answers (turn off for test questions).
+        require_translation: Reject questions without a non-blank ``translated_answer``
+            (`no_translated_answer`): the inputs of an Answer Aligner or Verifier.
 
     Returns:
         The good examples in file order.
@@ -74,7 +81,8 @@ def read_squad(path: str | Path, lang: str | None = None, strict: bool = False,
     before = report.total
     with open_text(path) as handle:
         text = handle.read()
-    squad_file = _SquadFile(str(path), text, lang, strict, report, require_answers)
+    squad_file = _SquadFile(str(path), text, lang, strict, report, require_answers,
+                            require_translation)
     examples = squad_file.read(_load_json(path, text))
     log_report(path, report, before)
     return examples
@@ -93,7 +101,7 @@ class _SquadFile:
     """The state of reading one SQuAD file: where bad records go and which ids were seen."""
 
     def __init__(self, path: str, text: str, lang: str | None, strict: bool,
-                 report: BadRecords, require_answers: bool):
+                 report: BadRecords, require_answers: bool, require_translation: bool = False):
         self.path = path
         self.text = text
         self.lang = lang
@@ -101,6 +109,7 @@ class _SquadFile:
         self.strict = strict
         self.report = report
         self.require_answers = require_answers
+        self.require_translation = require_translation
         self.seen_ids: set[str] = set()
 
     def read(self, data: Any) -> list[QAExample]:
@@ -158,7 +167,9 @@ class _SquadFile:
         if not lang:
             self.reject("missing_lang", where, qid, "no lang argument, key or file name")
             lang = UNKNOWN
-        return QAExample(qid, qa["question"], context, answers, title, lang)
+        translated = qa.get("translated_answer")
+        return QAExample(qid, qa["question"], context, answers, title, lang,
+                         translated if isinstance(translated, str) else None)
 
     def question_problem(self, qa: dict, qid: str) -> tuple[str, str] | None:
         """Returns `(reason, detail)` when the question cannot be used, else None."""
@@ -166,6 +177,9 @@ class _SquadFile:
             return "empty_question", ""
         if qid in self.seen_ids:
             return "duplicate_id", qid
+        translated = qa.get("translated_answer")
+        if self.require_translation and not (isinstance(translated, str) and translated.strip()):
+            return "no_translated_answer", "an aligner or verifier reads A_trans"
         answers = qa.get("answers")
         if answers is None or answers == []:
             return ("no_answers", "") if self.require_answers else None
@@ -222,15 +236,16 @@ def write_squad(examples: Iterable[QAExample], path: str | Path, version: str = 
 
     Examples with the same title are grouped into one article and, within it, examples
     with the same context into one paragraph, in first-seen order. Each question keeps
-    its `lang`.
+    its `lang`, and its `translated_answer` when it has one.
     """
     articles: dict[str, dict[str, list[dict]]] = {}
     for example in examples:
         paragraphs = articles.setdefault(example.title, {})
-        paragraphs.setdefault(example.context, []).append({
-            "id": example.id, "question": example.question,
-            "answers": example.answers, "lang": example.lang,
-        })
+        qa = {"id": example.id, "question": example.question, "answers": example.answers,
+              "lang": example.lang}
+        if example.translated_answer is not None:
+            qa["translated_answer"] = example.translated_answer
+        paragraphs.setdefault(example.context, []).append(qa)
     data = [{"title": title, "paragraphs": [{"context": context, "qas": qas}
                                            for context, qas in paragraphs.items()]}
             for title, paragraphs in articles.items()]

@@ -20,7 +20,13 @@ from rayqa.eval.mkqa import (
     read_mkqa_gold,
     read_mkqa_predictions,
 )
-from rayqa.eval.mlqa import MLQA_LANGUAGES, mlqa_normalize, mlqa_scores, score_by_language
+from rayqa.eval.mlqa import (
+    MLQA_LANGUAGES,
+    READER_SCORINGS,
+    mlqa_normalize,
+    mlqa_scores,
+    score_by_language,
+)
 from rayqa.eval.open_qa import SCORINGS, score_open_qa
 from rayqa.eval.readers import read_predictions, read_squad_gold, read_xor_gold
 from rayqa.eval.retrieval import answer_in_text, multilingual_answers, retrieval_recall
@@ -33,6 +39,7 @@ __all__ = [
     "MKQAPrediction",
     "MKQA_LANGUAGES",
     "MLQA_LANGUAGES",
+    "READER_SCORINGS",
     "SCORINGS",
     "answer_in_text",
     "cmrc_scores",

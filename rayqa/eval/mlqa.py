@@ -107,8 +107,11 @@ def mlqa_scores(
     return exact_match_and_f1(as_examples(examples), predictions, mlqa_normalizer(lang))
 
 
+READER_SCORINGS = ("mlqa", "cmrc")  # the `scoring` of score_by_language
+
+
 def score_by_language(
-    examples: Iterable[Any], predictions: Mapping[str, str]
+    examples: Iterable[Any], predictions: Mapping[str, str], scoring: str = "mlqa"
 ) -> dict[str, dict[str, float]]:
     """Exact match and F1 per language, each with that language's MLQA rules.
 
@@ -119,19 +122,31 @@ def score_by_language(
         examples: Gold data with a language per example, e.g. `(qid, [answers], lang)`
             or dicts with "id", "answers", "lang".
         predictions: Answer string per question id; a missing id scores 0.
+        scoring: ``"mlqa"``, or ``"cmrc"``: Chinese questions (``zh``) scored as
+            cmrc2018_evaluate.py scores CMRC 2018 and DRCD (its EM and F1, as printed),
+            the other languages by MLQA's rules.
 
     Returns:
         {lang: {"exact_match", "f1"}} in order of first appearance.
 
     Raises:
-        ValueError: An example has no language.
+        ValueError: An example has no language, or `scoring` is unknown.
     """
+    if scoring not in READER_SCORINGS:
+        raise ValueError(f"scoring must be one of {READER_SCORINGS}, got {scoring!r}")
     by_lang: dict[str, list] = {}
     for example in as_examples(examples):
         if not example.lang:
             raise ValueError(f"question {example.qid!r} has no language")
         by_lang.setdefault(example.lang, []).append(example)
-    return {
-        lang: exact_match_and_f1(group, predictions, mlqa_normalizer(lang, strict=False))
-        for lang, group in by_lang.items()
-    }
+    return {lang: _cmrc_em_f1(group, predictions) if scoring == "cmrc" and lang == "zh"
+            else exact_match_and_f1(group, predictions, mlqa_normalizer(lang, strict=False))
+            for lang, group in by_lang.items()}
+
+
+
+def _cmrc_em_f1(examples: list, predictions: Mapping[str, str]) -> dict[str, float]:
+    from rayqa.eval.cmrc import cmrc_scores
+
+    scores = cmrc_scores(examples, predictions)
+    return {"exact_match": scores["EM"], "f1": scores["F1"]}

@@ -1,12 +1,14 @@
-"""Batch retrieval and batch generation as Ray Data actor pools.
+"""Batch retrieval, generation and extractive reading as Ray Data actor pools.
 
 `BatchRetriever` holds a query encoder, a dense index and the memory-mapped passage
 store (loaded once per actor, from a local path or a cached copy of a URI), so the
 query encoder may differ from the one that encoded the passages: CORA keeps its
 first round's query encoder at inference while passages are encoded with the newest
-passage encoder. `BatchGenerator` holds an mGEN `GenerativeReader`. Passages travel
+passage encoder. `BatchGenerator` holds an mGEN `GenerativeReader`, `BatchReader` an
+`ExtractiveReader` (a reader, or an Answer Aligner / Verifier). Passages travel
 between the steps and the driver as JSON strings (`ctxs`), since their lists of dicts
-have no fixed Arrow schema.
+have no fixed Arrow schema. `pool_column` runs any such step over rows and returns its
+output column in row order.
 """
 
 from __future__ import annotations
@@ -78,9 +80,51 @@ class BatchGenerator:
         return batch
 
 
-def _run(rows: Sequence[Mapping], step, kwargs: dict, columns: Sequence[str], out: str, *,
-         batch_size: int, num_actors: int, cpus_per_actor: float, use_gpu: bool) -> list:
-    """Runs `step` over `rows` on an actor pool; returns column `out` in row order."""
+class BatchReader:
+    """Ray Data step: adds an `ExtractiveReader`'s `prediction` for each `id`,
+    `question` and `context` (an aligner or verifier also reads `translated_answer`).
+
+    Args:
+        model_dir: A reader export (path or URI).
+        batch_size: Windows per forward pass.
+        device: `cuda` or `cpu`.
+    """
+
+    def __init__(self, model_dir: str, batch_size: int = 32, device: str = "cpu"):
+        from rayqa.answer.extractive import ExtractiveReader
+
+        self.reader = ExtractiveReader(model_dir, device=device, batch_size=batch_size)
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        from rayqa.data.squad import QAExample
+
+        translated = batch.get("translated_answer", [None] * len(batch["id"]))
+        examples = [QAExample(str(i), str(q), str(c),
+                              translated_answer=None if t is None else str(t))
+                    for i, q, c, t in zip(batch["id"], batch["question"], batch["context"],
+                                          translated)]
+        answers = self.reader.predict(examples)
+        batch[PREDICTION] = np.asarray([answers[e.id] for e in examples], dtype=object)
+        return batch
+
+
+def pool_column(rows: Sequence[Mapping], step, kwargs: dict, columns: Sequence[str], out: str,
+                *, batch_size: int, num_actors: int, cpus_per_actor: float,
+                use_gpu: bool) -> list:
+    """Runs the Ray Data step `step` over `rows` on an actor pool; returns column `out`
+    in row order.
+
+    Args:
+        rows: Mappings holding (at least) `columns`.
+        step: A callable class; its constructor gets `kwargs` and `device`.
+        kwargs: Constructor arguments (paths made absolute: actors run elsewhere).
+        columns: The columns of `rows` the step reads.
+        out: The column it adds.
+        batch_size: Rows per call.
+        num_actors: Actors in the pool.
+        cpus_per_actor: CPUs reserved per actor.
+        use_gpu: One GPU per actor (`device` cuda).
+    """
     import ray
     from ray.data import ActorPoolStrategy
 
@@ -116,7 +160,7 @@ def retrieve_ray(questions: Sequence[Mapping], query_encoder: str | Path,
     from rayqa import storage
 
     # Absolute: the actors run in their own working directory.
-    found = _run(questions, BatchRetriever,
+    found = pool_column(questions, BatchRetriever,
                  {"query_encoder": storage.absolute(query_encoder),
                   "index_dir": storage.absolute(index_dir),
                   "top_k": top_k, "max_length": max_length}, ["question"], CTXS,
@@ -139,9 +183,33 @@ def generate_ray(rows: Sequence[Mapping], model_dir: str | Path, cfg) -> list[st
     items = [{"question": r["question"], "lang": r["lang"],
               CTXS: json.dumps(list(r[CTXS]), ensure_ascii=False)} for r in rows]
     # Absolute: the actors run in their own working directory.
-    return [str(a) for a in _run(items, BatchGenerator,
-                                 {"model_dir": storage.absolute(model_dir),
-                                  "batch_size": cfg.batch_size},
-                                 ["question", "lang", CTXS], PREDICTION,
-                                 batch_size=cfg.batch_size, num_actors=cfg.num_actors,
-                                 cpus_per_actor=cfg.cpus_per_actor, use_gpu=cfg.use_gpu)]
+    return [str(a) for a in pool_column(items, BatchGenerator,
+                                        {"model_dir": storage.absolute(model_dir),
+                                         "batch_size": cfg.batch_size},
+                                        ["question", "lang", CTXS], PREDICTION,
+                                        batch_size=cfg.batch_size, num_actors=cfg.num_actors,
+                                        cpus_per_actor=cfg.cpus_per_actor, use_gpu=cfg.use_gpu)]
+
+
+def read_ray(rows: Sequence[Mapping], model_dir: str | Path, cfg) -> list[str]:
+    """An extractive reader's answer ("" when no span) for rows with `id`, `question`
+    and `context` (and `translated_answer` for an aligner or verifier), in row order.
+
+    Args:
+        rows: The inputs; ids must be unique.
+        model_dir: The reader export (path or URI).
+        cfg: Pool settings (`batch_size`, `num_actors`, `cpus_per_actor`, `use_gpu`),
+            e.g. a `ReadingConfig`.
+    """
+    from rayqa import storage
+
+    columns = ["id", "question", "context"]
+    if rows and "translated_answer" in rows[0]:
+        columns.append("translated_answer")
+    # Absolute: the actors run in their own working directory.
+    return [str(a) for a in pool_column(rows, BatchReader,
+                                        {"model_dir": storage.absolute(model_dir),
+                                         "batch_size": cfg.batch_size},
+                                        columns, PREDICTION, batch_size=cfg.batch_size,
+                                        num_actors=cfg.num_actors,
+                                        cpus_per_actor=cfg.cpus_per_actor, use_gpu=cfg.use_gpu)]

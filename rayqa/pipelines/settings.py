@@ -72,17 +72,19 @@ def dev_scores(metrics: dict) -> dict[str, dict[str, float]]:
 
 
 def evaluate_reader(model_dir: str, files: list, strict: bool = False,
-                    batch_size: int = 64) -> dict[str, dict[str, float]]:
+                    batch_size: int = 64, scoring: str = "mlqa") -> dict[str, dict[str, float]]:
     """Per-language EM/F1 of an exported reader on SQuAD-format files.
 
-    The same reading (ids made unique across files), span geometry (the reader's saved
-    config) and MLQA rules (`score_by_language`) as the dev evaluation in training.
+    The same reading (ids made unique across files; an aligner's or verifier's files
+    need ``translated_answer``), span geometry (the reader's saved config) and rules
+    (`score_by_language` with ``scoring``) as the dev evaluation in training.
 
     Args:
         model_dir: The reader, e.g. ``<output_dir>/final`` (a path or URI).
         files: ``DataFile``s of the evaluation set.
         strict: Fail at the first bad record instead of counting it.
         batch_size: Windows per forward pass.
+        scoring: ``"mlqa"``, or ``"cmrc"`` for Chinese by the CMRC 2018 script.
 
     Returns:
         ``{lang: {"exact_match", "f1"}}`` on the 0-100 scale.
@@ -92,18 +94,19 @@ def evaluate_reader(model_dir: str, files: list, strict: bool = False,
     from rayqa.eval import score_by_language
     from rayqa.train.reader_job import read_files
 
-    examples = read_files(files, strict, BadRecords())
+    reader = ExtractiveReader(model_dir, batch_size=batch_size)
+    examples = read_files(files, strict, BadRecords(), translated=bool(reader.alignment))
     if not examples:
         raise ValueError(f"no questions in {[item.path for item in files]}")
-    reader = ExtractiveReader(model_dir, batch_size=batch_size)
-    return score_by_language(examples, reader.predict(examples))
+    return score_by_language(examples, reader.predict(examples), scoring)
 
 
 def score_on_test(cfg: ReaderJobConfig) -> dict[str, dict[str, float]]:
     """The exported reader's scores on ``data.test_files``: in a Ray task on a GPU when
     the setting trains on GPUs (the driver needs no accelerator), else on the driver's
     CPU, as ``rayqa predict`` would."""
-    args = (final_dir(cfg), cfg.data.test_files, cfg.data.strict, cfg.train.eval_batch_size)
+    args = (final_dir(cfg), cfg.data.test_files, cfg.data.strict, cfg.train.eval_batch_size,
+            cfg.data.scoring)
     if not cfg.train.use_gpu:
         return evaluate_reader(*args)
     import ray

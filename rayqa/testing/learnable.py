@@ -8,6 +8,8 @@ task, not the words.
 
 - ``reader_task``: SQuAD examples; the context is one fact among filler sentences, the
   question asks it and the answer is the value's span (beside a name just as new).
+- ``alignment_task``: ``reader_task``'s examples with a translated answer: the value
+  respelled and garbled as a back-translation garbles a name, for the Answer Aligner.
 - ``retrieval_task``: DPR JSONL rows; the positive passage states the asked fact (the
   person is its title), the hard negative the same relation of another person.
 - ``generation_task``: mGEN JSONL rows; the passage states the asked fact, the answer
@@ -144,6 +146,39 @@ def reader_task(seed: int, split: str, count: int, fillers: int = 2) -> list[QAE
         examples.append(QAExample(f"{split}-{index}", asked.question(relation), context,
                                   [{"text": answer, "answer_start": start}],
                                   title=f"{split}-{index}", lang=lang))
+    return examples
+
+
+# How a translation might respell a syllable (the alignment task's "synonyms"), per script.
+_RESPELLINGS = {
+    "en": {"ka": "ca", "ter": "tar", "vo": "wo", "ri": "ry", "du": "do", "zen": "sen",
+           "fa": "pha", "jo": "yo", "ti": "ty", "mus": "moos"},
+    "ru": {"ка": "ко", "тер": "тар", "во": "ва", "ри": "ры", "ду": "до", "зен": "сен",
+           "фа": "фо", "йо": "ё", "ти": "ты", "мус": "муз"},
+}
+RESPELLINGS = {lang: {**table, **{k.capitalize(): v.capitalize() for k, v in table.items()}}
+               for lang, table in (("en", _RESPELLINGS["en"]), ("de", _RESPELLINGS["en"]),
+                                   ("ru", _RESPELLINGS["ru"]))}
+
+
+def alignment_task(seed: int, split: str, count: int, drop_prob: float = 0.15,
+                   add_prob: float = 0.15) -> list[QAExample]:
+    """``reader_task``'s examples, each with a ``translated_answer``: the gold value with
+    syllables respelled (``RESPELLINGS``, each with probability 0.5), then characters
+    dropped and added (`rayqa.crosslingual.features.noisy_answer`, letters of the
+    value's script), seeded. An Answer Aligner must find the gold span from it; a
+    character match (SimpleMatch) is misled by the garbling into longer or shorter
+    windows and into the name beside the value."""
+    from rayqa.crosslingual.features import noisy_answer
+
+    rng = random.Random(f"{seed}:{split}:alignment")
+    examples = reader_task(seed, split, count)
+    for example in examples:
+        gold = example.answers[0]["text"]
+        letters = "".join(sorted(set("".join(SYLLABLES[example.lang]))))
+        example.translated_answer = noisy_answer(gold, rng, RESPELLINGS[example.lang],
+                                                 drop_prob=drop_prob, add_prob=add_prob,
+                                                 alphabet=letters)
     return examples
 
 

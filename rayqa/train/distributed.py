@@ -57,8 +57,9 @@ def max_across_workers(value: int) -> int:
     return int(all_reduce([float(value)], op=op)[0].item())
 
 
-def sharded_dev_scores(examples: list, predict_shard) -> dict:
-    """Dev EM/F1 per language (MLQA rules) and their macro average, flat for reporting.
+def sharded_dev_scores(examples: list, predict_shard, scoring: str = "mlqa") -> dict:
+    """Dev EM/F1 per language (``score_by_language`` with ``scoring``: MLQA rules, or
+    CMRC's for Chinese) and their macro average, flat for reporting.
 
     Each rank answers its share ``examples[rank::world]`` with ``predict_shard`` (which
     returns ``{id: answer}``); the predictions are gathered so every rank reports the
@@ -72,7 +73,7 @@ def sharded_dev_scores(examples: list, predict_shard) -> dict:
     predictions: dict[str, str] = {}
     for part in gather(predict_shard(examples[rank::world])):
         predictions.update(part)
-    scores = score_by_language(examples, predictions)
+    scores = score_by_language(examples, predictions, scoring)
     flat = {f"dev/{lang}/{name}": value
             for lang, values in scores.items() for name, value in values.items()}
     flat["dev_exact_match"] = sum(v["exact_match"] for v in scores.values()) / len(scores)

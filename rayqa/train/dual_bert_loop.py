@@ -13,8 +13,8 @@ resumed run: since it resumed), summed over the workers: ``aux/lambda_mean`` and
 ``aux/windows_with_source_span`` and ``aux/windows_without_source_span`` (the windows
 trained on L_T alone), and ``train_loss/target`` (mean L_T).
 Dev evaluation is on the target side only: answers decoded from the target logits
-with the reader's post-processing, EM/F1 per language by MLQA/SQuAD rules
-(``sharded_dev_scores``); Chinese CMRC rules are the table runner's.
+with the reader's post-processing, EM/F1 per language by MLQA rules, or Chinese by the
+CMRC 2018 script's with ``data.scoring: cmrc`` (``sharded_dev_scores``).
 """
 
 from __future__ import annotations
@@ -191,7 +191,8 @@ def evaluate(engine, tokenizer, dev: list[PairedExample], cfg: DualBertJobConfig
     """Dev EM/F1 of the target side per language and their macro average, flat."""
     sources = {pair.target.id: pair.source for pair in dev}
     return sharded_dev_scores([pair.target for pair in dev],
-                              partial(predict_shard, engine, tokenizer, sources, cfg))
+                              partial(predict_shard, engine, tokenizer, sources, cfg),
+                              cfg.data.scoring)
 
 
 def predict_shard(engine, tokenizer, sources: dict[str, QAExample], cfg: DualBertJobConfig,

@@ -23,13 +23,23 @@ from rayqa.train.launch import fit_and_export, read_data_files
 from rayqa.train.reader_loop import reader_train_loop, task_datasets
 
 
-def read_files(files, strict: bool, report: BadRecords) -> list[QAExample]:
-    """Every SQuAD file of a ``DataConfig`` list (ids made unique across files)."""
-    return read_data_files(files, _read_squad, strict, report)
+def read_files(files, strict: bool, report: BadRecords,
+               translated: bool = False) -> list[QAExample]:
+    """Every SQuAD file of a ``DataConfig`` list (ids made unique across files).
+
+    With ``translated`` a question without ``translated_answer`` is a bad record (the
+    inputs of an Answer Aligner or Verifier).
+    """
+    return read_data_files(files, _read_translated if translated else _read_squad, strict,
+                           report)
 
 
 def _read_squad(path, lang, strict, report) -> list[QAExample]:
     return read_squad(path, lang=lang, strict=strict, report=report)
+
+
+def _read_translated(path, lang, strict, report) -> list[QAExample]:
+    return read_squad(path, lang=lang, strict=strict, report=report, require_translation=True)
 
 
 def _read_lakm(path, lang, strict, report) -> list:
@@ -41,7 +51,8 @@ def read_tasks(cfg: ReaderJobConfig, report: BadRecords) -> dict[str, list]:
     data = {}
     for task in cfg.tasks:
         if task.name == "mrc":
-            data["mrc"] = read_files(cfg.data.train_files, cfg.data.strict, report)
+            data["mrc"] = read_files(cfg.data.train_files, cfg.data.strict, report,
+                                     translated=cfg.alignment is not None)
         elif task.name == "mixmrc":
             data["mixmrc"] = read_files(task.files, cfg.data.strict, report)
         else:
@@ -76,11 +87,25 @@ def _counts(per_lang: dict[str, int]) -> str:
     return ", ".join(f"{lang} {n}" for lang, n in per_lang.items()) or "none"
 
 
+def alignment_inputs(cfg: ReaderJobConfig, examples: list[QAExample]) -> list[QAExample]:
+    """The examples of an aligner or verifier: segment A (from ``translated_answer``
+    and, for the verifier, the question) as each example's question."""
+    from transformers import AutoTokenizer
+
+    from rayqa.crosslingual.features import alignment_reader_examples
+
+    tokenizer = AutoTokenizer.from_pretrained(storage.local_model(cfg.model.name_or_path))
+    return alignment_reader_examples(tokenizer, examples, **cfg.alignment.model_dump())
+
+
 def train_reader(cfg: ReaderJobConfig):
     """Train the reader described by ``cfg``; returns the Ray Train ``Result``."""
     report = BadRecords()
     train = read_tasks(cfg, report)
-    dev = read_files(cfg.data.dev_files, cfg.data.strict, report)
+    dev = read_files(cfg.data.dev_files, cfg.data.strict, report,
+                     translated=cfg.alignment is not None)
+    if cfg.alignment is not None:
+        train["mrc"], dev = alignment_inputs(cfg, train["mrc"]), alignment_inputs(cfg, dev)
     counts = ", ".join(f"{len(items)} {task}" for task, items in train.items())
     print(f"[rayqa.train] training data: {counts}; {len(dev)} dev questions; "
           f"{report.total} bad records", flush=True)

@@ -235,7 +235,8 @@ def probe_losses(engine, probes: dict) -> dict[str, float]:
 
 def evaluate(engine, tokenizer, examples: list[QAExample], cfg: ReaderJobConfig) -> dict:
     """Dev EM/F1 per language and their macro average, flat for reporting."""
-    return sharded_dev_scores(examples, partial(predict_shard, engine, tokenizer, cfg=cfg))
+    return sharded_dev_scores(examples, partial(predict_shard, engine, tokenizer, cfg=cfg),
+                              cfg.data.scoring)
 
 
 def predict_shard(engine, tokenizer, examples: list[QAExample], cfg: ReaderJobConfig) -> dict:

@@ -68,13 +68,15 @@ class Translator(ABC):
         """Translate checked, non-empty texts of a supported pair with ``src != tgt``."""
 
 
-def build_translator(cfg) -> Translator:
-    """The translator a ``TranslatorConfig`` describes (``marian`` or ``parallel``)."""
+def build_translator(cfg, device: str | None = None) -> Translator:
+    """The translator a ``TranslatorConfig`` describes (``marian`` or ``parallel``); a
+    model translator runs on ``device`` (None: the GPU when there is one)."""
     if cfg.kind == "marian":
         from rayqa.translate.marian import MarianTranslator
 
         return MarianTranslator(cfg.models, prefixes=cfg.prefixes, batch_size=cfg.batch_size,
-                                max_new_tokens=cfg.max_new_tokens, num_beams=cfg.num_beams)
+                                max_new_tokens=cfg.max_new_tokens, num_beams=cfg.num_beams,
+                                device=device)
     from rayqa.translate.parallel import ParallelTranslator
 
     return ParallelTranslator.from_xquad(cfg.xquad_dir, cfg.langs)

@@ -20,6 +20,8 @@ class TranslateBatch:
         tgt: Target language of every row, or None to read ``tgt_column``.
         src_column: Per-row source language column (when ``src`` is None).
         tgt_column: Per-row target language column (when ``tgt`` is None).
+        device: ``"cuda"`` or ``"cpu"`` for model translators; None picks the GPU when
+            there is one.
 
     Example::
 
@@ -31,10 +33,10 @@ class TranslateBatch:
 
     def __init__(self, cfg, text_column: str, out_column: str, src: str | None = None,
                  tgt: str | None = None, src_column: str | None = None,
-                 tgt_column: str | None = None):
+                 tgt_column: str | None = None, device: str | None = None):
         if (src is None) == (src_column is None) or (tgt is None) == (tgt_column is None):
             raise ValueError("give exactly one of src / src_column and of tgt / tgt_column")
-        self.translator = build_translator(cfg)
+        self.translator = build_translator(cfg, device)
         self.text_column, self.out_column = text_column, out_column
         self.src, self.tgt, self.src_column, self.tgt_column = src, tgt, src_column, tgt_column
 

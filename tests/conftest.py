@@ -30,12 +30,21 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+# `make test` runs two pytest processes (pytest-xdist workers, a file each at a time), each
+# with its own Ray, moto server, Ray temp root and artifact cache. The workers inherit the
+# environment of the process that started them, so what this file chooses is kept under a
+# name of its own process's (`PYTEST_XDIST_WORKER`); test modules that import
+# `tests.conftest` run this file a second time in the same process and find it there.
+PROCESS = os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def _per_process(name: str, make) -> str:
+    return os.environ.setdefault(f"RAYQA_TEST_{name}_{PROCESS}", make())
+
+
 # S3 goes to the moto server of the `s3_root` fixture, never elsewhere. Set before Ray
-# starts so that every Ray worker (they inherit this environment) talks to it too. Test
-# modules that import `tests.conftest` run this file a second time: the port is kept in
-# the environment so that both copies agree on it.
-S3_ENDPOINT = os.environ.setdefault("RAYQA_TEST_S3_ENDPOINT",
-                                    f"http://127.0.0.1:{_free_port()}")
+# starts so that every Ray worker (they inherit this environment) talks to it too.
+S3_ENDPOINT = _per_process("S3_ENDPOINT", lambda: f"http://127.0.0.1:{_free_port()}")
 S3_BUCKET = "rayqa-test"
 os.environ["AWS_ENDPOINT_URL"] = S3_ENDPOINT
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -43,14 +52,17 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_REGION", "us-east-1")
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
-# Remote artifacts are cached per test session, not in the user's home.
-os.environ.setdefault("RAYQA_CACHE", tempfile.mkdtemp(prefix="rayqa-test-cache-"))
-# The session's Ray keeps its files under a temp root of its own. Code inside Ray
+# Remote artifacts are cached per test process, not in the user's home.
+os.environ["RAYQA_CACHE"] = _per_process("CACHE",
+                                         lambda: tempfile.mkdtemp(prefix="rayqa-test-cache-"))
+# Each test process's Ray keeps its files under a temp root of its own. Code inside Ray
 # workers that looks for "the" cluster (Ray Train's placement-group cleaner asks the
 # state API on every poll) reads <temp root>/ray/ray_current_cluster: under /tmp/ray that
-# may name a cluster that is gone (any earlier `ray start` on the machine writes it),
-# and every poll then waits out a GCS connect timeout, adding ~12 s to each fit.
-os.environ.setdefault("RAY_TMPDIR", tempfile.mkdtemp(prefix="rayqa-ray-"))
+# may name a cluster that is gone (any earlier `ray start` on the machine writes it), or
+# the other test process's, and every poll then waits out a GCS connect timeout, adding
+# ~12 s to each fit.
+os.environ["RAY_TMPDIR"] = _per_process("RAY_TMPDIR",
+                                        lambda: tempfile.mkdtemp(prefix="rayqa-ray-"))
 # Ray keeps idle worker processes up to a soft limit (num_cpus, 2 here) and kills the
 # rest: while a fit's controller and train workers run, the warm task workers (torch and
 # transformers imported, a featurizing step built) were killed, and the next job's

@@ -99,7 +99,8 @@ def test_job_submit_trains_and_exports(head_env, tmp_path):
          f"model.name_or_path={tmp_path / 'init'}", f"output_dir={out}",
          f"data.train_files=[{tmp_path / 'train.json'}]", "data.dev_files=[]",
          "model.max_seq_length=192", "model.doc_stride=64", "train.epochs=1",
-         "train.max_steps=4", "train.batch_size=4", "train.run_name=submitted"],
+         "train.max_steps=4", "train.batch_size=4", "train.run_name=submitted",
+         "train.num_workers=1"],
         cwd=REPO, env=head_env, capture_output=True, text=True, timeout=600)
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-4000:]

@@ -290,6 +290,19 @@ augmented.json (the input with translated_answer: an aligner's training data),
 predictions per system, scores.json and table.md/.csv; see
 rayqa.crosslingual.translate_test.""")
 
+XL_TABLE = ConfigStage("rayqa.config:CrossLingualTableConfig", "rayqa.crosslingual.table:run_table",
+                       """\
+Run the cross-lingual MRC rows (Tables 2-4) and write EM / F1 per reported set.
+
+    rayqa xl-table --config configs/crosslingual/table2.yaml [output_dir=... ...]
+    ray job submit --working-dir . -- python jobs/xl_table.py \\
+        --config configs/crosslingual/table2.yaml
+
+Rows are reader, Dual BERT or translate-test jobs (their configs and overrides; a row
+may start from an earlier row's export: {final:ROW}); each trained row is selected on
+its own dev files and scored on every set. Finished rows are skipped on a rerun; see
+rayqa.crosslingual.table.""")
+
 CORA = ConfigStage("rayqa.config:CORAJobConfig", "rayqa.pipelines.cora:run_cora", """\
 CORA iterative training (paper Algorithm 1): mDPR, index, retrieval, mGEN, mining, per round.
 
@@ -333,6 +346,8 @@ COMMANDS: dict[str, Command] = {
                                "train_dual_bert.py"),
     "translate-test": Command("answer through translation; SimpleMatch and aligners",
                               TRANSLATE_TEST, "translate_test.py"),
+    "xl-table": Command("cross-lingual MRC rows and their EM / F1 table (Tables 2-4)",
+                        XL_TABLE, "xl_table.py"),
     "cora": Command("CORA iterative training, round by round", CORA, "cora.py"),
     "baselines": Command("run and score CORA's baselines", BASELINES, "baselines.py"),
     "demo": Command("train, index, serve and ask the demo corpus end to end", demo_main),

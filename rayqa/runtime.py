@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 # Worker settings that keep library chatter out of job logs. A value already in the
 # environment (the shell's, or the job's runtime_env under `ray job submit`) wins, so
@@ -94,3 +99,28 @@ def load_job_config(cls, argv=None, description: str | None = None, prog: str | 
     parser.add_argument("overrides", nargs="*", help="dotted overrides, e.g. train.lr=3e-5")
     args = parser.parse_args(argv)
     return load_config(cls, args.config, args.overrides)
+
+
+def run_unwrapping(execute: Callable[[], T], *causes: type[BaseException]) -> T:
+    """``execute()``, a Ray Data execution; a task failure caused by one of ``causes``
+    (e.g. a strict-mode ``DataError`` naming file and line) leaves as that cause, unwrapped.
+
+    The failed execution's actors are released first. Ray's wrapped error holds the
+    frames of the execution, and through them its actor pool: while anything kept that
+    error (a caller's ``except`` block, a test's ``pytest.raises``), the pool's CPUs
+    stayed taken, and the next job that needed them (a Ray Train fit) waited for them
+    forever. So the wrapped error is dropped, its frames collected, and only the cause
+    is raised. ``execute`` should build the dataset itself (not close over one), so
+    that nothing else keeps it. Other task failures propagate as Ray raised them.
+    """
+    import ray
+
+    try:
+        return execute()
+    except ray.exceptions.RayTaskError as err:
+        if not isinstance(err.cause, causes):
+            raise
+        failure = err.cause.with_traceback(None)
+        failure.__context__ = failure.__cause__ = None
+    gc.collect()  # the execution's frames and actor handles form cycles
+    raise failure

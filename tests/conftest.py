@@ -1,6 +1,7 @@
 """Shared fixtures: where ../shared lives, NLTK data, the one local Ray instance, and a
 real S3-compatible store (moto in server mode) on loopback."""
 
+import gc
 import os
 import re
 import socket
@@ -68,6 +69,19 @@ os.environ["RAY_TMPDIR"] = _per_process("RAY_TMPDIR",
 # transformers imported, a featurizing step built) were killed, and the next job's
 # featurizing tasks paid ~8 s of cold start again. A few more idle workers are kept.
 os.environ.setdefault("RAY_num_workers_soft_limit", "6")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Before a Ray test (and its fixtures, which may start a fit): collect garbage.
+
+    pytest keeps a test's log records until the test ends, and Ray Data logs a failed
+    execution's error with the frames that hold its actor pool; once the records are
+    dropped those frames are cyclic garbage, and until Python collects them the pool
+    keeps its CPUs. A fit in the next test then waited for them forever.
+    """
+    if item.get_closest_marker("ray") or "ray_local" in getattr(item, "fixturenames", ()):
+        gc.collect()
 
 
 @pytest.fixture(scope="session")

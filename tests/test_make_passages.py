@@ -84,6 +84,41 @@ def test_strict_job_names_the_bad_line(ray_local, inputs):
         run_job(inputs, "strict=true")
 
 
+# In a process of its own: pytest keeps the log records of a test, and Ray Data logs its
+# wrapped error with the frames that hold the actor pool.
+FAILED_RUN_RELEASES_ITS_ACTORS = """
+import sys, time
+sys.path[:0] = [{repo!r}, {tests!r}]
+import ray
+from test_make_passages import run_job
+ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+try:
+    run_job({root!r}, "strict=true")
+except Exception as err:
+    kept = err  # as a caller that keeps the error would
+deadline = time.monotonic() + 60
+while ray.available_resources().get("CPU", 0) < 2 and time.monotonic() < deadline:
+    time.sleep(0.5)
+print("CPU", ray.available_resources().get("CPU", 0), type(kept).__name__)
+"""
+
+
+@pytest.mark.ray
+def test_a_failed_run_frees_its_actors_while_its_error_is_kept(inputs):
+    """A Ray Train fit after a failed job waited forever for the CPUs of the failed
+    job's actor pool while anything kept the error (make test hung on it)."""
+    import os
+    import subprocess
+
+    code = FAILED_RUN_RELEASES_ITS_ACTORS.format(repo=str(REPO), tests=str(REPO / "tests"),
+                                                 root=str(inputs))
+    env = {**os.environ, "RAY_TMPDIR": str(inputs / "ray")}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.stdout.strip().splitlines()[-1:] == ["CPU 2.0 DataError"], \
+        (done.stdout + done.stderr)[-3000:]
+
+
 def test_job_builds_the_xquad_collection(shared_dir, tmp_path):
     out = Path(main(["--config", str(REPO / "configs" / "passages.yaml"),
                      f"xquad_dir={shared_dir / 'data' / 'xquad'}", f"output_dir={tmp_path}",

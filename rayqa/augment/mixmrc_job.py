@@ -48,6 +48,7 @@ from rayqa.augment.mixmrc import (
 from rayqa.config import MixMRCJobConfig, save_config
 from rayqa.data.records import BadRecord, BadRecords, reject
 from rayqa.data.squad import NO_POSITION, read_squad
+from rayqa.runtime import run_unwrapping
 from rayqa.translate.base import (TranslationError, build_translator, pair_name,
                                   translator_for_actors)
 
@@ -188,18 +189,17 @@ def translate_all(cfg: MixMRCJobConfig, sources: Sequence[Instance]) -> list[Ins
     # Rows of one language and one paragraph stay together, so a batch translates each
     # passage once and groups into few language pairs.
     items = [{**asdict(source), "tgt": tgt} for tgt in cfg.target_langs for source in sources]
-    ds = ray.data.from_items(items).map_batches(
-        MixMRCTranslate, fn_constructor_args=(translator_for_actors(cfg.translator),),
-        batch_size=cfg.translator.batch_size, num_cpus=cfg.cpus_per_actor,
-        num_gpus=1 if cfg.translator.use_gpu else 0,
-        compute=ActorPoolStrategy(size=cfg.translator.num_actors))
-    try:
-        return [_instance(row) for row in ds.iter_rows()]
-    except ray.exceptions.RayTaskError as err:
-        # Surface the translator's own error (pair, text) without Ray's wrapping.
-        if isinstance(err.cause, TranslationError):
-            raise err.cause from None
-        raise
+    translator = translator_for_actors(cfg.translator)
+
+    def translate() -> list[Instance]:
+        return [_instance(row) for row in ray.data.from_items(items).map_batches(
+            MixMRCTranslate, fn_constructor_args=(translator,),
+            batch_size=cfg.translator.batch_size, num_cpus=cfg.cpus_per_actor,
+            num_gpus=1 if cfg.translator.use_gpu else 0,
+            compute=ActorPoolStrategy(size=cfg.translator.num_actors)).iter_rows()]
+
+    # Surface the translator's own error (pair, text) without Ray's wrapping.
+    return run_unwrapping(translate, TranslationError)
 
 
 def _by_example(sources: Sequence[Instance], translations: Iterable[Instance]

@@ -27,13 +27,14 @@ from rayqa.config.index import EncoderConfig, IndexConfig, IndexJobConfig
 from rayqa.config.reader import (AlignmentConfig, LAKMConfig, ReaderConfig, ReaderJobConfig,
                                  TaskConfig)
 from rayqa.config.train import DataConfig, DeepSpeedConfig, TrainConfig
-from rayqa.config.translate_test import ReadingConfig, TranslateTestJobConfig
+from rayqa.config.translate_test import (CrossLingualTableConfig, ReadingConfig,
+                                         TranslateTestJobConfig)
 
 __all__ = [
     "AlignmentConfig", "BASE_KEY", "CONFIG_FILENAME", "ArticleFile", "BaselinesJobConfig",
     "BiEncoderConfig",
     "CORAJobConfig", "CORAMDPRConfig", "CORAMGENConfig", "CORAMiningConfig",
-    "CORARetrievalConfig", "ConfigError", "DataConfig", "DataFile", "DeepSpeedConfig",
+    "CORARetrievalConfig", "ConfigError", "CrossLingualTableConfig", "DataConfig", "DataFile", "DeepSpeedConfig",
     "DualBertDataConfig", "DualBertJobConfig", "DualBertOptionsConfig", "FilePair",
     "EncoderConfig", "GeneratorConfig", "IndexConfig", "IndexJobConfig", "LAKMConfig",
     "MDPRDataConfig", "MDPRJobConfig", "MGENJobConfig", "MixMRCJobConfig",

@@ -75,3 +75,62 @@ class TranslateTestJobConfig(Section):
     def answers_translator(self) -> TranslatorConfig:
         """The S -> T translator of the answers."""
         return self.answer_translator or self.translator
+
+
+class TableSetConfig(Section):
+    """A reported set (a column of the table): a target-language SQuAD file."""
+
+    name: str  # the column label, e.g. "CMRC dev"
+    path: str
+    lang: str | None = None
+    # The set in the source language (same question ids), for Dual BERT rows: e.g. the
+    # source.json that `rayqa translate-test` writes for it.
+    source: str | None = None
+
+
+class TableRowConfig(Section):
+    """One row: a job config (its path relative to the table config) and how to run it.
+
+    ``overrides`` may name other rows' outputs: ``{final:NAME}`` is row NAME's exported
+    model (``<output_dir>/<row>/final``), ``{augmented:NAME}`` the augmented.json of a
+    translate-test row run without sets (e.g. over the target training set).
+    """
+
+    name: str
+    kind: Literal["reader", "dual_bert", "translate_test"]
+    config: str
+    overrides: list[str] = Field(default_factory=list)
+    # translate_test rows: the system whose answers the row reports (translate_test,
+    # simple_match, or an aligner's name from `aligners`).
+    system: str = "translate_test"
+    # False: run it for the rows after it (an S reader, an aligner, an augmented
+    # training file), no table row.
+    report: bool = True
+    # reader rows: score model.name_or_path as it is, no training (a zero-shot row that
+    # reports an earlier row's export: {final:ROW}).
+    train: bool = True
+
+    @model_validator(mode="after")
+    def _train_off_for_readers(self):
+        if not self.train and self.kind != "reader":
+            raise ValueError(f"row {self.name!r}: train: false is for reader rows")
+        return self
+
+
+class CrossLingualTableConfig(Section):
+    """``rayqa xl-table``: run a list of rows and tabulate EM / F1 per reported set
+    (the cross-lingual MRC paper's Tables 2-4)."""
+
+    output_dir: str
+    sets: list[TableSetConfig] = Field(min_length=1)
+    rows: list[TableRowConfig] = Field(min_length=1)
+    # EM/F1 rules of every set: cmrc (Chinese by cmrc2018_evaluate.py) or mlqa.
+    scoring: Literal["mlqa", "cmrc"] = "cmrc"
+
+    @model_validator(mode="after")
+    def _names_unique(self):
+        for what, names in (("row", [r.name for r in self.rows]),
+                            ("set", [s.name for s in self.sets])):
+            if len(set(names)) != len(names):
+                raise ValueError(f"{what} names must differ: {names}")
+        return self

@@ -30,6 +30,7 @@ from rayqa.corpus.chunking import Chunker, ChunkStats
 from rayqa.corpus.language_links import LanguageLinks
 from rayqa.data.records import BadRecords, DataError
 from rayqa.langs import segmenter, segmenter_name
+from rayqa.runtime import run_unwrapping
 
 PASSAGES_DIR = "passages"
 STATS_FILE = "stats.json"
@@ -162,21 +163,20 @@ def _build_from_files(cfg: PassagesJobConfig) -> str:
     storage.make_dirs(out)
     collector = ray.remote(num_cpus=0)(StatsCollector).remote()
     langs = sorted({spec["lang"] for spec in specs if spec["lang"]})
-    ds = ray.data.from_items(specs, override_num_blocks=len(specs)).map_batches(
-        PassageMaker, batch_size=1, num_cpus=cfg.cpus_per_actor,
-        compute=ActorPoolStrategy(size=min(cfg.num_actors, len(specs))),
-        fn_constructor_kwargs={"langs": langs, "passage_tokens": cfg.passage_tokens,
-                               "min_article_tokens": cfg.min_article_tokens,
-                               "strict": cfg.strict, "links_path": links,
-                               "collector": collector})
     fs, shards = storage.resolve(storage.join(out, PASSAGES_DIR))
-    try:
-        ds.write_json(shards, filesystem=fs, force_ascii=False)
-    except ray.exceptions.RayTaskError as err:
-        # Strict mode: surface the reader's DataError (file:line) without Ray's wrapping.
-        if isinstance(err.cause, DataError):
-            raise err.cause from None
-        raise
+    fn_kwargs = {"langs": langs, "passage_tokens": cfg.passage_tokens,
+                 "min_article_tokens": cfg.min_article_tokens, "strict": cfg.strict,
+                 "links_path": links, "collector": collector}
+
+    def write():
+        ray.data.from_items(specs, override_num_blocks=len(specs)).map_batches(
+            PassageMaker, batch_size=1, num_cpus=cfg.cpus_per_actor,
+            compute=ActorPoolStrategy(size=min(cfg.num_actors, len(specs))),
+            fn_constructor_kwargs=fn_kwargs,
+        ).write_json(shards, filesystem=fs, force_ascii=False)
+
+    # Strict mode: the reader's DataError (file:line) surfaces without Ray's wrapping.
+    run_unwrapping(write, DataError)
     stats = ray.get(collector.result.remote())
     _finish(out, stats, cfg)
     return out

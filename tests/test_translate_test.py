@@ -36,22 +36,35 @@ def test_config_refuses_what_cannot_run(tmp_path):
     assert cfg.answers_translator() is cfg.translator and cfg.scoring == "cmrc"
 
 
+def write_xquad_slice(shared_dir, out_dir, paragraphs: int, langs=("en", "zh")) -> dict:
+    """The first `paragraphs` paragraphs of XQuAD's first article, as xquad.<lang>.json
+    files in `out_dir` (a parallel corpus); returns each language's examples."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    examples = {}
+    for lang in langs:
+        data = json.loads((shared_dir / "data" / "xquad" / f"xquad.{lang}.json").read_text())
+        article = data["data"][0]
+        data["data"] = [{**article, "paragraphs": article["paragraphs"][:paragraphs]}]
+        (out_dir / f"xquad.{lang}.json").write_text(json.dumps(data, ensure_ascii=False),
+                                                    encoding="utf-8")
+        examples[lang] = read_squad(out_dir / f"xquad.{lang}.json")
+    return examples
+
+
+def example_texts(examples) -> list[str]:
+    """Contexts, questions and answers: what a tiny model's tokenizer is trained on."""
+    return [e.context for e in examples] + [e.question for e in examples] + \
+        [a["text"] for e in examples for a in e.answers]
+
+
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory, shared_dir):
     from rayqa.config import ReaderJobConfig
 
     root = tmp_path_factory.mktemp("translate_test")
     xquad = root / "xquad"
-    xquad.mkdir()
-    texts = {}
-    for lang in ("en", "zh"):
-        data = json.loads((shared_dir / "data" / "xquad" / f"xquad.{lang}.json").read_text())
-        data["data"] = [{**data["data"][0], "paragraphs": data["data"][0]["paragraphs"][:2]}]
-        (xquad / f"xquad.{lang}.json").write_text(json.dumps(data, ensure_ascii=False),
-                                                  encoding="utf-8")
-        examples = read_squad(xquad / f"xquad.{lang}.json")
-        texts[lang] = [e.context for e in examples] + [e.question for e in examples] + \
-            [a["text"] for e in examples for a in e.answers]
+    texts = {lang: example_texts(examples)
+             for lang, examples in write_xquad_slice(shared_dir, xquad, paragraphs=2).items()}
     reader = build_tiny_reader(texts["en"], root / "reader_en", vocab_size=800)
     verifier = build_tiny_reader(texts["zh"], root / "verifier", vocab_size=800)
     save_config(ReaderJobConfig.model_validate({

@@ -11,6 +11,7 @@ from rayqa.config import CrossLingualTableConfig
 from rayqa.data.squad import read_squad, write_squad
 from rayqa.testing.tiny import build_tiny_reader
 from rayqa.testing.tiny_seq2seq import build_tiny_marian
+from tests.test_translate_test import example_texts, write_xquad_slice
 
 READER, DUAL_BERT = "configs/reader.yaml", "configs/crosslingual/dual_bert.yaml"
 TRANSLATE_TEST = "configs/crosslingual/translate_test.yaml"
@@ -28,21 +29,13 @@ def setup(tmp_path_factory, shared_dir):
     """XQuAD's first article, paragraphs 0-1 for training and 2-3 as the reported sets."""
     root = tmp_path_factory.mktemp("xl_table")
     xquad = root / "xquad"
-    xquad.mkdir()
     texts = {}
-    for lang in ("en", "zh"):
-        data = json.loads((shared_dir / "data" / "xquad" / f"xquad.{lang}.json").read_text())
-        article = data["data"][0]
-        data["data"] = [{**article, "paragraphs": article["paragraphs"][:4]}]
-        (xquad / f"xquad.{lang}.json").write_text(json.dumps(data, ensure_ascii=False),
-                                                  encoding="utf-8")
-        examples = read_squad(xquad / f"xquad.{lang}.json")
+    for lang, examples in write_xquad_slice(shared_dir, xquad, paragraphs=4).items():
         contexts = list(dict.fromkeys(e.context for e in examples))
         write_squad([e for e in examples if e.context in contexts[:2]], root / f"train.{lang}.json")
         write_squad([e for e in examples if e.context == contexts[2]], root / f"set_a.{lang}.json")
         write_squad([e for e in examples if e.context == contexts[3]], root / f"set_b.{lang}.json")
-        texts[lang] = [e.context for e in examples] + [e.question for e in examples] + \
-            [a["text"] for e in examples for a in e.answers]
+        texts[lang] = example_texts(examples)
     build_tiny_reader(texts["en"], root / "init_en", vocab_size=800)
     build_tiny_reader(texts["zh"] + texts["en"], root / "init_zh", vocab_size=1200)
     build_tiny_marian(texts["en"], texts["zh"], root / "en-zh", vocab_size=600)

@@ -30,7 +30,8 @@ from rayqa.augment.mixmrc_job import (
     read_sources,
     translate_all,
 )
-from rayqa.config import ConfigError, MixMRCJobConfig, TranslatorConfig, load_config
+from rayqa.config import (ConfigError, DataFile, FilePair, MixMRCJobConfig, TranslatorConfig,
+                          load_config)
 from rayqa.data.records import BadRecords
 from rayqa.data.squad import read_squad
 from rayqa.translate import TranslationError, Translator
@@ -210,13 +211,14 @@ def test_translated_spans_are_exact_and_clean(cipher):
     for source, inst in zip(EXAMPLES, de):
         assert inst.id == source.id and inst.lang == "de"
         assert inst.question == shift(source.question, "de")
+        # A skipped instance keeps the plain translated passage (Dual BERT's source side).
+        assert inst.context == shift(source.context, "de")
+        assert OPEN_MARK not in inst.context and CLOSE_MARK not in inst.context
         if inst.kept:
-            assert inst.context == shift(source.context, "de")
-            assert OPEN_MARK not in inst.context and CLOSE_MARK not in inst.context
             assert inst.context[inst.answer_start:inst.answer_start + len(inst.answer)] == \
                 inst.answer == shift(source.answer, "de")
         else:
-            assert (inst.context, inst.answer, inst.answer_start) == ("", "", -1)
+            assert (inst.answer, inst.answer_start) == ("", -1)
 
 
 def test_recovery_translates_each_passage_once_and_only_when_needed(cipher):
@@ -299,6 +301,42 @@ def test_squad_files_read_back_with_languages(cipher, tmp_path):
         assert raw[p.id][0]["question_lang"] == p.question_lang
         assert raw[p.id][0]["context_lang"] == p.context_lang
         assert by_id[p.id].answers == [{"text": p.answer, "answer_start": p.answer_start}]
+
+
+@pytest.mark.parametrize("keep_skipped", [False, True])
+def test_keep_skipped_writes_every_question_once(cipher, tmp_path, keep_skipped):
+    """Dual BERT's source side: every question once, a lost span without answers; the
+    mixMRC training file holds the kept instances only."""
+    from rayqa.augment.mixmrc_job import write_outputs
+    from rayqa.train.dual_bert_job import read_pairs
+
+    versions = versions_of(cipher)
+    stats = count_instances([v[lang] for v in versions.values() for lang in ("de", "es")],
+                            "en", len(EXAMPLES), ["de", "es"])
+    cfg = MixMRCJobConfig(output_dir=str(tmp_path / "out"), source_files=["unused.json"],
+                          target_langs=["de", "es"], keep_skipped=keep_skipped,
+                          translator=TranslatorConfig(kind="marian", models={"en-de": "m"}))
+    write_outputs(cfg, versions, stats, BadRecords())
+    report = BadRecords()
+    de = read_squad(tmp_path / "out" / "translated.de.json", require_answers=False,
+                    report=report)
+    assert report.total == 0
+    if not keep_skipped:
+        assert sorted(e.id for e in de) == ["q1", "q2", "q4", "q5", "q6"]  # q3 lost in de
+        return
+    assert sorted(e.id for e in de) == [e.id for e in EXAMPLES]
+    by_id = {e.id: e for e in de}
+    assert by_id["q3"].answers == [] and by_id["q3"].context == shift(RIVER, "de")
+    assert by_id["q3"].question == shift("Where does the river flow?", "de")
+    # As Dual BERT's source file: all six paired, q3 without a source span.
+    target = write_source(tmp_path / "target.json", EXAMPLES)
+    counts = {}
+    pairs = read_pairs([FilePair(target=DataFile(path=str(target), lang="en"),
+                                 source=DataFile(lang="de", path=str(tmp_path / "out" /
+                                                          "translated.de.json")))],
+                       strict=True, report=BadRecords(), counts=counts)
+    assert counts == {"paired": 6, "without_source": 0}
+    assert [bool(p.source.answers) for p in pairs] == [True, True, False, True, True, True]
 
 
 # --------------------------------------------------------------------------- XQuAD

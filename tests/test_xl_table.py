@@ -1,7 +1,8 @@
 """The cross-lingual MRC table runner on an XQuAD zh/en slice with tiny models: an English
 reader trained for the translate-test rows (not reported), two translate-test rows that
-share their runs, a reader and a Dual BERT trained on Chinese, all scored per set by the
-CMRC 2018 rules; a rerun skips every finished row."""
+share their runs, a reader and a Dual BERT trained on Chinese (its source side translated
+with the answer marked by a mixmrc row), all scored per set by the CMRC 2018 rules; a
+rerun skips every finished row."""
 
 import json
 
@@ -15,6 +16,7 @@ from tests.test_translate_test import example_texts, write_xquad_slice
 
 READER, DUAL_BERT = "configs/reader.yaml", "configs/crosslingual/dual_bert.yaml"
 TRANSLATE_TEST = "configs/crosslingual/translate_test.yaml"
+SOURCE_SIDE = "configs/crosslingual/source_side.yaml"
 
 
 def tiny_training(root, name: str, workers: int = 1) -> list[str]:
@@ -61,11 +63,15 @@ def table_args(root, xquad) -> list[str]:
          "overrides": [*tiny_training(root, "init_zh"), "data.scoring=cmrc",
                        f"data.train_files=[{root / 'train.zh.json'}]",
                        f"data.dev_files=[{root / 'train.zh.json'}]"]},
+        {"name": "X_S of train", "kind": "mixmrc", "config": SOURCE_SIDE, "report": False,
+         "overrides": [f"source_files=[{root / 'train.zh.json'}]",
+                       f"translator={{kind: parallel, xquad_dir: {xquad}, langs: [zh, en]}}"]},
         {"name": "#12 Dual BERT from #7", "kind": "dual_bert", "config": DUAL_BERT,
          "overrides": [*tiny_training(root, "init_zh"), "model.name_or_path={final:#7 mBERT on T}",
                        "data.scoring=cmrc",
                        f"data.train_files=[{{target: {root / 'train.zh.json'}, "
-                       f"source: {root / 'train.en.json'}}}]", "data.dev_files=[]"]},
+                       "source: '{dir:X_S of train}/translated.en.json'}]",
+                       "data.dev_files=[]"]},
     ]
     return ["--config", "configs/crosslingual/table2.yaml", f"output_dir={root / 'table'}",
             f"sets={json.dumps(sets)}", f"rows={json.dumps(rows)}"]
@@ -108,12 +114,17 @@ def test_rows_train_score_per_set_and_a_rerun_skips_them(ray_local, setup, capsy
             cmrc = cmrc_scores(gold, predictions)
             scores = json.loads((out / row / "scores.json").read_text())[f"XQuAD {part}"]
             assert scores == {"exact_match": cmrc["EM"], "f1": cmrc["F1"]}
-    # The Dual BERT row started from the #7 row's export.
+    # The Dual BERT row started from the #7 row's export, its source side the
+    # translation with the answer marked (XQuAD's human one: every span found).
     saved = (out / "12_Dual_BERT_from_7" / "final" / "rayqa_config.yaml").read_text()
     assert str(out / "7_mBERT_on_T" / "final") in saved
+    assert str(out / "X_S_of_train" / "translated.en.json") in saved
+    source = read_squad(out / "X_S_of_train" / "translated.en.json")
+    assert {e.id for e in source} == {e.id for e in read_squad(root / "train.zh.json")}
+    assert all(e.lang == "en" and e.answers for e in source)
     assert not (out / "S_reader" / "scores.json").read_text().strip("{}\n")
 
     capsys.readouterr()
     assert main(table_args(root, xquad)) == (md, csv_file)
-    assert capsys.readouterr().out.count("done before, skipped") == 5
+    assert capsys.readouterr().out.count("done before, skipped") == 6
     assert open(md, encoding="utf-8").read().splitlines() == lines

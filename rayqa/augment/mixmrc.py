@@ -11,7 +11,10 @@ and the marked passage is translated. An instance is:
   translated, marker-free passage (`find_answer`: case-sensitive occurrences first, else
   case-insensitive ones; of several, the one nearest the source answer's relative
   position; the passage's own characters become the answer);
-- otherwise skipped. Table 3 of the paper reports the skipped share per language.
+- otherwise skipped. Table 3 of the paper reports the skipped share per language. A
+  skipped instance keeps its translated question and passage (no answer span): the
+  mixMRC data leaves it out, Dual BERT's source side trains on it without the
+  auxiliary loss (``MixMRCJobConfig.keep_skipped``).
 
 A parallel corpus (``ParallelTranslator``, XQuAD) holds human translations of the plain
 passage only, so it is asked by example id for the question, passage and answer and
@@ -62,7 +65,7 @@ class Instance:
         lang: Language of the question, passage and answer.
         title: The source article title.
         question: The question text.
-        context: The passage ("" when skipped).
+        context: The passage (when skipped: the plain translated passage).
         answer: The answer text, a slice of ``context`` ("" when skipped).
         answer_start: Character offset of the answer in ``context`` (-1 when skipped).
         status: ``source``, ``markers``, ``recovered`` or ``skipped``.
@@ -206,24 +209,26 @@ def translate_examples(translator: Translator, examples: Sequence[Instance],
     marked = translator.translate([wrap_answer(e.context, e.answer_start, e.answer)
                                    for e in examples], src, tgt)
     spans: list[Span | None] = [parse_marked(text) for text in marked]
+    passages = [span.context if span else "" for span in spans]
     broken = [i for i, span in enumerate(spans) if span is None]
     recovered = _recover(translator, [examples[i] for i in broken], src, tgt)
     statuses = [MARKERS] * len(examples)
-    for i, span in zip(broken, recovered):
-        spans[i], statuses[i] = span, RECOVERED
-    return [_instance(e, tgt, q, span, status)
-            for e, q, span, status in zip(examples, questions, spans, statuses)]
+    for i, (passage, span) in zip(broken, recovered):
+        passages[i], spans[i], statuses[i] = passage, span, RECOVERED
+    return [_instance(e, tgt, q, p, span, status)
+            for e, q, p, span, status in zip(examples, questions, passages, spans, statuses)]
 
 
 def _recover(translator: Translator, examples: Sequence[Instance], src: str,
-             tgt: str) -> list[Span | None]:
-    """Find each separately translated answer in its separately translated passage."""
+             tgt: str) -> list[tuple[str, Span | None]]:
+    """Find each separately translated answer in its separately translated passage;
+    returns the passage and the span (None: not found)."""
     if not examples:
         return []
     contexts = list(dict.fromkeys(e.context for e in examples))  # a paragraph once
     passages = dict(zip(contexts, translator.translate(contexts, src, tgt)))
     answers = translator.translate([e.answer for e in examples], src, tgt)
-    return [find_answer(passages[e.context], a, relative_position(e))
+    return [(passages[e.context], find_answer(passages[e.context], a, relative_position(e)))
             for e, a in zip(examples, answers)]
 
 
@@ -234,17 +239,18 @@ def _translate_by_id(translator: ParallelTranslator, examples: Sequence[Instance
     questions = translator.translate_ids(ids, tgt, "question")
     passages = translator.translate_ids(ids, tgt, "context")
     answers = translator.translate_ids(ids, tgt, "answer")
-    return [_instance(e, tgt, q, find_answer(p, a, relative_position(e)), RECOVERED)
+    return [_instance(e, tgt, q, p, find_answer(p, a, relative_position(e)), RECOVERED)
             for e, q, p, a in zip(examples, questions, passages, answers)]
 
 
-def _instance(example: Instance, lang: str, question: str, span: Span | None,
-              status: str) -> Instance:
-    """The translated instance, skipped without a span or without a question."""
+def _instance(example: Instance, lang: str, question: str, passage: str,
+              span: Span | None, status: str) -> Instance:
+    """The translated instance; skipped, with the plain ``passage``, without a span or
+    without a question."""
     question = question.strip()
     if span is None or not question:
-        return replace(example, lang=lang, question=question, context="", answer="",
-                       answer_start=-1, status=SKIPPED)
+        return replace(example, lang=lang, question=question, context=passage.strip(),
+                       answer="", answer_start=-1, status=SKIPPED)
     return replace(example, lang=lang, question=question, context=span.context,
                    answer=span.text, answer_start=span.start, status=status)
 
@@ -295,7 +301,7 @@ def mix_example(versions: Mapping[str, Instance], langs: Sequence[str],
 
 def to_squad(pairs: Iterable[QAPair], version: str = "1.1") -> dict:
     """SQuAD v1.1 JSON of the pairs, each qa recording ``question_lang`` and
-    ``context_lang``.
+    ``context_lang``; a pair without an answer span (a skipped instance) has no answers.
 
     Pairs with the same title form one article and, within it, pairs with the same
     passage in the same language one paragraph (first-seen order); the paragraph's
@@ -306,7 +312,8 @@ def to_squad(pairs: Iterable[QAPair], version: str = "1.1") -> dict:
         paragraphs = articles.setdefault(pair.title, {})
         paragraphs.setdefault((pair.context, pair.context_lang), []).append({
             "id": pair.id, "question": pair.question,
-            "answers": [{"text": pair.answer, "answer_start": pair.answer_start}],
+            "answers": ([{"text": pair.answer, "answer_start": pair.answer_start}]
+                        if pair.answer_start >= 0 else []),
             "question_lang": pair.question_lang, "context_lang": pair.context_lang,
         })
     data = [{"title": title,

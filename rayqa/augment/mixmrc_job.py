@@ -6,7 +6,8 @@ serves every ``<source>-<target>`` pair (before any Ray work), translates every
 translator built once per actor), and writes into ``cfg.output_dir``::
 
     translated.<lang>.json   per target language: the kept translated instances, the
-                             monolingual MRC training data of that language (SQuAD v1.1)
+                             monolingual MRC training data of that language (SQuAD v1.1);
+                             with ``keep_skipped`` the skipped ones too, without answers
     mixed.json               every mixed pair (question in k, passage and answer in l,
                              k != l, over the source and target languages), qa ids
                              ``<id>.q-<k>.c-<l>``
@@ -217,7 +218,8 @@ def write_outputs(cfg: MixMRCJobConfig, versions: dict[str, dict[str, Instance]]
     out = cfg.output_dir
     storage.make_dirs(out)
     for lang in cfg.target_langs:
-        kept = [as_pair(v[lang]) for v in versions.values() if v[lang].kept]
+        kept = [as_pair(v[lang]) for v in versions.values()
+                if v[lang].kept or (cfg.keep_skipped and v[lang].question and v[lang].context)]
         _write_squad(kept, storage.join(out, translated_file(lang)))
     langs = [cfg.source_lang, *cfg.target_langs]
     mixed = [pair for v in versions.values()

@@ -97,6 +97,12 @@ class MixMRCJobConfig(Section):
     seed: int = 0
     # CPUs per translation actor; below 1 leaves Ray Data's read tasks a CPU on 2 cores.
     cpus_per_actor: float = Field(0.5, gt=0)
+    # true: translated.<lang>.json also holds the skipped instances, with their
+    # translated question and passage and no answers - every source question once, as
+    # Dual BERT's source side needs (configs/crosslingual/source_side.yaml: the target
+    # training set translated into the source language with its answer marked; where
+    # the span is lost the pair trains without the auxiliary loss).
+    keep_skipped: bool = False
     strict: bool = False
 
     _files = field_validator("source_files", mode="before")(as_data_files)

@@ -93,11 +93,13 @@ class TableRowConfig(Section):
 
     ``overrides`` may name other rows' outputs: ``{final:NAME}`` is row NAME's exported
     model (``<output_dir>/<row>/final``), ``{augmented:NAME}`` the augmented.json of a
-    translate-test row run without sets (e.g. over the target training set).
+    translate-test row run without sets (e.g. over the target training set), ``{dir:NAME}``
+    the row's directory (a mixmrc row's ``{dir:NAME}/translated.en.json``).
     """
 
     name: str
-    kind: Literal["reader", "dual_bert", "translate_test"]
+    # mixmrc: the mixMRC translation job (report: false), e.g. Dual BERT's source side.
+    kind: Literal["reader", "dual_bert", "translate_test", "mixmrc"]
     config: str
     overrides: list[str] = Field(default_factory=list)
     # translate_test rows: the system whose answers the row reports (translate_test,
@@ -111,9 +113,12 @@ class TableRowConfig(Section):
     train: bool = True
 
     @model_validator(mode="after")
-    def _train_off_for_readers(self):
+    def _kind_fits(self):
         if not self.train and self.kind != "reader":
             raise ValueError(f"row {self.name!r}: train: false is for reader rows")
+        if self.report and self.kind == "mixmrc":
+            raise ValueError(f"row {self.name!r}: a mixmrc row only feeds others: "
+                             "report: false")
         return self
 
 

@@ -17,6 +17,13 @@ row name made path-safe):
   with the same config and overrides share those runs. With ``report: false`` a row runs
   once over its own ``data_files`` (e.g. the T training set: its augmented.json trains
   an aligner, ``{augmented:ROW}`` in a later row's overrides).
+* ``mixmrc`` rows (``report: false``) run the mixMRC translation job into the row
+  directory: with ``configs/crosslingual/source_side.yaml`` the T training set
+  translated into S with its answer marked, Dual BERT's training source side
+  (``{dir:ROW}/translated.en.json``).
+
+In overrides, ``{final:ROW}`` is an earlier row's export, ``{augmented:ROW}`` the
+augmented.json of an earlier translate-test row and ``{dir:ROW}`` its directory.
 
 Selection never looks at the sets: they are the reported split. Every set is scored
 with ``cfg.scoring`` (``cmrc``: Chinese by the CMRC 2018 script); a set of several
@@ -33,11 +40,13 @@ import re
 
 from rayqa import storage
 from rayqa.config import (CrossLingualTableConfig, DataFile, DualBertJobConfig, FilePair,
-                          ReaderJobConfig, TranslateTestJobConfig, load_config, save_config)
+                          MixMRCJobConfig, ReaderJobConfig, TranslateTestJobConfig,
+                          load_config, save_config)
 from rayqa.config.translate_test import TableRowConfig, TableSetConfig
 
 SCORES_FILE = "scores.json"
-_REFERENCE = re.compile(r"\{(final|augmented):([^}]+)\}")
+_REFERENCE = re.compile(r"\{(final|augmented|dir):([^}]+)\}")
+_REFERENCED = {"final": "final", "augmented": "augmented.json", "dir": ""}
 
 
 def row_dir(cfg: CrossLingualTableConfig, name: str) -> str:
@@ -46,17 +55,18 @@ def row_dir(cfg: CrossLingualTableConfig, name: str) -> str:
 
 
 def resolve(cfg: CrossLingualTableConfig, override: str) -> str:
-    """``override`` with ``{final:ROW}`` / ``{augmented:ROW}`` made locations."""
+    """``override`` with ``{final:ROW}`` / ``{augmented:ROW}`` / ``{dir:ROW}`` made
+    locations."""
     def location(match: re.Match) -> str:
         kind, name = match.groups()
-        return storage.join(row_dir(cfg, name), "final" if kind == "final" else
-                            "augmented.json")
+        directory = row_dir(cfg, name)
+        return storage.join(directory, _REFERENCED[kind]) if _REFERENCED[kind] else directory
 
     return _REFERENCE.sub(location, override)
 
 
 CONFIGS = {"reader": ReaderJobConfig, "dual_bert": DualBertJobConfig,
-           "translate_test": TranslateTestJobConfig}
+           "translate_test": TranslateTestJobConfig, "mixmrc": MixMRCJobConfig}
 
 
 def check_table(cfg: CrossLingualTableConfig) -> None:
@@ -173,8 +183,17 @@ def _translate_test_row(cfg: CrossLingualTableConfig, row: TableRowConfig,
     return scores
 
 
+def _mixmrc_row(cfg: CrossLingualTableConfig, row: TableRowConfig,
+               overrides: list[str]) -> dict:
+    from rayqa.augment.mixmrc_job import make_mixmrc
+
+    make_mixmrc(load_config(MixMRCJobConfig, row.config,
+                            [*overrides, f"output_dir={row_dir(cfg, row.name)}"]))
+    return {}
+
+
 RUNNERS = {"reader": _reader_row, "dual_bert": _dual_bert_row,
-           "translate_test": _translate_test_row}
+           "translate_test": _translate_test_row, "mixmrc": _mixmrc_row}
 
 
 def _job(config_class, cfg: CrossLingualTableConfig, row: TableRowConfig, overrides: list[str]):

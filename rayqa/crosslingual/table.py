@@ -12,9 +12,10 @@ row name made path-safe):
 * ``dual_bert`` rows train with the Dual BERT job (selected on its dev pairs); every set
   is read with its ``source`` translation (same ids). A question without one counts as
   unanswered.
-* ``translate_test`` rows run ``rayqa translate-test`` once per set and report
-  ``system`` (``translate_test``, ``simple_match`` or an aligner of ``aligners``); rows
-  with the same config and overrides share those runs. With ``report: false`` a row runs
+* ``translate_test`` rows run ``rayqa translate-test`` once per set (the set's ``lang``
+  as the target language: one row serves Japanese and French sets when its translator
+  has both pairs) and report ``system`` (``translate_test``, ``simple_match`` or an
+  aligner of ``aligners``); rows with the same config and overrides share those runs. With ``report: false`` a row runs
   once over its own ``data_files`` (e.g. the T training set: its augmented.json trains
   an aligner, ``{augmented:ROW}`` in a later row's overrides).
 * ``mixmrc`` rows (``report: false``) run the mixMRC translation job into the row
@@ -178,6 +179,7 @@ def _translate_test_row(cfg: CrossLingualTableConfig, row: TableRowConfig,
         else:
             summary = run_translate_test(job.model_copy(update={
                 "output_dir": run, "scoring": cfg.scoring,
+                "target_lang": s.lang or job.target_lang,
                 "data_files": [DataFile(path=s.path, lang=s.lang)]}))
         scores[s.name] = _mean(summary["scores"][row.system])
     return scores

@@ -78,3 +78,39 @@ def test_aligner_trains_on_two_workers_and_beats_simple_match(ray_local, tmp_pat
     # The job's dev scores (same segment A, same rules) are the export's.
     best = max(m["dev_f1"] for _, m in result.best_checkpoints if "dev_f1" in m)
     assert best == pytest.approx(trained[1], abs=1.2)
+
+
+def test_verifier_checkpoints_resumes_and_exports(ray_local, tmp_path):
+    """The verifier (Q_T and A_trans as segment A) on the reader's Ray Train path: 2
+    ZeRO-2 workers stop at step 6, a rerun with the same run name resumes there,
+    and the export reads questions with their translated answers."""
+    from jobs.train import main
+    from rayqa.answer.extractive import ExtractiveReader
+    from tests.test_train import final_state
+
+    train, dev = alignment_task(SEED, "train", 96), alignment_task(SEED, "dev", 16)
+    write_squad(train, tmp_path / "train.json")
+    write_squad(dev, tmp_path / "dev.json")
+    init = build_tiny_reader([e.context for e in train] + [e.question for e in train],
+                             tmp_path / "init", vocab_size=400, hidden=32, layers=2, heads=2,
+                             intermediate=64, seed=SEED)
+    args = ["--config", "configs/crosslingual/verifier.yaml", f"output_dir={tmp_path / 'out'}",
+            f"model.name_or_path={init}", "model.max_seq_length=96", "model.doc_stride=32",
+            "model.max_query_length=48", "alignment.max_question_tokens=32",
+            "alignment.max_answer_tokens=15", f"data.train_files=[{tmp_path / 'train.json'}]",
+            f"data.dev_files=[{tmp_path / 'dev.json'}]", "data.test_files=[]",
+            "train.num_workers=2", "train.use_gpu=false", "train.cpus_per_worker=1.0",
+            "train.deepspeed.zero_stage=2", "train.batch_size=8", "train.epochs=2",
+            "train.lr=1e-3", "train.log_every=4", "train.checkpoints_to_keep=null"]
+    stopped = final_state(main([*args, "train.stop_at_step=6"]))
+    assert stopped["step"] == 6 and stopped["schedule"]["total"] > 6
+    resumed = final_state(main(args))
+    assert resumed["resumed_at"] == [6]
+    assert resumed["step"] == resumed["schedule"]["total"] == stopped["schedule"]["total"]
+    assert resumed["history"]["step"][:len(stopped["history"]["step"])] == \
+        stopped["history"]["step"]
+    reader = ExtractiveReader(tmp_path / "out" / "final", device="cpu")
+    assert reader.alignment.mode == "verifier"
+    answers = reader.predict(dev)
+    assert set(answers) == {e.id for e in dev}
+    assert all(answers[e.id] in e.context for e in dev)

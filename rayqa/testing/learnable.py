@@ -225,3 +225,47 @@ def generation_task(seed: int, split: str, count: int, values: int = 8) -> list[
                      "lang": lang, "answers": [value],
                      "ctxs": [{"title": name, "text": statement}]})
     return rows
+
+
+# Dual BERT's task: a target question that does not say which fact it asks.
+OPEN_QUESTIONS = {"de": "Was wissen wir über {name}?", "ru": "Что мы знаем о {name}?"}
+
+
+def dual_task(seed: int, split: str, count: int, target_lang: str = "de",
+              source_lang: str = "en") -> tuple[list[QAExample], list[QAExample]]:
+    """Target examples and their source-language translations (same ids) for Dual BERT,
+    where only the source question says which fact is asked.
+
+    A passage states all four facts of one person (in an order drawn per language); the
+    source question asks one of them, the target question (``OPEN_QUESTIONS``) only
+    names the person. Read alone, the target side can at best pick one of the four
+    values (25% exact match); the answer is found by reading the source side, whose
+    passage holds the same made-up words: what Self-Adaptive Attention and the
+    auxiliary source loss are for. Names and values of ``train`` and ``dev`` come from
+    disjoint word sets, as in ``reader_task``.
+
+    Returns:
+        ``(targets, sources)``, both with the value's span as the answer.
+    """
+    lexicon = Lexicon(seed)
+    rng = random.Random(f"{seed}:{split}:dual")
+    targets, sources = [], []
+    for index in range(count):
+        asked = lexicon.person(source_lang, split, rng)
+        relation = rng.choice(RELATIONS)
+        qid = f"{split}-{index}"
+        for lang, question, out in ((target_lang, OPEN_QUESTIONS[target_lang], targets),
+                                    (source_lang, TEMPLATES[source_lang][relation][1], sources)):
+            order = rng.sample(RELATIONS, len(RELATIONS))
+            statements = [TEMPLATES[lang][r][0].format(name=asked.name, value=asked.values[r])
+                          for r in order]
+            context = " ".join(statements)
+            statement = statements[order.index(relation)]
+            after_name = (context.index(statement) + statement.index(asked.name)
+                          + len(asked.name))
+            answer = asked.values[relation]
+            out.append(QAExample(qid, question.format(name=asked.name), context,
+                                 [{"text": answer, "answer_start": context.index(answer,
+                                                                                 after_name)}],
+                                 title=qid, lang=lang))
+    return targets, sources

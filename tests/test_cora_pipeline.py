@@ -177,6 +177,10 @@ def test_two_rounds_on_s3_write_everything_and_resume(ray_local, xquad_slice, s3
             assert f"round_{r}/mdpr/final/{encoder}/config.json" in files
         assert f"round_{r}/mgen/final/rayqa_config.yaml" in files
         assert f"round_{r}/index/manifest.json" in files
+        # Inference (the Serve app) loads what the manifest names: round 0's queries.
+        manifest = json.loads(storage.read_text(f"{rd}/index/manifest.json"))
+        assert manifest["encoder"]["query_name_or_path"].endswith(
+            "round_0/mdpr/final/query_encoder")
         assert storage.read_bytes(f"{rd}/retrieved_languages.png")[:4] == b"\x89PNG"
         train = read_jsonl(f"{rd}/retrieved.train.jsonl")
         selection = read_jsonl(f"{rd}/retrieved.selection.jsonl")

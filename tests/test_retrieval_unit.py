@@ -279,3 +279,11 @@ def test_bi_encoder_index_queries_with_its_query_encoder(tmp_path):
     assert "query_name_or_path" not in encoder_facts(EncoderConfig(name_or_path=str(tmp_path)))
     with pytest.raises(OSError, match="round0"):  # the override wins over the manifest
         _query_encoder({"encoder": facts}, "cpu", override=str(tmp_path / "round0"))
+    # CORA names round 0's query encoder for a later round's passage encoder.
+    (tmp_path / "round0").mkdir()
+    named = encoder_facts(EncoderConfig(name_or_path=str(tmp_path / "passage_encoder"),
+                                        query_name_or_path=str(tmp_path / "round0")))
+    assert named["query_name_or_path"] == str((tmp_path / "round0").resolve())
+    hub = encoder_facts(EncoderConfig(name_or_path=str(tmp_path),
+                                      query_name_or_path="org/question-encoder"))
+    assert hub["query_name_or_path"] == "org/question-encoder"

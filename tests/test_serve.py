@@ -55,8 +55,9 @@ def client(ray_local, tmp_path_factory):
 def _app_args(root):
     """Builds the tiny reader and index under `root` and returns the app args."""
     from rayqa.config import IndexJobConfig, ReaderConfig, ReaderJobConfig, save_config
-    from rayqa.testing.tiny import build_tiny_reader
     from rayqa.retrieval.build import build_index
+    from rayqa.testing.tiny import build_tiny_reader
+    from rayqa.testing.tiny_seq2seq import build_tiny_mt5
 
     passages_file = root / "passages.jsonl"
     passages_file.write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in PASSAGES),
@@ -74,19 +75,28 @@ def _app_args(root):
         "output_dir": str(root / "index"), "passages_files": [str(passages_file)],
         "encoder": {"name_or_path": str(reader_dir), "max_length": 64, "batch_size": 4,
                     "cpus_per_actor": 0.25}}))
+    # A random-weight mT5 as mGEN: generative answers are strings, not right answers.
+    generator_dir = build_tiny_mt5(texts, root / "mgen", vocab_size=400)
     small = {"num_cpus": 0.25, "max_batch_size": 4, "batch_wait_timeout_s": 0.05}
     return {"index_dir": str(index_dir), "reader_dir": str(reader_dir),
-            "retriever_mode": "hybrid", "default_top_k": 2, "max_top_k": MAX_TOP_K,
-            "max_body_bytes": MAX_BODY, "ingress": {"num_cpus": 0.25},
-            "retriever": small, "reader": small}
+            "generator_dir": str(generator_dir), "retriever_mode": "hybrid",
+            "default_top_k": 2, "max_top_k": MAX_TOP_K, "max_body_bytes": MAX_BODY,
+            "ingress": {"num_cpus": 0.25}, "retriever": small, "reader": small,
+            "generator": {**small, "num_cpus": 0.2, "max_new_tokens": 6}}
 
 
 # --------------------------------------------------------------------------- happy path
 
 
-def _check_shape(body):
-    assert set(body) == {"answer", "score", "lang", "passages"}
+def _check_shape(body, mode="extractive"):
+    assert set(body) == {"answer", "score", "lang", "mode", "passages", "timings_ms"}
     assert isinstance(body["answer"], str) and isinstance(body["score"], float)
+    assert body["mode"] == mode
+    stage = "reading" if mode == "extractive" else "generation"
+    assert set(body["timings_ms"]) == {"retrieval", stage, "total"}
+    assert all(ms >= 0 for ms in body["timings_ms"].values())
+    assert body["timings_ms"]["total"] >= body["timings_ms"]["retrieval"] + \
+        body["timings_ms"][stage] - 1.0  # rounding
     for passage in body["passages"]:
         assert set(passage) == {"id", "title", "text", "lang", "score"}
         assert isinstance(passage["score"], float)
@@ -116,6 +126,45 @@ def test_lang_is_echoed_and_top_k_respected(client, question, lang):
     assert body["lang"] == lang
     assert len(body["passages"]) == 3
     assert any(body["answer"] in p["text"] for p in body["passages"])
+
+
+def test_generative_mode_answers_from_the_same_passages(client):
+    question = {"question": "Wer schrieb den Faust?", "lang": "de", "top_k": 3}
+    extractive = client.post("/v1/answer", json=question).json()
+    response = client.post("/v1/answer", json={**question, "mode": "generative"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    _check_shape(body, "generative")
+    assert body["lang"] == "de" and body["score"] <= 0.0  # a log-probability
+    assert body["passages"] == extractive["passages"]  # what fed the generator
+
+
+def test_retrieve_gives_the_passages_an_answer_reads(client):
+    question = {"question": "Where does the Danube flow?", "lang": "de", "top_k": 3}
+    response = client.post("/v1/retrieve", json=question)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) == {"lang", "passages", "timings_ms"} and body["lang"] == "de"
+    assert set(body["timings_ms"]) == {"retrieval", "total"}
+    assert body["passages"] == client.post("/v1/answer", json=question).json()["passages"]
+    wrong = client.post("/v1/retrieve", json={**question, "mode": "extractive"})
+    assert wrong.status_code == 422 and "mode: unknown field" in wrong.json()["message"]
+
+
+def test_info_names_modes_index_and_models(client):
+    response = client.get("/v1/info")
+    assert response.status_code == 200, response.text
+    info = response.json()
+    assert info["modes"] == ["extractive", "generative"] and info["default_mode"] == "extractive"
+    assert info["retriever_mode"] == "hybrid"
+    index = info["index"]
+    assert index["index_size"] == len(PASSAGES)
+    assert index["languages"] == {"de": 2, "en": 2, "zh": 2, "es": 1}
+    assert index["encoder"]["queries"] == index["encoder"]["passages"]  # no bi-encoder here
+    assert info["models"]["reader"]["model_dir"].endswith("reader")
+    assert info["models"]["generator"]["model_dir"].endswith("mgen")
+    assert info["limits"] == {"max_top_k": MAX_TOP_K, "default_top_k": 2,
+                              "max_body_bytes": MAX_BODY}
 
 
 def test_default_top_k(client):
@@ -157,7 +206,8 @@ def test_healthz(client):
     response = client.get("/healthz")
     assert response.status_code == 200, response.text
     assert response.json() == {"status": "ok",
-                               "deployments": {"retriever": "up", "reader": "up"},
+                               "deployments": {"retriever": "up", "reader": "up",
+                                               "generator": "up"},
                                "index_size": len(PASSAGES)}
 
 
@@ -209,6 +259,8 @@ BAD_REQUESTS = [
     ("lang_bad_format", _json({"question": "q", "lang": "english!"}), 422, "lang"),
     ("lang_not_string", _json({"question": "q", "lang": 1}), 422, "lang"),
     ("unknown_field", _json({"question": "q", "topk": 3}), 422, "topk: unknown field"),
+    ("unknown_mode", _json({"question": "q", "mode": "abstractive"}), 422, "mode"),
+    ("mode_not_string", _json({"question": "q", "mode": 1}), 422, "mode"),
     ("not_json", {"content": b"who wrote faust?"}, 400, "not valid JSON"),
     ("truncated_json", {"content": b'{"question": "q"'}, 400, "not valid JSON"),
     ("empty_body", {"content": b""}, 400, "not valid JSON"),

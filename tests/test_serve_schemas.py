@@ -104,10 +104,10 @@ def test_config_defaults_and_deployment_options(tmp_path):
                                                   "autoscaling": {"max_replicas": 3}}))
     assert (cfg.default_top_k, cfg.max_top_k, cfg.max_body_bytes) == (5, 20, 65536)
     assert cfg.retriever.deployment_options() == {
-        "ray_actor_options": {"num_cpus": 0.25}, "max_ongoing_requests": 64,
+        "ray_actor_options": {"num_cpus": 0.25, "num_gpus": 0}, "max_ongoing_requests": 64,
         "num_replicas": 1}
     reader = cfg.reader.deployment_options()
-    assert reader["ray_actor_options"] == {"num_cpus": 0.5}
+    assert reader["ray_actor_options"] == {"num_cpus": 0.5, "num_gpus": 0}
     assert reader["autoscaling_config"]["max_replicas"] == 3
     assert "num_replicas" not in reader
     assert cfg.reader.max_batch_size == 4
@@ -135,11 +135,48 @@ def test_relative_paths_resolve_against_cwd(tmp_path, monkeypatch):
     ({"reader": {"autoscaling": {"min_replicas": 3, "max_replicas": 2}}},
      "reader.autoscaling"),
     ({"index_dirs": "x"}, "index_dirs"),
+    ({"default_mode": "generative"}, "default_mode"),  # no generator_dir
+    ({"default_mode": "abstractive"}, "default_mode"),
+    ({"generator": {"num_beams": 0}}, "generator.num_beams"),
+    ({"reader": {"num_gpus": -1}}, "reader.num_gpus"),
 ])
 def test_bad_config_names_the_key(tmp_path, extra, key):
     with pytest.raises(ConfigError) as caught:
         load_app_config(_args(tmp_path, **extra))
     assert f"serve app args: {key}:" in str(caught.value)
+
+
+def test_modes_follow_the_models_given(tmp_path):
+    (tmp_path / "mgen").mkdir()
+    both = load_app_config(_args(tmp_path, generator_dir=str(tmp_path / "mgen"),
+                                 generator={"num_gpus": 0.5, "num_beams": 4}))
+    assert both.modes == ["extractive", "generative"] and both.default_mode == "extractive"
+    assert both.generator.deployment_options()["ray_actor_options"] == {
+        "num_cpus": 0.25, "num_gpus": 0.5}
+    generative = load_app_config({"index_dir": str(tmp_path / "index"),
+                                  "generator_dir": str(tmp_path / "mgen"),
+                                  "default_mode": "generative"})
+    assert generative.modes == ["generative"] and generative.reader_dir is None
+    with pytest.raises(ConfigError, match="default_mode: .*extractive needs reader_dir"):
+        load_app_config({"index_dir": str(tmp_path / "index")})
+    # A request for a mode the service does not hold names the field.
+    with pytest.raises(ValidationError) as caught:
+        parse_answer_request(b'{"question": "q", "mode": "extractive"}',
+                             modes=generative.modes)
+    problem = describe_validation_error(caught.value)
+    assert "mode: extractive answering is not served here (served: generative)" in \
+        problem.message
+
+
+def test_query_encoder_is_a_path_only_when_it_is_one(tmp_path, monkeypatch):
+    _args(tmp_path)
+    (tmp_path / "q0").mkdir()
+    monkeypatch.chdir(tmp_path)
+    local = load_app_config({"index_dir": "index", "reader_dir": "reader", "query_encoder": "q0"})
+    assert local.query_encoder == str((tmp_path / "q0").resolve())
+    hub = load_app_config({"index_dir": "index", "reader_dir": "reader",
+                           "query_encoder": "facebook/dpr-question_encoder-single-nq-base"})
+    assert hub.query_encoder == "facebook/dpr-question_encoder-single-nq-base"
 
 
 def test_missing_directory_is_named(tmp_path):
@@ -163,7 +200,7 @@ def test_retriever_modes_match_the_library():
     assert set(field.annotation.__args__) == set(MODES)
 
 
-def test_serve_config_yaml_is_valid():
+def test_serve_config_yamls_are_valid():
     from ray.serve.schema import ServeDeploySchema
 
     tree = yaml.safe_load((REPO / "serve_config.yaml").read_text(encoding="utf-8"))
@@ -175,6 +212,14 @@ def test_serve_config_yaml_is_valid():
     cfg = load_app_config(app.args, check_paths=False)
     assert cfg.index_dir.endswith("runs/demo/index")
     assert cfg.reader_dir.endswith("runs/demo/reader/final")
+    # The CORA config serves configs/cora.yaml's last round, generatively.
+    tree = yaml.safe_load((REPO / "serve_config.cora.yaml").read_text(encoding="utf-8"))
+    (app,) = ServeDeploySchema.model_validate(tree).applications
+    cora = load_app_config(app.args, check_paths=False)
+    assert cora.modes == ["generative"] and cora.default_mode == "generative"
+    rounds = yaml.safe_load((REPO / "configs/cora.yaml").read_text(encoding="utf-8"))["rounds"]
+    assert cora.index_dir.endswith(f"runs/cora/round_{rounds - 1}/index")
+    assert cora.generator_dir.endswith(f"runs/cora/round_{rounds - 1}/mgen/final")
 
 
 def test_schemas_import_stays_light():

@@ -13,6 +13,11 @@ class EncoderConfig(Section):
     """Passage encoder for the dense index, and the Ray Data actor pool that runs it."""
 
     name_or_path: str
+    # The encoder of questions, recorded in the index manifest for the retriever (and
+    # the Serve app) to load: null takes an mDPR export's own query_encoder beside a
+    # passage_encoder, else the passage encoder itself. CORA records round 0's query
+    # encoder (its inference rule: first-round queries, last-round passages).
+    query_name_or_path: str | None = None
     # "transformer": an AutoModel checkpoint; "hashing": a model-free vector of hashed
     # words (scale tests and benchmarks of the data plane only, no retrieval quality).
     kind: Literal["transformer", "hashing"] = "transformer"

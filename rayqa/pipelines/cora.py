@@ -247,8 +247,11 @@ class CORAPipeline:
         from rayqa.retrieval.build import build_index
 
         pool = self.cfg.retrieval
+        # The manifest names round 0's query encoder: what inference (the Serve app,
+        # dev and selection retrieval) asks with; training retrieval overrides it.
         encoder = EncoderConfig(
             name_or_path=self.path(r, "mdpr", FINAL, "passage_encoder"),
+            query_name_or_path=self._query_encoder(0),
             max_length=self.cfg.mdpr.encoder.max_passage_length, pooling="cls",
             batch_size=pool.batch_size, num_actors=pool.num_actors,
             cpus_per_actor=pool.cpus_per_actor, use_gpu=pool.use_gpu, shard_mb=pool.shard_mb)

@@ -68,10 +68,13 @@ def encoder_facts(cfg: EncoderConfig) -> dict:
     facts = {"kind": cfg.kind, "name_or_path": str(path.resolve()) if path.is_dir() else name,
              "max_length": cfg.max_length, "pooling": cfg.pooling}
     # An mDPR bi-encoder (rayqa.models.biencoder) keeps its question encoder beside the
-    # passage encoder; queries must go through that one.
-    query = path.parent / "query_encoder"
-    if path.name == "passage_encoder" and query.is_dir():
+    # passage encoder; queries must go through that one unless the config names another.
+    query = Path(cfg.query_name_or_path) if cfg.query_name_or_path else (
+        path.parent / "query_encoder")
+    if query.is_dir() and (cfg.query_name_or_path or path.name == "passage_encoder"):
         facts["query_name_or_path"] = str(query.resolve())
+    elif cfg.query_name_or_path:  # a hub name
+        facts["query_name_or_path"] = cfg.query_name_or_path
     return facts
 
 

@@ -123,6 +123,16 @@ class PassageStore:
         record = self.tables[unit].slice(row - int(self.starts[unit]), 1).to_pylist()[0]
         return Passage(**record)
 
+    def languages(self) -> dict[str, int]:
+        """Passages per language, most first (the memory-mapped `lang` columns counted)."""
+        import pyarrow.compute as pc
+
+        counts: dict[str, int] = {}
+        for table in self.tables:
+            for item in pc.value_counts(table.column("lang")).to_pylist():
+                counts[item["values"]] = counts.get(item["values"], 0) + item["counts"]
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
     def row_of(self, passage_id: str) -> int | None:
         """The row of the passage with id `passage_id` (the first, if repeated), or None."""
         position = bisect_left(self._ids, passage_id)

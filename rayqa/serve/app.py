@@ -4,19 +4,22 @@
 application's `args`; `start` does the same from Python (demo, tests). The graph is
 
     HTTP -> QAIngress --handle--> Retriever (batched search)
-                      --handle--> Reader    (batched span extraction)
+                      --handle--> Reader    (batched span extraction; extractive mode)
+                      --handle--> Generator (batched mGEN decoding; generative mode)
+
+Reader and Generator are deployed when the config names their models.
 """
 
 from __future__ import annotations
 
-from rayqa.serve.deployments import ReaderDeployment, RetrieverDeployment
+from rayqa.serve.deployments import GeneratorDeployment, ReaderDeployment, RetrieverDeployment
 from rayqa.serve.ingress import QAIngress
 from rayqa.serve.schemas import ServeAppConfig, load_app_config
 
 APP_NAME = "rayqa"
 
-__all__ = ["APP_NAME", "QAIngress", "ReaderDeployment", "RetrieverDeployment", "build_app",
-           "load_app_config", "start"]
+__all__ = ["APP_NAME", "GeneratorDeployment", "QAIngress", "ReaderDeployment",
+           "RetrieverDeployment", "build_app", "load_app_config", "start"]
 
 
 def build_app(args: dict | ServeAppConfig):
@@ -26,8 +29,8 @@ def build_app(args: dict | ServeAppConfig):
         args: The application `args`; see `ServeAppConfig` for the keys.
 
     Returns:
-        The `Application`
-        `QAIngress.bind(RetrieverDeployment.bind(...), ReaderDeployment.bind(...), cfg)`.
+        The `Application` `QAIngress.bind(retriever, reader, generator, cfg)`, reader
+        and generator None when the config names no model for them.
 
     Raises:
         ConfigError: When `args` does not validate; the message names the bad key.
@@ -35,10 +38,18 @@ def build_app(args: dict | ServeAppConfig):
     cfg = load_app_config(args)
     retriever = RetrieverDeployment.options(**cfg.retriever.deployment_options()).bind(
         cfg.index_dir, cfg.retriever_mode, cfg.retriever.max_batch_size,
-        cfg.retriever.batch_wait_timeout_s)
-    reader = ReaderDeployment.options(**cfg.reader.deployment_options()).bind(
-        cfg.reader_dir, cfg.reader.max_batch_size, cfg.reader.batch_wait_timeout_s)
-    return QAIngress.options(**cfg.ingress.deployment_options()).bind(retriever, reader, cfg)
+        cfg.retriever.batch_wait_timeout_s, cfg.query_encoder)
+    reader = generator = None
+    if cfg.reader_dir:
+        reader = ReaderDeployment.options(**cfg.reader.deployment_options()).bind(
+            cfg.reader_dir, cfg.reader.max_batch_size, cfg.reader.batch_wait_timeout_s)
+    if cfg.generator_dir:
+        options = cfg.generator
+        generator = GeneratorDeployment.options(**options.deployment_options()).bind(
+            cfg.generator_dir, options.max_batch_size, options.batch_wait_timeout_s,
+            options.num_beams, options.max_new_tokens)
+    return QAIngress.options(**cfg.ingress.deployment_options()).bind(
+        retriever, reader, generator, cfg)
 
 
 def start(cfg_args: dict | ServeAppConfig, host: str = "127.0.0.1", port: int = 8000):

@@ -1,4 +1,5 @@
-"""The model-holding Serve deployments, named `Retriever` and `Reader` in Serve.
+"""The model-holding Serve deployments, named `Retriever`, `Reader` and `Generator` in
+Serve.
 
 Each replica loads its model once in `__init__` and answers through a `@serve.batch`
 method, so concurrent HTTP requests become one index search or one reader forward
@@ -32,15 +33,17 @@ class RetrieverDeployment:
         mode: Retrieval mode passed to the library retriever.
         max_batch_size: Most queries searched together.
         batch_wait_timeout_s: How long the first query of a batch waits for company.
+        query_encoder: Question encoder overriding the one the index manifest names.
     """
 
     def __init__(self, index_dir: str, mode: str, max_batch_size: int = 8,
-                 batch_wait_timeout_s: float = 0.01):
+                 batch_wait_timeout_s: float = 0.01, query_encoder: str | None = None):
         # Imported here: the module loads FAISS and torch, which only replicas need.
         from rayqa.retrieval.retriever import Retriever
 
-        self._retriever = Retriever(index_dir, mode)
-        self._index_dir = index_dir
+        self._retriever = Retriever(index_dir, mode, query_encoder=query_encoder)
+        self._index_dir, self._query_encoder = index_dir, query_encoder
+        self._languages: dict[str, int] | None = None
         _configure_batching(self.search, max_batch_size, batch_wait_timeout_s)
 
     @serve.batch
@@ -65,9 +68,16 @@ class RetrieverDeployment:
         return [hits[:k] for hits, k in zip(results, top_ks)]
 
     def info(self) -> dict:
-        """Returns `{"index_dir", "mode", "index_size"}` for the health check."""
+        """Returns `{"index_dir", "mode", "index_size", "languages", "encoder"}` for the
+        health check and `/v1/info` (passages per language counted once, on first call)."""
+        if self._languages is None:
+            self._languages = self._retriever.passages.languages()
+        encoder = self._retriever.manifest.get("encoder") or {}
         return {"index_dir": self._index_dir, "mode": self._retriever.mode,
-                "index_size": len(self._retriever.passages)}
+                "index_size": len(self._retriever.passages), "languages": self._languages,
+                "encoder": {"passages": encoder.get("name_or_path"),
+                            "queries": self._query_encoder or encoder.get(
+                                "query_name_or_path") or encoder.get("name_or_path")}}
 
 
 @serve.deployment(name="Reader")
@@ -107,3 +117,49 @@ class ReaderDeployment:
     def info(self) -> dict:
         """Returns `{"model_dir"}` for the health check."""
         return {"model_dir": self._model_dir}
+
+
+@serve.deployment(name="Generator")
+class GeneratorDeployment:
+    """Serves `rayqa.answer.generative.GenerativeReader`: mGEN (CORA) answering in the
+    question's language from the retrieved passages.
+
+    Args:
+        model_dir: `save_pretrained` directory (or URI) of a trained mGEN; its saved
+            config gives the input format and how many passages it reads (15 in CORA).
+        max_batch_size: Most questions generated for together.
+        batch_wait_timeout_s: How long the first question of a batch waits for company.
+        num_beams: 1 for greedy decoding, more for beam search.
+        max_new_tokens: Longest answer in tokens; None: the trained target length.
+    """
+
+    def __init__(self, model_dir: str, max_batch_size: int = 8,
+                 batch_wait_timeout_s: float = 0.01, num_beams: int = 1,
+                 max_new_tokens: int | None = None):
+        from rayqa.answer.generative import GenerativeReader
+
+        self._generator = GenerativeReader(model_dir, batch_size=max_batch_size)
+        self._model_dir = model_dir
+        self._decoding = {"num_beams": num_beams, "max_new_tokens": max_new_tokens}
+        _configure_batching(self.answer, max_batch_size, batch_wait_timeout_s)
+
+    @serve.batch
+    async def answer(self, questions: list[str], langs: list[str | None],
+                     passages: list[list[dict]]) -> list[dict]:
+        """Generates one answer per question (`handle.answer.remote(q, lang, hits)`).
+
+        Args:
+            questions: The questions.
+            langs: The answer language per question (None: untagged).
+            passages: Per question, its retrieved passages best first (`title`, `text`).
+
+        Returns:
+            Per question `{"answer", "score"}`, score the sequence log-probability.
+        """
+        return await asyncio.to_thread(self._generator.answer_batch, questions, langs,
+                                       passages, **self._decoding)
+
+    def info(self) -> dict:
+        """Returns `{"model_dir", "passages"}` for the health check."""
+        return {"model_dir": self._model_dir,
+                "passages": self._generator.config.eval_passages}

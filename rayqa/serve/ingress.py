@@ -11,6 +11,7 @@ cap, parsed and validated here (not by FastAPI's body binding) because the limit
 import asyncio
 import logging
 import math
+import time
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -23,9 +24,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from rayqa import __version__
 from rayqa.langs import base_lang
 from rayqa.serve.schemas import (UNDETERMINED_LANG, AnswerRequest, AnswerResponse,
-                                 ErrorResponse, HealthResponse, PassageOut,
-                                 ServeAppConfig, describe_validation_error,
-                                 parse_answer_request)
+                                 ErrorResponse, HealthResponse, InfoResponse, PassageOut,
+                                 RetrieveRequest, RetrieveResponse, ServeAppConfig,
+                                 describe_validation_error, parse_answer_request)
 
 logger = logging.getLogger("rayqa.serve")
 
@@ -139,9 +140,9 @@ def finite(score) -> float:
     return score if math.isfinite(score) else 0.0
 
 
-def _request_body_openapi() -> dict:
+def _request_body_openapi(model=AnswerRequest) -> dict:
     """The request schema for /docs: the route reads the raw body, so FastAPI cannot infer it."""
-    schema = AnswerRequest.model_json_schema()
+    schema = model.model_json_schema()
     return {"requestBody": {"required": True,
                             "content": {"application/json": {"schema": schema}}}}
 
@@ -162,23 +163,35 @@ def _up_or_down(info: dict) -> str:
     return "up" if "error" not in info else f"down: {info['error']}"
 
 
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)
+
+
+# The deployment answering each mode, as /healthz names it.
+MODEL_NAMES = {"extractive": "reader", "generative": "generator"}
+
+
 # Helpers the class uses are defined above it: `@serve.deployment` pickles the class
 # as soon as it is decorated, and cloudpickle captures only globals that exist by then.
 @serve.deployment(name="QAIngress")
 @serve.ingress(api)
 class QAIngress:
-    """HTTP front door: `POST /v1/answer` and `GET /healthz`.
+    """HTTP front door: `POST /v1/answer`, `POST /v1/retrieve`, `GET /v1/info`,
+    `GET /healthz`.
 
     Args:
         retriever: Handle of the `Retriever` deployment.
-        reader: Handle of the `Reader` deployment.
+        reader: Handle of the `Reader` deployment (None: no extractive mode).
+        generator: Handle of the `Generator` deployment (None: no generative mode).
         cfg: The validated app config (limits and defaults).
     """
 
-    def __init__(self, retriever: DeploymentHandle, reader: DeploymentHandle,
-                 cfg: ServeAppConfig):
+    def __init__(self, retriever: DeploymentHandle, reader: DeploymentHandle | None,
+                 generator: DeploymentHandle | None, cfg: ServeAppConfig):
         self._retriever = retriever
-        self._reader = reader
+        self._models = {mode: handle for mode, handle in (("extractive", reader),
+                                                          ("generative", generator))
+                        if handle is not None}
         self._cfg = cfg
 
     @api.post("/v1/answer", response_model=AnswerResponse, responses=_ERROR_RESPONSES,
@@ -186,39 +199,93 @@ class QAIngress:
     async def answer(self, request: Request) -> AnswerResponse:
         """Answers one question from the retrieved passages."""
         body = await read_body(request, self._cfg.max_body_bytes)
-        question = parse_answer_request(body, max_top_k=self._cfg.max_top_k)
+        question = parse_answer_request(body, max_top_k=self._cfg.max_top_k,
+                                        modes=self._cfg.modes)
         return await self._answer(question)
+
+    @api.post("/v1/retrieve", response_model=RetrieveResponse, responses=_ERROR_RESPONSES,
+              openapi_extra=_request_body_openapi(RetrieveRequest))
+    async def retrieve(self, request: Request) -> RetrieveResponse:
+        """The passages a question retrieves, without an answer."""
+        body = await read_body(request, self._cfg.max_body_bytes)
+        question = parse_answer_request(body, max_top_k=self._cfg.max_top_k,
+                                        model=RetrieveRequest)
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+        passages, lang = await self._retrieve(question, timings)
+        timings["total"] = _ms_since(started)
+        return RetrieveResponse(lang=lang, passages=passages, timings_ms=timings)
+
+    @api.get("/v1/info", response_model=InfoResponse)
+    async def info(self) -> InfoResponse:
+        """What the service runs: modes, index (size, languages, encoders), models."""
+        infos = await asyncio.gather(_probe(self._retriever),
+                                     *(_probe(handle) for handle in self._models.values()))
+        cfg = self._cfg
+        return InfoResponse(
+            version=__version__, modes=cfg.modes, default_mode=cfg.default_mode,
+            retriever_mode=cfg.retriever_mode, index=infos[0],
+            models={MODEL_NAMES[mode]: info for mode, info in zip(self._models, infos[1:])},
+            limits={"max_top_k": cfg.max_top_k, "default_top_k": cfg.default_top_k,
+                    "max_body_bytes": cfg.max_body_bytes})
 
     @api.get("/healthz", response_model=HealthResponse)
     async def healthz(self) -> JSONResponse:
-        """Says whether both deployments answer, and how many passages are indexed."""
-        retriever, reader = await asyncio.gather(_probe(self._retriever),
-                                                 _probe(self._reader))
+        """Says whether every deployment answers, and how many passages are indexed."""
+        names = ["retriever", *(MODEL_NAMES[mode] for mode in self._models)]
+        infos = await asyncio.gather(_probe(self._retriever),
+                                     *(_probe(handle) for handle in self._models.values()))
         health = HealthResponse(
-            status="ok" if "error" not in retriever and "error" not in reader else "degraded",
-            deployments={"retriever": _up_or_down(retriever), "reader": _up_or_down(reader)},
-            index_size=retriever.get("index_size"))
+            status="ok" if all("error" not in info for info in infos) else "degraded",
+            deployments={name: _up_or_down(info) for name, info in zip(names, infos)},
+            index_size=infos[0].get("index_size"))
         return JSONResponse(status_code=200 if health.status == "ok" else 503,
                             content=health.model_dump())
 
     async def _answer(self, question: AnswerRequest) -> AnswerResponse:
-        """Retrieves, then reads.
+        """Retrieves, then reads (extractive) or generates (generative).
 
         The request's language, reduced to its base code (`zh-CN` -> `zh`) as passages
-        are labelled, picks the BM25 index in `bm25` and `hybrid` modes.
+        are labelled, picks the BM25 index in `bm25` and `hybrid` modes and tags the
+        generator's answer language.
         """
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+        mode = question.mode or self._cfg.default_mode
+        lang = base_lang(question.lang) if question.lang else None
+        passages, answer_lang = await self._retrieve(question, timings)
+        if mode == "generative":  # with no passage, mGEN answers closed-book
+            made = await self._timed("generation", timings, self._models[mode].answer.remote(
+                question.question, lang, [{"title": p.title, "text": p.text} for p in passages]))
+        elif passages:
+            made = await self._timed("reading", timings, self._models[mode].answer.remote(
+                question.question, [p.text for p in passages]))
+        else:
+            made = {"answer": "", "score": 0.0}
+        timings["total"] = _ms_since(started)
+        return AnswerResponse(answer=str(made["answer"]), score=finite(made["score"]),
+                              lang=answer_lang, mode=mode, passages=passages,
+                              timings_ms=timings)
+
+    async def _retrieve(self, question: RetrieveRequest, timings: dict[str, float]
+                        ) -> tuple[list[PassageOut], str]:
+        """The question's passages and its language: the request's, else the top
+        passage's, else `und`."""
         top_k = question.top_k or self._cfg.default_top_k
         lang = base_lang(question.lang) if question.lang else None
-        hits = await self._call("retrieval", self._retriever.search.remote(
+        hits = await self._timed("retrieval", timings, self._retriever.search.remote(
             question.question, lang, top_k))
         passages = [to_passage(hit) for hit in hits]
-        answer_lang = question.lang or (passages[0].lang if passages else UNDETERMINED_LANG)
-        if not passages:
-            return AnswerResponse(answer="", score=0.0, lang=answer_lang, passages=[])
-        read = await self._call("reading", self._reader.answer.remote(
-            question.question, [p.text for p in passages]))
-        return AnswerResponse(answer=str(read["answer"]), score=finite(read["score"]),
-                              lang=answer_lang, passages=passages)
+        return passages, question.lang or (passages[0].lang if passages else UNDETERMINED_LANG)
+
+    @classmethod
+    async def _timed(cls, stage: str, timings: dict[str, float], response):
+        """`_call`, its wall time recorded in `timings[stage]` (milliseconds)."""
+        started = time.perf_counter()
+        try:
+            return await cls._call(stage, response)
+        finally:
+            timings[stage] = _ms_since(started)
 
     @staticmethod
     async def _call(stage: str, response):

@@ -27,6 +27,9 @@ UNDETERMINED_LANG = "und"  # BCP-47 "undetermined", when no passage says otherwi
 # The modes of rayqa.retrieval.retriever.MODES, repeated so that validating a config
 # needs no FAISS import; a unit test keeps the two in step.
 RetrieverMode = Literal["hybrid", "dense", "bm25"]
+# How an answer is made: a span by the extractive reader, or text by the generator
+# (mGEN, CORA) from the retrieved passages.
+AnswerMode = Literal["extractive", "generative"]
 
 
 class _Strict(BaseModel):
@@ -38,8 +41,8 @@ class _Strict(BaseModel):
 # --------------------------------------------------------------------------- requests
 
 
-class AnswerRequest(_Strict):
-    """Body of `POST /v1/answer`.
+class RetrieveRequest(_Strict):
+    """Body of `POST /v1/retrieve` (passages only), and the base of `AnswerRequest`.
 
     `top_k` is checked against `max_top_k` when validation gets a context
     `{"max_top_k": n}` (the ingress passes its config); without one only `>= 1` holds.
@@ -78,12 +81,38 @@ class AnswerRequest(_Strict):
         return value
 
 
-def parse_answer_request(body: bytes | str, max_top_k: int | None = None) -> AnswerRequest:
-    """Validates a raw JSON body into an `AnswerRequest`.
+
+class AnswerRequest(RetrieveRequest):
+    """Body of `POST /v1/answer`: a `RetrieveRequest` and how to answer.
+
+    Attributes:
+        mode: ``extractive`` or ``generative``; the service's ``default_mode`` when None.
+            A mode whose model the service does not hold is a 422.
+    """
+
+    mode: AnswerMode | None = None
+
+    @field_validator("mode")
+    @classmethod
+    def _mode_served(cls, value: str | None, info: ValidationInfo) -> str | None:
+        served = (info.context or {}).get("modes")
+        if value is not None and served is not None and value not in served:
+            raise ValueError(f"{value} answering is not served here (served: "
+                             f"{', '.join(served)})")
+        return value
+
+
+def parse_answer_request(body: bytes | str, max_top_k: int | None = None,
+                         modes: list[str] | None = None,
+                         model: type[RetrieveRequest] = AnswerRequest) -> RetrieveRequest:
+    """Validates a raw JSON body into an `AnswerRequest` (or another ``model``).
 
     Args:
         body: The request body.
         max_top_k: Upper bound of `top_k`; unchecked when None.
+        modes: The answer modes the service holds models for; unchecked when None.
+        model: The request model: `AnswerRequest`, or `RetrieveRequest` for
+            `/v1/retrieve` (where `mode` is an unknown field).
 
     Returns:
         The request.
@@ -93,7 +122,7 @@ def parse_answer_request(body: bytes | str, max_top_k: int | None = None) -> Ans
             that is not an object, a wrong type, a missing or unknown field, or a value
             out of range.
     """
-    return AnswerRequest.model_validate_json(body, context={"max_top_k": max_top_k})
+    return model.model_validate_json(body, context={"max_top_k": max_top_k, "modes": modes})
 
 
 # --------------------------------------------------------------------------- responses
@@ -113,18 +142,59 @@ class AnswerResponse(BaseModel):
     """Body of a successful `POST /v1/answer`.
 
     Attributes:
-        answer: The answer span, a substring of one of `passages` ("" when nothing was
-            retrieved).
-        score: The reader's score of the span (0.0 when nothing was retrieved or no
-            passage holds a valid span).
+        answer: Extractive: a span of one of `passages`; generative: the generated text
+            ("" when nothing was retrieved, extractive).
+        score: Extractive: the reader's span score; generative: the answer's sequence
+            log-probability (0.0 when there is no answer).
         lang: The request's `lang`, else the top passage's language, else `und`.
-        passages: The retrieved passages, best first.
+        mode: How the answer was made (`extractive` or `generative`).
+        passages: The retrieved passages, best first: those that fed the answer.
+        timings_ms: Milliseconds per stage (`retrieval`, `reading` or `generation`) and
+            in all (`total`), measured by the ingress around each call.
     """
 
     answer: str
     score: float
     lang: str
+    mode: AnswerMode
     passages: list[PassageOut]
+    timings_ms: dict[str, float]
+
+
+class RetrieveResponse(BaseModel):
+    """Body of a successful `POST /v1/retrieve`.
+
+    Attributes:
+        lang: The request's `lang`, else the top passage's language, else `und`.
+        passages: The retrieved passages, best first.
+        timings_ms: Milliseconds of `retrieval` and in all (`total`).
+    """
+
+    lang: str
+    passages: list[PassageOut]
+    timings_ms: dict[str, float]
+
+
+class InfoResponse(BaseModel):
+    """Body of `GET /v1/info`: what the service runs.
+
+    Attributes:
+        version: rayqa's version.
+        modes: The answer modes served; `default_mode` is the one of requests without.
+        retriever_mode: `hybrid`, `dense` or `bm25`.
+        index: The index's location, passage count, passages per language and encoder
+            (from the retriever; `{"error": ...}` when it does not answer).
+        models: Per answering deployment (`reader`, `generator`) what it loaded.
+        limits: `max_top_k`, `default_top_k`, `max_body_bytes`.
+    """
+
+    version: str
+    modes: list[str]
+    default_mode: str
+    retriever_mode: str
+    index: dict
+    models: dict[str, dict]
+    limits: dict[str, int]
 
 
 class HealthResponse(BaseModel):
@@ -209,13 +279,16 @@ class IngressOptions(_Strict):
     """Replica resources of the HTTP ingress."""
 
     num_cpus: float = Field(0.25, gt=0)
+    # GPUs per replica; fractional shares one GPU between replicas (e.g. 0.5).
+    num_gpus: float = Field(0, ge=0)
     num_replicas: int = Field(1, ge=1)
     autoscaling: AutoscalingOptions | None = None
     max_ongoing_requests: int = Field(64, ge=1)
 
     def deployment_options(self) -> dict:
         """Returns the kwargs of `Deployment.options` for these settings."""
-        options: dict = {"ray_actor_options": {"num_cpus": self.num_cpus},
+        options: dict = {"ray_actor_options": {"num_cpus": self.num_cpus,
+                                               "num_gpus": self.num_gpus},
                          "max_ongoing_requests": self.max_ongoing_requests}
         if self.autoscaling is not None:
             options["autoscaling_config"] = self.autoscaling.model_dump()
@@ -237,12 +310,28 @@ class BatchedDeploymentOptions(IngressOptions):
     batch_wait_timeout_s: float = Field(0.01, ge=0)
 
 
+class GeneratorOptions(BatchedDeploymentOptions):
+    """The generator deployment: resources, batching and decoding."""
+
+    # 1: greedy decoding; more: beam search.
+    num_beams: int = Field(1, ge=1)
+    # Longest answer in tokens; None: the length the model was trained for.
+    max_new_tokens: int | None = Field(None, ge=1)
+
+
 class ServeAppConfig(_Strict):
     """The `args` of the `rayqa` Serve application (`rayqa.serve.app:build_app`).
 
     Attributes:
         index_dir: Directory written by `rayqa.retrieval.build.build_index`.
-        reader_dir: `save_pretrained` directory of the extractive reader.
+        reader_dir: `save_pretrained` directory of the extractive reader (None: no
+            extractive mode).
+        generator_dir: `save_pretrained` directory of a trained mGEN (e.g. a CORA run's
+            last round `mgen/final`; None: no generative mode).
+        default_mode: The answer mode of requests that give none; its model must be set.
+        query_encoder: Question encoder overriding the index manifest's (CORA's
+            inference rule is round 0's query encoder with the last round's passage
+            encoder; CORA's indexes record it, so this is rarely needed).
         retriever_mode: `hybrid` (BM25 + dense, rank-fused), `dense` or `bm25`; see
             `rayqa.retrieval.retriever`. Only `dense` works on an index built without BM25.
         max_top_k: Largest `top_k` a request may ask for.
@@ -251,10 +340,14 @@ class ServeAppConfig(_Strict):
         ingress: Resources of the HTTP ingress.
         retriever: Resources and batching of the retriever deployment.
         reader: Resources and batching of the reader deployment.
+        generator: Resources, batching and decoding of the generator deployment.
     """
 
     index_dir: str = Field(min_length=1)
-    reader_dir: str = Field(min_length=1)
+    reader_dir: str | None = Field(None, min_length=1)
+    generator_dir: str | None = Field(None, min_length=1)
+    default_mode: AnswerMode = Field("extractive", validate_default=True)
+    query_encoder: str | None = Field(None, min_length=1)
     retriever_mode: RetrieverMode = "hybrid"
     max_top_k: int = Field(20, ge=1)
     default_top_k: int = Field(5, ge=1)  # after max_top_k: its validator reads that
@@ -262,6 +355,23 @@ class ServeAppConfig(_Strict):
     ingress: IngressOptions = Field(default_factory=IngressOptions)
     retriever: BatchedDeploymentOptions = Field(default_factory=BatchedDeploymentOptions)
     reader: BatchedDeploymentOptions = Field(default_factory=BatchedDeploymentOptions)
+    generator: GeneratorOptions = Field(default_factory=GeneratorOptions)
+
+    @property
+    def modes(self) -> list[str]:
+        """The answer modes this config holds a model for."""
+        return [mode for mode, model in (("extractive", self.reader_dir),
+                                         ("generative", self.generator_dir)) if model]
+
+    @field_validator("default_mode")
+    @classmethod
+    def _default_mode_served(cls, value: str, info: ValidationInfo) -> str:
+        # reader_dir and generator_dir come first, so they are in info.data when valid.
+        needed = "reader_dir" if value == "extractive" else "generator_dir"
+        if needed in info.data and not info.data[needed]:
+            raise ValueError(f"{value} needs {needed} (give reader_dir for extractive "
+                             "answers, generator_dir for generative ones, or both)")
+        return value
 
     @field_validator("default_top_k")
     @classmethod
@@ -283,8 +393,21 @@ class ServeAppConfig(_Strict):
         base = Path(base or Path.cwd())
         paths = {key: getattr(self, key) if storage.is_uri(getattr(self, key))
                  else str((base / getattr(self, key)).resolve())
-                 for key in ("index_dir", "reader_dir")}
+                 for key in self.model_dirs(base)}
         return self.model_copy(update=paths)
+
+    def model_dirs(self, base: str | Path | None = None) -> list[str]:
+        """The keys of the directories this config names (unset models left out).
+
+        A ``query_encoder`` that is neither a URI nor a directory (under ``base``, the
+        cwd when None) is a hub name and stays as it is.
+        """
+        keys = [key for key in ("index_dir", "reader_dir", "generator_dir")
+                if getattr(self, key)]
+        encoder = self.query_encoder
+        if encoder and (storage.is_uri(encoder) or (Path(base or Path.cwd()) / encoder).is_dir()):
+            keys.append("query_encoder")
+        return keys
 
 
 def load_app_config(args: dict | ServeAppConfig, check_paths: bool = True) -> ServeAppConfig:
@@ -292,8 +415,8 @@ def load_app_config(args: dict | ServeAppConfig, check_paths: bool = True) -> Se
 
     Args:
         args: The `args` mapping of `serve_config.yaml` (or an already built config).
-        check_paths: Fail now when `index_dir` or `reader_dir` is missing, rather than
-            in a replica log after the deployments were scheduled.
+        check_paths: Fail now when `index_dir` or a model directory is missing, rather
+            than in a replica log after the deployments were scheduled.
 
     Returns:
         The config; relative directories are resolved against the current directory.
@@ -308,7 +431,7 @@ def load_app_config(args: dict | ServeAppConfig, check_paths: bool = True) -> Se
         args = build_config(ServeAppConfig, args, source="serve app args")
     cfg = args.resolved()
     if check_paths:
-        for key in ("index_dir", "reader_dir"):  # local paths or URIs (s3://...)
+        for key in cfg.model_dirs():  # local paths or URIs (s3://...)
             if not storage.is_dir(getattr(cfg, key)):
                 raise ConfigError(f"serve app args: {key}: directory {getattr(cfg, key)} "
                                   "does not exist (run `make demo` or give another path)")

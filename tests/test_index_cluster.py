@@ -35,7 +35,7 @@ from rayqa.testing.tiny import build_tiny_reader
 from rayqa.retrieval.retriever import Retriever
 from test_job_submit import BIN, REPO, free_port, stop_node
 
-pytestmark = pytest.mark.ray
+pytestmark = [pytest.mark.ray, pytest.mark.nodes]
 LABEL = {"rayqa-role": "encoder"}
 RESOURCE = "encoder_slot"
 _NODES = ("import json, ray\nray.init()\n"
@@ -70,28 +70,44 @@ def cluster():
     env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32),
            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "HF_HUB_OFFLINE": "1"}
     env.pop("RAY_ADDRESS", None)
-    gcs = free_port()
-    head = _start(["--head", f"--port={gcs}", f"--ray-client-server-port={free_port()}",
-                   "--num-cpus=1", "--include-dashboard=false", f"--temp-dir={head_dir}"], env)
-    worker = None
+    # A node whose agents write their ports later than Ray's fixed 15 s (a loaded
+    # machine) exits at start (ray-project/ray#65983): the cluster start is retried.
+    for attempt in range(1, START_ATTEMPTS + 1):
+        head, worker, nodes = _start_cluster(env, head_dir, worker_dir)
+        if len(nodes) == 2:
+            break
+        for process in (worker, head):
+            stop_node(process)
+        if attempt == START_ATTEMPTS:
+            pytest.fail(f"the two-node cluster did not come up: {nodes}")
     try:
-        worker = _start([f"--address=127.0.0.1:{gcs}", "--num-cpus=2",
-                         f"--resources={json.dumps({RESOURCE: 2})}",
-                         f"--labels={','.join(f'{k}={v}' for k, v in LABEL.items())}",
-                         f"--temp-dir={worker_dir}"], env)
-        env["RAY_ADDRESS"] = f"127.0.0.1:{gcs}"
-        deadline = time.monotonic() + 120
-        while len(nodes := _nodes(env)) < 2:
-            if time.monotonic() > deadline or head.poll() is not None or worker.poll() is not None:
-                pytest.fail(f"the two-node cluster did not come up: {nodes}")
-            time.sleep(2)
         second = [n["id"] for n in nodes if n["labels"].get("rayqa-role") == "encoder"]
         assert len(second) == 1, nodes
         yield env, second[0]
     finally:
         for process in (worker, head):
-            if process is not None:
-                stop_node(process)
+            stop_node(process)
+
+
+START_ATTEMPTS = 3
+
+
+def _start_cluster(env: dict, head_dir: str, worker_dir: str) -> tuple:
+    """Head and second node; returns them and the alive nodes (fewer than 2: failed)."""
+    gcs = free_port()
+    head = _start(["--head", f"--port={gcs}", f"--ray-client-server-port={free_port()}",
+                   "--num-cpus=1", "--include-dashboard=false", f"--temp-dir={head_dir}"], env)
+    worker = _start([f"--address=127.0.0.1:{gcs}", "--num-cpus=2",
+                     f"--resources={json.dumps({RESOURCE: 2})}",
+                     f"--labels={','.join(f'{k}={v}' for k, v in LABEL.items())}",
+                     f"--temp-dir={worker_dir}"], env)
+    env["RAY_ADDRESS"] = f"127.0.0.1:{gcs}"
+    deadline = time.monotonic() + 120
+    while len(nodes := _nodes(env)) < 2:
+        if time.monotonic() > deadline or head.poll() is not None or worker.poll() is not None:
+            return head, worker, nodes
+        time.sleep(2)
+    return head, worker, nodes
 
 
 @pytest.fixture(scope="module")

@@ -78,15 +78,20 @@ def reader_f1(model_dir, dev) -> float:
     return mean_f1(dev, ExtractiveReader(model_dir, device="cpu").predict(dev))
 
 
+def task_files(tmp_path, train, dev, **encoder):
+    """``train.json`` / ``dev.json`` of a learnable task in ``tmp_path`` and a tiny reader
+    (``init``, tokenizer on the training contexts and questions) of ``encoder`` sizes."""
+    write_squad(train, tmp_path / "train.json")
+    write_squad(dev, tmp_path / "dev.json")
+    return build_tiny_reader([e.context for e in train] + [e.question for e in train],
+                             tmp_path / "init", layers=2, heads=2, seed=SEED, **encoder)
+
+
 def test_reader_learns_spans_of_unseen_words(ray_local, tmp_path):
     from jobs.train import main
 
     train, dev = reader_task(SEED, "train", 600), reader_task(SEED, "dev", 90)
-    write_squad(train, tmp_path / "train.json")
-    write_squad(dev, tmp_path / "dev.json")
-    init = build_tiny_reader([e.context for e in train] + [e.question for e in train],
-                             tmp_path / "init", vocab_size=500, hidden=64, layers=2, heads=2,
-                             intermediate=128, seed=SEED)
+    init = task_files(tmp_path, train, dev, vocab_size=500, hidden=64, intermediate=128)
     result = main(["--config", "configs/reader.yaml", *train_overrides(
         tmp_path, **{"model.name_or_path": init, "model.max_seq_length": 64,
                      "model.doc_stride": 16, "model.max_query_length": 16,

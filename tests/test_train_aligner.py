@@ -86,14 +86,11 @@ def test_verifier_checkpoints_resumes_and_exports(ray_local, tmp_path):
     and the export reads questions with their translated answers."""
     from jobs.train import main
     from rayqa.answer.extractive import ExtractiveReader
+    from tests.test_learning import task_files
     from tests.test_train import final_state
 
     train, dev = alignment_task(SEED, "train", 96), alignment_task(SEED, "dev", 16)
-    write_squad(train, tmp_path / "train.json")
-    write_squad(dev, tmp_path / "dev.json")
-    init = build_tiny_reader([e.context for e in train] + [e.question for e in train],
-                             tmp_path / "init", vocab_size=400, hidden=32, layers=2, heads=2,
-                             intermediate=64, seed=SEED)
+    init = task_files(tmp_path, train, dev, vocab_size=400, hidden=32, intermediate=64)
     args = ["--config", "configs/crosslingual/verifier.yaml", f"output_dir={tmp_path / 'out'}",
             f"model.name_or_path={init}", "model.max_seq_length=96", "model.doc_stride=32",
             "model.max_query_length=48", "alignment.max_question_tokens=32",

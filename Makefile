@@ -14,7 +14,7 @@ export HF_HUB_OFFLINE = 1
 export TRANSFORMERS_OFFLINE = 1
 export TOKENIZERS_PARALLELISM = false
 
-.PHONY: setup demo test test-fast bench clean
+.PHONY: setup browser demo test test-fast bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,16 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 setup: $(VENV)/.installed
+
+# Headless Chromium and its driver from Debian, for the web page's test (tests/test_serve.py
+# drives the page through selenium). Installed when missing and the user is root (CI);
+# elsewhere install `chromium chromium-driver` yourself, or that one test skips.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium chromium-driver >/dev/null; \
+	else echo "make browser: no chromium; install chromium and chromium-driver" >&2; fi
 
 demo: setup
 	$(VENV)/bin/rayqa demo --workdir runs/demo
@@ -36,7 +46,7 @@ demo: setup
 # which the other process's training made happen on 2 cores.
 TEST_WORKERS ?= 2
 
-test: setup
+test: setup browser
 	RAYQA_SHARED=$(SHARED) NLTK_DATA=$(SHARED)/data/nltk_data $(PY) -m pytest -q -ra --durations=25 \
 		-n $(TEST_WORKERS) --dist loadfile -m "not nodes"
 	RAYQA_SHARED=$(SHARED) NLTK_DATA=$(SHARED)/data/nltk_data $(PY) -m pytest -q -ra -m nodes

@@ -307,9 +307,18 @@ def local_model(name_or_path: str | os.PathLike) -> str:
 
     A URI (e.g. an export under ``s3://``) becomes its verified local copy: rayqa's
     exports carry a ``manifest.json``; a directory uploaded without one is copied as
-    it is. Hub names and local paths are returned unchanged.
+    it is. A local directory with a manifest is checked against it in place; hub
+    names and local paths without one are returned unchanged.
+
+    Raises:
+        ValueError: A file the manifest lists is missing or changed; the message names it.
     """
     if is_local(name_or_path):
-        return str(name_or_path).removeprefix("file://")
+        path = str(name_or_path).removeprefix("file://")
+        if os.path.isfile(os.path.join(path, "manifest.json")):
+            from rayqa.manifest import read_manifest
+
+            read_manifest(path)  # raises naming the file that differs
+        return path
     with_manifest = is_file(join(name_or_path, "manifest.json"))
     return str(local_copy(name_or_path, "manifest.json" if with_manifest else None))

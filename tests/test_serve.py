@@ -1,40 +1,33 @@
 """Integration tests of the Serve app over HTTP: tiny reader, tiny index, local Ray.
 
 One app serves the whole module (starting Serve is the slow part); every bad input
-must come back 4xx with a JSON message, never 5xx.
+must come back 4xx with a JSON message, never 5xx. A second app at `/faulty` binds the
+same ingress to deployments that hang or raise, for the 504 and 500 paths. The test
+that kills a replica runs last: it leaves the app whole, but slower for a while.
 """
 
+import asyncio
 import json
+import os
+import random
+import re
+import shutil
 import threading
+import time
+import uuid
 
 import httpx
 import pytest
 
+from rayqa.testing.service import PASSAGES, QUESTIONS
+
 pytestmark = pytest.mark.ray
 
 PORT = 8123  # not Serve's default 8000, so a developer's running service is left alone
+BASE_URL = f"http://127.0.0.1:{PORT}"
 MAX_TOP_K = 4
 MAX_BODY = 8192
-
-PASSAGES = [
-    {"id": "en-1", "title": "Goethe", "lang": "en", "article_id": "q5879",
-     "text": "Johann Wolfgang von Goethe wrote Faust, a tragic play in two parts."},
-    {"id": "en-2", "title": "Danube", "lang": "en", "article_id": "q1653",
-     "text": "The Danube flows through Vienna, Budapest and Belgrade to the Black Sea."},
-    {"id": "de-1", "title": "Goethe", "lang": "de", "article_id": "q5879",
-     "text": "Johann Wolfgang von Goethe schrieb den Faust, eine Tragödie in zwei Teilen."},
-    {"id": "de-2", "title": "Donau", "lang": "de", "article_id": "q1653",
-     "text": "Die Donau fließt durch Wien, Budapest und Belgrad bis ins Schwarze Meer."},
-    {"id": "es-1", "title": "Goethe", "lang": "es", "article_id": "q5879",
-     "text": "Johann Wolfgang von Goethe escribió Fausto, una tragedia en dos partes."},
-    {"id": "zh-1", "title": "歌德", "lang": "zh", "article_id": "q5879",
-     "text": "约翰·沃尔夫冈·冯·歌德写了《浮士德》，这是一部分为两部的悲剧。"},
-    {"id": "zh-2", "title": "多瑙河", "lang": "zh", "article_id": "q1653",
-     "text": "多瑙河流经维也纳、布达佩斯和贝尔格莱德，最后注入黑海。"},
-]
-QUESTIONS = ["Who wrote Faust?", "Wer schrieb den Faust?", "谁写了浮士德？",
-             "Where does the Danube flow?"]
-
+MAX_QUESTION_CHARS = 300
 
 @pytest.fixture(scope="module")
 def client(ray_local, tmp_path_factory):
@@ -53,36 +46,18 @@ def client(ray_local, tmp_path_factory):
 
 
 def _app_args(root):
-    """Builds the tiny reader and index under `root` and returns the app args."""
-    from rayqa.config import IndexJobConfig, ReaderConfig, ReaderJobConfig, save_config
-    from rayqa.retrieval.build import build_index
-    from rayqa.testing.tiny import build_tiny_reader
-    from rayqa.testing.tiny_seq2seq import build_tiny_mt5
+    """Builds the tiny service under `root` and returns the app args."""
+    from rayqa.testing.service import build_tiny_service
 
-    passages_file = root / "passages.jsonl"
-    passages_file.write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in PASSAGES),
-                             encoding="utf-8")
-    texts = [p["title"] + " " + p["text"] for p in PASSAGES] + QUESTIONS
-    reader_dir = build_tiny_reader(texts, root / "reader", vocab_size=500)
-    # Short windows, saved as a trained checkpoint would save them: with 384 positions
-    # an untrained reader's n-best starts and ends all land on padding, so every answer
-    # would be "" and the substring checks below would prove nothing.
-    geometry = ReaderConfig(name_or_path=str(reader_dir), max_seq_length=48, doc_stride=16,
-                           max_query_length=16)
-    save_config(ReaderJobConfig(output_dir=str(reader_dir), model=geometry), reader_dir)
-    # The tiny reader's encoder doubles as the passage encoder: only the plumbing is tested.
-    index_dir = build_index(IndexJobConfig.model_validate({
-        "output_dir": str(root / "index"), "passages_files": [str(passages_file)],
-        "encoder": {"name_or_path": str(reader_dir), "max_length": 64, "batch_size": 4,
-                    "cpus_per_actor": 0.25}}))
-    # A random-weight mT5 as mGEN: generative answers are strings, not right answers.
-    generator_dir = build_tiny_mt5(texts, root / "mgen", vocab_size=400)
-    small = {"num_cpus": 0.25, "max_batch_size": 4, "batch_wait_timeout_s": 0.05}
-    return {"index_dir": str(index_dir), "reader_dir": str(reader_dir),
-            "generator_dir": str(generator_dir), "retriever_mode": "hybrid",
+    # A dead replica is noticed at the next health check: every second here.
+    small = {"num_cpus": 0.25, "max_batch_size": 4, "batch_wait_timeout_s": 0.05,
+             "health_check_period_s": 1.0}
+    return {**build_tiny_service(root, translators=True), "retriever_mode": "hybrid",
             "default_top_k": 2, "max_top_k": MAX_TOP_K, "max_body_bytes": MAX_BODY,
+            "max_question_chars": MAX_QUESTION_CHARS, "request_timeout_s": 60,
             "ingress": {"num_cpus": 0.25}, "retriever": small, "reader": small,
-            "generator": {**small, "num_cpus": 0.2, "max_new_tokens": 6}}
+            "generator": {**small, "num_cpus": 0.2, "max_new_tokens": 6},
+            "translator": {**small, "num_cpus": 0.1, "max_batch_size": 8}}
 
 
 # --------------------------------------------------------------------------- happy path
@@ -139,6 +114,42 @@ def test_generative_mode_answers_from_the_same_passages(client):
     assert body["passages"] == extractive["passages"]  # what fed the generator
 
 
+def test_translate_test_reads_through_the_pivot_and_aligns_back(client):
+    question = {"question": "Who wrote Faust?", "lang": "en", "top_k": 4,
+                "mode": "translate-test"}
+    response = client.post("/v1/answer", json=question)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["mode"] == "translate-test" and body["lang"] == "en"
+    # Only German and English passages have models (de-en, en-de); two are read at most.
+    retrieved = client.post("/v1/retrieve", json={k: v for k, v in question.items()
+                                                  if k != "mode"}).json()["passages"]
+    readable = [p for p in retrieved if p["lang"] in ("de", "en")][:2]
+    assert body["passages"] == readable
+    trace = body["translation"]
+    assert trace["pivot_lang"] == "en" and trace["question"] == question["question"]
+    assert {"retrieval", "translation", "reading", "total"} <= set(body["timings_ms"])
+    if trace["answer"]:  # aligned onto the passage it came from, in that passage's language
+        assert any(body["answer"] in p["text"] for p in readable)
+        if "back_translation" not in body["timings_ms"]:  # read from an English passage
+            assert trace["answer_translated"] == trace["answer"]
+    else:
+        assert body["answer"] == ""
+
+
+def test_translate_test_refuses_a_language_it_cannot_translate(client):
+    response = client.post("/v1/answer", json={"question": "谁写了浮士德？", "lang": "zh",
+                                               "mode": "translate-test"})
+    assert response.status_code == 422, response.text
+    assert response.json()["message"] == \
+        "lang: translate-test has no zh -> en translator (pairs: de-en, en-de)"
+
+
+def test_other_modes_have_no_translation_trace(client):
+    body = client.post("/v1/answer", json={"question": "Who wrote Faust?"}).json()
+    assert "translation" not in body
+
+
 def test_retrieve_gives_the_passages_an_answer_reads(client):
     question = {"question": "Where does the Danube flow?", "lang": "de", "top_k": 3}
     response = client.post("/v1/retrieve", json=question)
@@ -155,7 +166,8 @@ def test_info_names_modes_index_and_models(client):
     response = client.get("/v1/info")
     assert response.status_code == 200, response.text
     info = response.json()
-    assert info["modes"] == ["extractive", "generative"] and info["default_mode"] == "extractive"
+    assert info["modes"] == ["extractive", "generative", "translate-test"]
+    assert info["default_mode"] == "extractive"
     assert info["retriever_mode"] == "hybrid"
     index = info["index"]
     assert index["index_size"] == len(PASSAGES)
@@ -163,8 +175,10 @@ def test_info_names_modes_index_and_models(client):
     assert index["encoder"]["queries"] == index["encoder"]["passages"]  # no bi-encoder here
     assert info["models"]["reader"]["model_dir"].endswith("reader")
     assert info["models"]["generator"]["model_dir"].endswith("mgen")
+    assert info["models"]["translator"] == {"pairs": ["de-en", "en-de"]}
     assert info["limits"] == {"max_top_k": MAX_TOP_K, "default_top_k": 2,
-                              "max_body_bytes": MAX_BODY}
+                              "max_body_bytes": MAX_BODY,
+                              "max_question_chars": MAX_QUESTION_CHARS}
 
 
 def test_default_top_k(client):
@@ -197,7 +211,14 @@ def test_concurrent_requests_are_batched_and_all_answered(client):
 
 
 def test_body_just_under_the_limit_is_accepted(client):
-    question = "Who wrote Faust? " + "x" * (MAX_BODY - 100)
+    body = '{"question": "Who wrote Faust?", "top_k": 1' + " " * (MAX_BODY - 60) + "}"
+    assert MAX_BODY - 20 < len(body) <= MAX_BODY
+    response = client.post("/v1/answer", content=body)
+    assert response.status_code == 200, response.text
+
+
+def test_question_at_the_cap_is_accepted(client):
+    question = "Who wrote Faust? " + "x" * (MAX_QUESTION_CHARS - 17)
     response = client.post("/v1/answer", json={"question": question, "top_k": 1})
     assert response.status_code == 200, response.text
 
@@ -207,7 +228,7 @@ def test_healthz(client):
     assert response.status_code == 200, response.text
     assert response.json() == {"status": "ok",
                                "deployments": {"retriever": "up", "reader": "up",
-                                               "generator": "up"},
+                                               "generator": "up", "translator": "up"},
                                "index_size": len(PASSAGES)}
 
 
@@ -258,6 +279,10 @@ BAD_REQUESTS = [
      f"between 1 and {MAX_TOP_K}"),
     ("lang_bad_format", _json({"question": "q", "lang": "english!"}), 422, "lang"),
     ("lang_not_string", _json({"question": "q", "lang": 1}), 422, "lang"),
+    ("lang_unknown", _json({"question": "q", "lang": "qq"}), 422,
+     "lang: 'qq' is not a known language code"),
+    ("question_over_cap", _json({"question": "x" * (MAX_QUESTION_CHARS + 1)}), 422,
+     f"question: must be at most {MAX_QUESTION_CHARS} characters"),
     ("unknown_field", _json({"question": "q", "topk": 3}), 422, "topk: unknown field"),
     ("unknown_mode", _json({"question": "q", "mode": "abstractive"}), 422, "mode"),
     ("mode_not_string", _json({"question": "q", "mode": 1}), 422, "mode"),
@@ -302,3 +327,307 @@ def test_bad_app_args_fail_before_deploying(tmp_path):
 
     with pytest.raises(ConfigError, match="max_top_k"):
         build_app({"index_dir": str(tmp_path), "reader_dir": str(tmp_path), "max_top_k": -1})
+
+
+# --------------------------------------------------------------------------- web page
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (Debian's `chromium` and `chromium-driver`, `make browser`)."""
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver):
+        if os.environ.get("CI"):  # make test installs them there: missing is an error
+            pytest.fail("CI run without chromium and chromedriver (make browser)")
+        pytest.skip("needs Debian's chromium and chromium-driver (make browser)")
+    from selenium import webdriver
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--window-size=1200,1000"):
+        options.add_argument(flag)
+    chrome = webdriver.Chrome(options=options,
+                              service=webdriver.ChromeService(executable_path=driver))
+    try:
+        yield chrome
+    finally:
+        chrome.quit()
+
+
+def _ask_on_page(browser, question, lang=""):
+    from selenium.webdriver.common.by import By
+
+    for field, value in (("question", question), ("lang", lang), ("top_k", "3")):
+        box = browser.find_element(By.ID, field)
+        box.clear()
+        box.send_keys(value)
+    browser.find_element(By.ID, "ask").click()
+
+
+def test_web_page_asks_and_shows_answer_passages_and_timings(client, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, 60)
+    browser.get(BASE_URL + "/")
+    # The page fills its mode menu from /v1/info.
+    wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "#mode option"))
+    modes = [o.text for o in browser.find_elements(By.CSS_SELECTOR, "#mode option")]
+    assert modes == ["extractive", "generative", "translate-test"]
+    assert f"{len(PASSAGES)} passages (de, en, es, zh)" in browser.find_element(By.ID, "about").text
+
+    _ask_on_page(browser, "Wer schrieb den Faust?", "de")
+    wait.until(lambda b: b.find_element(By.ID, "result").is_displayed())
+    browser.save_screenshot(str(tmp_path / "answer.png"))
+    expected = client.post("/v1/answer", json={"question": "Wer schrieb den Faust?",
+                                               "lang": "de", "top_k": 3,
+                                               "mode": "extractive"}).json()
+    shown = browser.find_element(By.ID, "answer").text
+    assert shown == (expected["answer"] or "(no answer found)")
+    items = browser.find_elements(By.CSS_SELECTOR, "#passages li.passage")
+    assert [i.find_element(By.CLASS_NAME, "lang").text for i in items] == \
+        [p["lang"] for p in expected["passages"]]
+    assert [i.find_element(By.CLASS_NAME, "score").text for i in items] == \
+        [f"{p['score']:.3f}" for p in expected["passages"]]
+    timings = browser.find_element(By.ID, "timings").text
+    assert re.search(r"retrieval [\d.]+ ms · reading [\d.]+ ms · total [\d.]+ ms", timings)
+
+    # A bad input shows the API's own message, and hides the stale answer.
+    _ask_on_page(browser, "Wer schrieb den Faust?", "english!")
+    wait.until(lambda b: b.find_element(By.ID, "error").is_displayed())
+    assert browser.find_element(By.ID, "error").text == \
+        "422: lang: 'english!' is not a known language code (BCP 47, like 'en' or 'zh-CN')"
+    assert not browser.find_element(By.ID, "result").is_displayed()
+
+
+# --------------------------------------------------------------------------- load
+
+
+def _load(requests, concurrency, **kwargs):
+    from rayqa.serve.loadgen import run_load
+
+    report = asyncio.run(run_load(BASE_URL, requests, concurrency, **kwargs))
+    print(report.summary())
+    return report
+
+
+def test_load_with_malformed_requests_gets_no_5xx(client):
+    from rayqa.serve.loadgen import make_requests, malformed_requests
+
+    info = client.get("/v1/info").json()
+    # Translate-test answers only languages it has models for: not every valid question.
+    modes = [mode for mode in info["modes"] if mode != "translate-test"]
+    requests = make_requests(400, info["limits"], modes, malformed_fraction=0.05)
+    kinds = {r.kind for r in requests}
+    assert kinds >= {r.kind for r in malformed_requests(info["limits"], random.Random())}
+    report = _load(requests, concurrency=32)
+    assert report.server_errors == 0
+    assert report.wrong_count == 0, report.wrong
+    assert report.by_kind["valid 200"] == sum(r.kind == "valid" for r in requests)
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def _samples(ray_local) -> list:
+    """The samples of Ray's Prometheus endpoint on this node."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    port = ray_local._private.worker.global_worker.node.metrics_export_port
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    return [sample for family in text_string_to_metric_families(text)
+            for sample in family.samples]
+
+
+def _value(samples, name, **labels) -> float:
+    """Sum of the samples named `name` (after Ray's prefix) whose labels include `labels`."""
+    return sum(s.value for s in samples if s.name.removeprefix("ray_") == name
+               and all(s.labels.get(k) == v for k, v in labels.items()))
+
+
+def _wait_for(predicate, timeout_s, what, interval_s=0.5):
+    """Polls `predicate` until it returns a true value; fails naming `what` after
+    `timeout_s` (a bound on a hang, not a timing assertion)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval_s)
+    pytest.fail(f"{what} did not happen within {timeout_s} s")
+
+
+def test_metrics_reach_rays_prometheus_endpoint(client, ray_local):
+    assert client.post("/v1/answer", json={"question": "Who wrote Faust?"}).status_code == 200
+    assert client.post("/v1/answer", json={"question": "q", "topk": 1}).status_code == 422
+    wanted = [("rayqa_requests_total", {"route": "/v1/answer", "mode": "extractive",
+                                        "status": "200"}),
+              ("rayqa_requests_total", {"route": "/v1/answer", "status": "422"}),
+              ("rayqa_errors_total", {"kind": "validation_error"}),
+              ("rayqa_stage_latency_ms_count", {"stage": "retrieval"}),
+              ("rayqa_stage_latency_ms_count", {"stage": "reading"}),
+              ("rayqa_batch_size_count", {"deployment": "Reader"}),
+              ("rayqa_batch_size_count", {"deployment": "Retriever"})]
+
+    def all_there():
+        samples = _samples(ray_local)
+        return samples if all(_value(samples, n, **labels) >= 1 for n, labels in wanted) \
+            else None
+
+    _wait_for(all_there, 90, "every rayqa metric in the scrape")
+
+
+# --------------------------------------------------------------------------- failures
+
+HANG = "hang"  # a question the stuck retriever never answers
+
+
+def _faulty_deployments():
+    """A retriever that hangs on questions starting with HANG, and a reader whose every
+    batch raises, through the real deployments' batching and health-check code."""
+    from ray import serve
+
+    from rayqa.serve.deployments import _BatchedModel
+
+    @serve.deployment(name="StuckRetriever")
+    class StuckRetriever:
+        async def search(self, question, lang, top_k):
+            if question.startswith(HANG):
+                await asyncio.sleep(3600)
+            return [{"id": "p1", "title": "t", "text": "some passage", "lang": "en",
+                     "score": 1.0}]
+
+        def info(self):
+            return {"index_size": 1}
+
+    @serve.deployment(name="FailingReader")
+    class FailingReader(_BatchedModel):
+        def __init__(self):
+            self._setup_batching(self.answer, 4, 0.01)
+
+        @serve.batch
+        async def answer(self, questions, passages):
+            return await self._run(self._fail, questions, passages)
+
+        @staticmethod
+        def _fail(questions, passages):
+            raise RuntimeError(f"reader exploded on {questions[0]!r}")
+
+        def info(self):
+            return {}
+
+    return StuckRetriever, FailingReader
+
+
+@pytest.fixture(scope="module")
+def faulty(client, tmp_path_factory):
+    """The real ingress at `/faulty`, over a hanging retriever and a raising reader."""
+    from ray import serve
+
+    from rayqa.serve.ingress import QAIngress
+    from rayqa.serve.schemas import load_app_config
+
+    root = tmp_path_factory.mktemp("faulty")
+    cfg = load_app_config({"index_dir": str(root), "reader_dir": str(root),
+                           "request_timeout_s": 2.0})
+    stuck, failing = _faulty_deployments()
+    light = {"ray_actor_options": {"num_cpus": 0.05}}
+    app = QAIngress.options(**light).bind(
+        {"retriever": stuck.options(**light).bind(),
+         "reader": failing.options(**light, health_check_period_s=1.0).bind()}, cfg)
+    serve.run(app, name="faulty", route_prefix="/faulty")
+    yield client
+    serve.delete("faulty")
+
+
+def _replicas(app: str, deployment: str) -> set[str]:
+    import ray
+
+    return {a["name"] for a in ray.util.list_named_actors(all_namespaces=True)
+            if a["name"].startswith(f"SERVE_REPLICA::{app}#{deployment}#")}
+
+
+def test_slow_stage_gets_504_naming_it(faulty):
+    response = faulty.post("/faulty/v1/answer", json={"question": f"{HANG} please"})
+    assert response.status_code == 504, response.text
+    assert response.json()["message"] == "no answer within 2.0 s (retrieval was still running)"
+
+
+def test_model_that_raises_gets_500_json_a_log_line_and_a_new_replica(faulty, ray_local):
+    first = _replicas("faulty", "FailingReader")
+    marker = uuid.uuid4().hex
+    for i in range(3):  # three failed batches in a row make the replica unhealthy
+        response = faulty.post("/faulty/v1/answer", json={"question": f"{marker} {i}"})
+        assert response.status_code == 500, response.text
+        assert response.json() == {"error": "internal_error",
+                                   "message": "reading failed: RuntimeError", "fields": []}
+    logs = ray_local._private.worker.global_worker.node.get_logs_dir_path()
+
+    def logged():
+        from pathlib import Path
+        return any(marker in path.read_text(errors="replace")
+                   for path in Path(logs).rglob("*") if path.is_file())
+
+    _wait_for(logged, 30, "the failure's log line")
+    # check_health fails after three failed batches, so Serve replaces the replica.
+    _wait_for(lambda: (now := _replicas("faulty", "FailingReader")) and now != first, 60,
+              "replacement of the unhealthy reader replica")
+
+
+def test_index_that_does_not_match_its_manifest_is_refused_at_replica_start(client, tmp_path):
+    from ray import serve
+
+    from rayqa.serve.app import build_app
+
+    info = client.get("/v1/info").json()
+    broken = tmp_path / "index"
+    shutil.copytree(info["index"]["index_dir"], broken)
+    listed = json.loads((broken / "manifest.json").read_text(encoding="utf-8"))["files"]
+    store = broken / sorted(f for f in listed if f.startswith("passages/"))[0]
+    store.write_bytes(store.read_bytes() + b"\0")  # one byte more than was built
+    args = {"index_dir": str(broken), "reader_dir": info["models"]["reader"]["model_dir"],
+            "retriever_mode": "bm25",
+            "ingress": {"num_cpus": 0.05, "max_constructor_retries": 1},
+            "retriever": {"num_cpus": 0.05, "max_constructor_retries": 1},
+            "reader": {"num_cpus": 0.05, "max_constructor_retries": 1}}
+    try:
+        with pytest.raises(RuntimeError, match=r"broken failed: .*\['Retriever'\]"):
+            serve.run(build_app(args), name="broken", route_prefix="/broken")
+        # Serve's status (`serve status`) carries the replica's own error.
+        message = serve.status().applications["broken"].deployments["Retriever"].message
+        assert "sha256 differs" in message and store.name in message, message
+    finally:
+        serve.delete("broken")
+    assert client.get("/healthz").status_code == 200  # the real app is untouched
+
+
+def test_killed_reader_replica_is_replaced_and_a_retrying_client_loses_nothing(client):
+    import ray
+
+    from rayqa.serve.loadgen import make_requests
+
+    info = client.get("/v1/info").json()
+    requests = make_requests(160, info["limits"], ["extractive"], malformed_fraction=0,
+                             seed=7)
+    (victim,) = _replicas("rayqa", "Reader")
+    result = {}
+    load = threading.Thread(target=lambda: result.update(
+        report=_load(requests, concurrency=8, retry_503=True)))
+    load.start()
+    _wait_for(lambda: client.get("/healthz").status_code == 200, 30, "a healthy start")
+    killed_at = time.monotonic()
+    ray.kill(ray.get_actor(victim, namespace="serve"), no_restart=True)
+    assert load.is_alive(), "the load ended before the kill: make it longer"
+    outage = _wait_for(lambda: (r := client.get("/healthz")).status_code == 503 and r.json(),
+                       30, "/healthz reporting the outage", interval_s=0.2)
+    assert outage["status"] == "degraded"
+    assert outage["deployments"]["reader"].startswith("down: ")
+    assert outage["deployments"]["retriever"] == "up"
+    _wait_for(lambda: _replicas("rayqa", "Reader") - {victim} and
+              client.get("/healthz").status_code == 200, 60, "a new reader replica")
+    print(f"reader replica replaced {time.monotonic() - killed_at:.1f} s after the kill")
+    load.join(timeout=300)
+    report = result["report"]
+    assert report.server_errors == 0 and report.wrong_count == 0, report.wrong
+    assert report.by_kind["valid 200"] == len(requests)

@@ -85,6 +85,27 @@ def test_body_must_be_an_object(raw):
     assert error.message == "body: must be a JSON object"
 
 
+@pytest.mark.parametrize("lang", ["en", "zh-CN", "zh_tw", "sr-Latn", "pt-BR", "fil", "sw"])
+def test_registered_language_tags_are_accepted(lang):
+    assert parse_answer_request(json.dumps({"question": "q", "lang": lang})).lang == lang
+
+
+@pytest.mark.parametrize("lang", ["qq", "xx", "zz-ZZ", "en-", "english"])
+def test_unknown_language_is_named(lang):
+    error = _error_of({"question": "q", "lang": lang})
+    assert error.message == (f"lang: {lang!r} is not a known language code (BCP 47, like "
+                             "'en' or 'zh-CN')")
+
+
+def test_question_length_cap_counts_characters():
+    at_cap = json.dumps({"question": "谁" * 12})
+    assert parse_answer_request(at_cap, max_question_chars=12).question == "谁" * 12
+    with pytest.raises(ValidationError) as caught:
+        parse_answer_request(json.dumps({"question": "谁" * 13}), max_question_chars=12)
+    assert describe_validation_error(caught.value).message == \
+        "question: must be at most 12 characters (got 13)"
+
+
 def test_top_k_without_context_only_needs_to_be_positive():
     assert AnswerRequest.model_validate({"question": "q", "top_k": 1000}).top_k == 1000
 
@@ -103,9 +124,13 @@ def test_config_defaults_and_deployment_options(tmp_path):
     cfg = load_app_config(_args(tmp_path, reader={"num_cpus": 0.5, "max_batch_size": 4,
                                                   "autoscaling": {"max_replicas": 3}}))
     assert (cfg.default_top_k, cfg.max_top_k, cfg.max_body_bytes) == (5, 20, 65536)
-    assert cfg.retriever.deployment_options() == {
+    assert (cfg.max_question_chars, cfg.request_timeout_s, cfg.retry_after_s) == (1000, 30, 1)
+    retriever = cfg.retriever.deployment_options(retry_after_s=2)
+    assert retriever.pop("backpressure_config").retry_after_s == 2
+    assert retriever == {
         "ray_actor_options": {"num_cpus": 0.25, "num_gpus": 0}, "max_ongoing_requests": 64,
-        "num_replicas": 1}
+        "max_queued_requests": 256, "health_check_period_s": 10.0,
+        "health_check_timeout_s": 30.0, "max_constructor_retry_count": 3, "num_replicas": 1}
     reader = cfg.reader.deployment_options()
     assert reader["ray_actor_options"] == {"num_cpus": 0.5, "num_gpus": 0}
     assert reader["autoscaling_config"]["max_replicas"] == 3
@@ -229,3 +254,30 @@ def test_schemas_import_stays_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=REPO)
     assert out.stdout.strip() == "[]"
+
+
+def test_translate_test_config(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _args(tmp_path)
+    (tmp_path / "opus-mt-de-en").mkdir()
+    translate = {"translator": {"models": {"de-en": "opus-mt-de-en",
+                                           "en-de": "Helsinki-NLP/opus-mt-en-de"}}}
+    cfg = load_app_config({"index_dir": "index", "reader_dir": "reader",
+                           "translate_test": translate, "default_mode": "translate-test"})
+    assert cfg.modes == ["extractive", "translate-test"]
+    models = cfg.translate_test.translator.models
+    # A local directory is made absolute for the replicas; a hub name stays as given.
+    assert models == {"de-en": str(tmp_path / "opus-mt-de-en"),
+                      "en-de": "Helsinki-NLP/opus-mt-en-de"}
+    assert cfg.translate_test.supports("de", "en") and not cfg.translate_test.supports("zh", "en")
+    # No reader at all: translate-test has nothing to read with.
+    with pytest.raises(ConfigError, match="default_mode: .*translate-test needs translate_test"):
+        load_app_config({"index_dir": "index", "generator_dir": "reader",
+                         "translate_test": translate, "default_mode": "translate-test"})
+    with pytest.raises(ConfigError, match="translate_test.reader_dir: directory .* does not"):
+        load_app_config({"index_dir": "index", "reader_dir": "reader",
+                         "translate_test": {**translate, "reader_dir": "no-such-reader"}})
+    with pytest.raises(ConfigError, match="translate_test.translator: .*kind: marian"):
+        load_app_config({"index_dir": "index", "reader_dir": "reader",
+                         "translate_test": {"translator": {"kind": "parallel",
+                                                           "xquad_dir": "x"}}})

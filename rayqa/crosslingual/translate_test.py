@@ -67,6 +67,18 @@ def split_sentences(text: str) -> list[str]:
     return [piece.strip() for piece in pieces if piece.strip()]
 
 
+def passage_units(passage: str, unit: str) -> list[str]:
+    """The pieces a passage is translated in: its sentences (``unit`` ``sentence``) or
+    the whole passage; rejoin them with ``join_units``."""
+    return split_sentences(passage) if unit == "sentence" else [passage]
+
+
+def join_units(translated: Sequence[str], lang: str) -> str:
+    """Translated pieces of one passage joined again, with a space where ``lang`` puts
+    spaces between words."""
+    return (" " if uses_spaces(lang) else "").join(translated)
+
+
 def read_examples(cfg: TranslateTestJobConfig, report: BadRecords) -> list[QAExample]:
     """The T questions of every data file (answers optional; ids made unique)."""
     from rayqa.train.launch import read_data_files
@@ -99,14 +111,12 @@ def to_source(cfg: TranslateTestJobConfig, examples: Sequence[QAExample]
               ) -> tuple[list[str], dict[str, str]]:
     """Q_S of every example and P_S of every distinct passage, from one translation pass."""
     contexts = list(dict.fromkeys(e.context for e in examples))
-    units = ([split_sentences(c) for c in contexts] if cfg.passage_unit == "sentence"
-             else [[c] for c in contexts])
+    units = [passage_units(c, cfg.passage_unit) for c in contexts]
     texts = [e.question for e in examples] + [unit for parts in units for unit in parts]
     done = translate_texts(texts, cfg.translator, cfg.target_lang, cfg.source_lang,
                            cfg.reading.cpus_per_actor)
     questions, rest = done[:len(examples)], iter(done[len(examples):])
-    joiner = " " if uses_spaces(cfg.source_lang) else ""
-    passages = {context: joiner.join(next(rest) for _ in parts)
+    passages = {context: join_units([next(rest) for _ in parts], cfg.source_lang)
                 for context, parts in zip(contexts, units)}
     return questions, passages
 

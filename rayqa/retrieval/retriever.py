@@ -70,7 +70,8 @@ class Retriever:
         if mode != "bm25":
             # One index or shards; the manifest's files were checked just above.
             self.dense = load_dense_index(self.local_dir, verify=False, mmap=mmap)
-            self.encoder = _query_encoder(self.manifest, device, query_encoder)
+            self.encoder = _query_encoder(self.manifest, device, query_encoder,
+                                          self.dense.dim)
         if mode != "dense":
             self.bm25 = _load_bm25(self.local_dir)
         self.passages = PassageStore.from_manifest(str(self.local_dir), self.manifest)
@@ -138,14 +139,26 @@ def fetch_index(index_dir: str | Path) -> Path:
     return storage.local_copy(index_dir, exclude=BUILD_ONLY)
 
 
-def _query_encoder(manifest: dict, device: str | None, override: str | None = None):
-    """The question encoder: ``override``, the bi-encoder's query side, or the passage one."""
+def _query_encoder(manifest: dict, device: str | None, override: str | None = None,
+                   dim: int | None = None):
+    """The question encoder: ``override``, the bi-encoder's query side, or the passage one.
+
+    Raises:
+        ValueError: Its vectors are not ``dim``-dimensional, so the index cannot be
+            searched with them (a query encoder of another model size than the passage
+            encoder that built the index).
+    """
     from rayqa.retrieval.encode import build_encoder
 
     enc = manifest["encoder"]
     name = override or enc.get("query_name_or_path") or enc["name_or_path"]
-    return build_encoder(enc.get("kind", "transformer"), name_or_path=name,
-                         max_length=enc["max_length"], pooling=enc["pooling"], device=device)
+    encoder = build_encoder(enc.get("kind", "transformer"), name_or_path=name,
+                            max_length=enc["max_length"], pooling=enc["pooling"], device=device)
+    if dim is not None and (got := encoder.encode_queries(["?"]).shape[1]) != dim:
+        raise ValueError(f"the question encoder {name!r} gives {got}-dim vectors but the "
+                         f"index holds {dim}-dim ones (passages encoded by "
+                         f"{enc['name_or_path']!r}); give a query encoder of that model")
+    return encoder
 
 
 def _load_bm25(index_dir: Path) -> MultilingualBM25:

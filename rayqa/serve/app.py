@@ -3,23 +3,27 @@
 `serve run serve_config.yaml` imports `rayqa.serve.app:build_app` and calls it with the
 application's `args`; `start` does the same from Python (demo, tests). The graph is
 
-    HTTP -> QAIngress --handle--> Retriever (batched search)
-                      --handle--> Reader    (batched span extraction; extractive mode)
-                      --handle--> Generator (batched mGEN decoding; generative mode)
+    HTTP -> QAIngress --handle--> Retriever   (batched search)
+                      --handle--> Reader      (batched span extraction; extractive mode)
+                      --handle--> Generator   (batched mGEN decoding; generative mode)
+                      --handle--> Translator  (batched MarianMT; translate-test mode)
+                      --handle--> PivotReader (translate-test's own reader, if given)
 
-Reader and Generator are deployed when the config names their models.
+A deployment is part of the graph when the config names its model.
 """
 
 from __future__ import annotations
 
-from rayqa.serve.deployments import GeneratorDeployment, ReaderDeployment, RetrieverDeployment
+from rayqa.serve.deployments import (GeneratorDeployment, ReaderDeployment,
+                                     RetrieverDeployment, TranslatorDeployment)
 from rayqa.serve.ingress import QAIngress
 from rayqa.serve.schemas import ServeAppConfig, load_app_config
 
 APP_NAME = "rayqa"
 
 __all__ = ["APP_NAME", "GeneratorDeployment", "QAIngress", "ReaderDeployment",
-           "RetrieverDeployment", "build_app", "load_app_config", "start"]
+           "RetrieverDeployment", "TranslatorDeployment", "build_app", "load_app_config",
+           "start"]
 
 
 def build_app(args: dict | ServeAppConfig):
@@ -29,27 +33,40 @@ def build_app(args: dict | ServeAppConfig):
         args: The application `args`; see `ServeAppConfig` for the keys.
 
     Returns:
-        The `Application` `QAIngress.bind(retriever, reader, generator, cfg)`, reader
-        and generator None when the config names no model for them.
+        The `Application` `QAIngress.bind(handles, cfg)`, `handles` naming the bound
+        deployments (`retriever`, and `reader`, `generator`, `translator`,
+        `pivot_reader` when the config names their models).
 
     Raises:
         ConfigError: When `args` does not validate; the message names the bad key.
     """
     cfg = load_app_config(args)
-    retriever = RetrieverDeployment.options(**cfg.retriever.deployment_options()).bind(
+
+    def options(deployment_cfg):
+        return deployment_cfg.deployment_options(cfg.retry_after_s)
+
+    handles = {"retriever": RetrieverDeployment.options(**options(cfg.retriever)).bind(
         cfg.index_dir, cfg.retriever_mode, cfg.retriever.max_batch_size,
-        cfg.retriever.batch_wait_timeout_s, cfg.query_encoder)
-    reader = generator = None
+        cfg.retriever.batch_wait_timeout_s, cfg.query_encoder)}
     if cfg.reader_dir:
-        reader = ReaderDeployment.options(**cfg.reader.deployment_options()).bind(
+        handles["reader"] = ReaderDeployment.options(**options(cfg.reader)).bind(
             cfg.reader_dir, cfg.reader.max_batch_size, cfg.reader.batch_wait_timeout_s)
     if cfg.generator_dir:
-        options = cfg.generator
-        generator = GeneratorDeployment.options(**options.deployment_options()).bind(
-            cfg.generator_dir, options.max_batch_size, options.batch_wait_timeout_s,
-            options.num_beams, options.max_new_tokens)
-    return QAIngress.options(**cfg.ingress.deployment_options()).bind(
-        retriever, reader, generator, cfg)
+        handles["generator"] = GeneratorDeployment.options(**options(cfg.generator)).bind(
+            cfg.generator_dir, cfg.generator.max_batch_size,
+            cfg.generator.batch_wait_timeout_s, cfg.generator.num_beams,
+            cfg.generator.max_new_tokens)
+    if "translate-test" in cfg.modes:
+        translate = cfg.translate_test
+        handles["translator"] = TranslatorDeployment.options(**options(cfg.translator)).bind(
+            translate.translator.model_dump(), cfg.translator.max_batch_size,
+            cfg.translator.batch_wait_timeout_s)
+        if translate.reader_dir:
+            handles["pivot_reader"] = ReaderDeployment.options(
+                name="PivotReader", **options(cfg.pivot_reader)).bind(
+                translate.reader_dir, cfg.pivot_reader.max_batch_size,
+                cfg.pivot_reader.batch_wait_timeout_s)
+    return QAIngress.options(**options(cfg.ingress)).bind(handles, cfg)
 
 
 def start(cfg_args: dict | ServeAppConfig, host: str = "127.0.0.1", port: int = 8000):

@@ -1,36 +1,57 @@
 """The HTTP ingress: a FastAPI app whose routes compose the retriever and the reader.
 
-Every client error is answered 4xx with the same JSON shape
+Every error is answered with the same JSON shape
 `{"error": code, "message": sentence, "fields": [...]}`: the body is read with a size
 cap, parsed and validated here (not by FastAPI's body binding) because the limits
-(`max_body_bytes`, `max_top_k`) come from the app config, which only the replica knows.
+(`max_body_bytes`, `max_top_k`, `max_question_chars`) come from the app config, which
+only the replica knows. Server-side failures are told apart, so a client knows what to
+do: 503 with `Retry-After` when a deployment's queue is full or its replica died under
+the request (retry), 504 when the request outlived `request_timeout_s`, 500 when a
+model raised (logged with its traceback).
+
+Metrics go through Ray's metrics API (Prometheus names get Ray's `ray_` prefix):
+`rayqa_requests` by route, mode and status, `rayqa_stage_latency_ms` by stage,
+`rayqa_errors` by kind; the model deployments add `rayqa_batch_size`.
 """
 
 # No `from __future__ import annotations` here: FastAPI reads the route signatures at
 # runtime, and Serve's class-based routes leave string annotations unresolved.
 import asyncio
+import functools
 import logging
 import math
 import time
+from importlib import resources
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import ValidationError
 from ray import serve
+from ray.exceptions import RayActorError, RayTaskError
+from ray.serve import metrics
+from ray.serve.exceptions import (BackPressureError, DeploymentUnavailableError,
+                                  ReplicaUnavailableError, RequestCancelledError)
 from ray.serve.handle import DeploymentHandle
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rayqa import __version__
+from rayqa.crosslingual.matching import simple_match
+from rayqa.crosslingual.translate_test import join_units, passage_units
 from rayqa.langs import base_lang
 from rayqa.serve.schemas import (UNDETERMINED_LANG, AnswerRequest, AnswerResponse,
                                  ErrorResponse, HealthResponse, InfoResponse, PassageOut,
                                  RetrieveRequest, RetrieveResponse, ServeAppConfig,
-                                 describe_validation_error, parse_answer_request)
+                                 TranslationTrace, describe_validation_error,
+                                 parse_answer_request)
 
 logger = logging.getLogger("rayqa.serve")
 
 HEALTH_TIMEOUT_S = 5.0  # a deployment slower than this to say hello counts as down
+# Upper bounds (ms) of the stage latency histogram's buckets.
+LATENCY_BOUNDARIES_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000]
+# Downstream failures that mean "no replica could take it now", not "the model failed".
+_UNAVAILABLE = (RayActorError, ReplicaUnavailableError, DeploymentUnavailableError)
 
 
 class ApiError(Exception):
@@ -40,12 +61,37 @@ class ApiError(Exception):
         status: HTTP status code.
         error: Machine-readable code.
         message: Readable sentence for the client.
+        retry_after_s: Seconds for the `Retry-After` header (None: no header).
     """
 
-    def __init__(self, status: int, error: str, message: str):
+    def __init__(self, status: int, error: str, message: str,
+                 retry_after_s: int | None = None):
         super().__init__(message)
         self.status = status
         self.body = ErrorResponse(error=error, message=message)
+        self.headers = {} if retry_after_s is None else {"Retry-After": str(retry_after_s)}
+
+
+class ServiceMetrics:
+    """The ingress's metrics, created once per replica process (Ray metrics must be
+    made inside the actor that records them); Serve adds deployment and replica tags."""
+
+    def __init__(self):
+        self.requests = metrics.Counter(
+            "rayqa_requests", description="HTTP requests answered, by route, mode and status.",
+            tag_keys=("route", "mode", "status"))
+        self.stage_latency = metrics.Histogram(
+            "rayqa_stage_latency_ms", description="Wall time of each stage of a request.",
+            boundaries=LATENCY_BOUNDARIES_MS, tag_keys=("stage",))
+        self.errors = metrics.Counter(
+            "rayqa_errors", description="Error answers by kind (the body's `error` code).",
+            tag_keys=("kind",))
+
+
+@functools.cache
+def service_metrics() -> ServiceMetrics:
+    """This replica's metrics."""
+    return ServiceMetrics()
 
 
 api = FastAPI(
@@ -54,16 +100,29 @@ api = FastAPI(
     description="Multilingual open-retrieval question answering on Ray Serve.",
 )
 
-_ERROR_RESPONSES = {code: {"model": ErrorResponse} for code in (400, 413, 422, 500)}
+_ERROR_RESPONSES = {code: {"model": ErrorResponse}
+                    for code in (400, 413, 422, 500, 503, 504)}
 
 
-def _error(status: int, body: ErrorResponse) -> JSONResponse:
-    return JSONResponse(status_code=status, content=body.model_dump())
+def _error(status: int, body: ErrorResponse, headers: dict | None = None) -> JSONResponse:
+    service_metrics().errors.inc(tags={"kind": body.error})
+    return JSONResponse(status_code=status, content=body.model_dump(), headers=headers)
+
+
+@api.middleware("http")
+async def _count_requests(request: Request, call_next):
+    """Counts every answered request by route, answer mode and status."""
+    response = await call_next(request)
+    route = request.scope.get("route")
+    service_metrics().requests.inc(tags={
+        "route": getattr(route, "path", "unrouted"),
+        "mode": getattr(request.state, "mode", "none"), "status": str(response.status_code)})
+    return response
 
 
 @api.exception_handler(ApiError)
 async def _on_api_error(_: Request, exc: ApiError) -> JSONResponse:
-    return _error(exc.status, exc.body)
+    return _error(exc.status, exc.body, exc.headers)
 
 
 @api.exception_handler(ValidationError)
@@ -167,8 +226,10 @@ def _ms_since(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 3)
 
 
-# The deployment answering each mode, as /healthz names it.
-MODEL_NAMES = {"extractive": "reader", "generative": "generator"}
+@functools.cache
+def web_page() -> str:
+    """The single-page UI (`rayqa/resources/web/index.html`)."""
+    return resources.files("rayqa").joinpath("resources/web/index.html").read_text("utf-8")
 
 
 # Helpers the class uses are defined above it: `@serve.deployment` pickles the class
@@ -176,73 +237,96 @@ MODEL_NAMES = {"extractive": "reader", "generative": "generator"}
 @serve.deployment(name="QAIngress")
 @serve.ingress(api)
 class QAIngress:
-    """HTTP front door: `POST /v1/answer`, `POST /v1/retrieve`, `GET /v1/info`,
-    `GET /healthz`.
+    """HTTP front door: `GET /` (the web page), `POST /v1/answer`, `POST /v1/retrieve`,
+    `GET /v1/info`, `GET /healthz`.
 
     Args:
-        retriever: Handle of the `Retriever` deployment.
-        reader: Handle of the `Reader` deployment (None: no extractive mode).
-        generator: Handle of the `Generator` deployment (None: no generative mode).
+        handles: The deployments by role: `retriever`, and those of the served modes
+            (`reader` for extractive, `generator` for generative, `translator` and
+            `pivot_reader` or `reader` for translate-test).
         cfg: The validated app config (limits and defaults).
     """
 
-    def __init__(self, retriever: DeploymentHandle, reader: DeploymentHandle | None,
-                 generator: DeploymentHandle | None, cfg: ServeAppConfig):
-        self._retriever = retriever
-        self._models = {mode: handle for mode, handle in (("extractive", reader),
-                                                          ("generative", generator))
-                        if handle is not None}
+    def __init__(self, handles: dict[str, DeploymentHandle], cfg: ServeAppConfig):
+        self._handles = handles
+        self._retriever = handles["retriever"]
         self._cfg = cfg
 
+    @api.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def page(self) -> HTMLResponse:
+        """The web page: ask in any language, pick the mode, see answer and passages."""
+        return HTMLResponse(web_page())
+
     @api.post("/v1/answer", response_model=AnswerResponse, responses=_ERROR_RESPONSES,
-              openapi_extra=_request_body_openapi())
+              openapi_extra=_request_body_openapi(), response_model_exclude_none=True)
     async def answer(self, request: Request) -> AnswerResponse:
         """Answers one question from the retrieved passages."""
-        body = await read_body(request, self._cfg.max_body_bytes)
-        question = parse_answer_request(body, max_top_k=self._cfg.max_top_k,
-                                        modes=self._cfg.modes)
-        return await self._answer(question)
+        question = await self._parse(request, AnswerRequest)
+        request.state.mode = question.mode or self._cfg.default_mode
+        timings: dict[str, float] = {}
+        return await self._within_deadline(self._answer(question, timings), timings)
 
     @api.post("/v1/retrieve", response_model=RetrieveResponse, responses=_ERROR_RESPONSES,
               openapi_extra=_request_body_openapi(RetrieveRequest))
     async def retrieve(self, request: Request) -> RetrieveResponse:
         """The passages a question retrieves, without an answer."""
-        body = await read_body(request, self._cfg.max_body_bytes)
-        question = parse_answer_request(body, max_top_k=self._cfg.max_top_k,
-                                        model=RetrieveRequest)
+        question = await self._parse(request, RetrieveRequest)
         started = time.perf_counter()
         timings: dict[str, float] = {}
-        passages, lang = await self._retrieve(question, timings)
+        passages, lang = await self._within_deadline(self._retrieve(question, timings),
+                                                     timings)
         timings["total"] = _ms_since(started)
         return RetrieveResponse(lang=lang, passages=passages, timings_ms=timings)
 
     @api.get("/v1/info", response_model=InfoResponse)
     async def info(self) -> InfoResponse:
         """What the service runs: modes, index (size, languages, encoders), models."""
-        infos = await asyncio.gather(_probe(self._retriever),
-                                     *(_probe(handle) for handle in self._models.values()))
+        infos = await self._probe_all()
         cfg = self._cfg
         return InfoResponse(
             version=__version__, modes=cfg.modes, default_mode=cfg.default_mode,
-            retriever_mode=cfg.retriever_mode, index=infos[0],
-            models={MODEL_NAMES[mode]: info for mode, info in zip(self._models, infos[1:])},
+            retriever_mode=cfg.retriever_mode, index=infos.pop("retriever"), models=infos,
             limits={"max_top_k": cfg.max_top_k, "default_top_k": cfg.default_top_k,
-                    "max_body_bytes": cfg.max_body_bytes})
+                    "max_body_bytes": cfg.max_body_bytes,
+                    "max_question_chars": cfg.max_question_chars})
 
     @api.get("/healthz", response_model=HealthResponse)
     async def healthz(self) -> JSONResponse:
         """Says whether every deployment answers, and how many passages are indexed."""
-        names = ["retriever", *(MODEL_NAMES[mode] for mode in self._models)]
-        infos = await asyncio.gather(_probe(self._retriever),
-                                     *(_probe(handle) for handle in self._models.values()))
+        infos = await self._probe_all()
         health = HealthResponse(
-            status="ok" if all("error" not in info for info in infos) else "degraded",
-            deployments={name: _up_or_down(info) for name, info in zip(names, infos)},
-            index_size=infos[0].get("index_size"))
+            status="ok" if all("error" not in info for info in infos.values()) else "degraded",
+            deployments={name: _up_or_down(info) for name, info in infos.items()},
+            index_size=infos["retriever"].get("index_size"))
         return JSONResponse(status_code=200 if health.status == "ok" else 503,
                             content=health.model_dump())
 
-    async def _answer(self, question: AnswerRequest) -> AnswerResponse:
+    async def _probe_all(self) -> dict[str, dict]:
+        """Every deployment's `info` (or `{"error"}`), probed at once."""
+        infos = await asyncio.gather(*(_probe(handle) for handle in self._handles.values()))
+        return dict(zip(self._handles, infos))
+
+    async def _parse(self, request: Request, model: type[RetrieveRequest]) -> RetrieveRequest:
+        """Reads and validates the body against the config's limits."""
+        cfg = self._cfg
+        body = await read_body(request, cfg.max_body_bytes)
+        return parse_answer_request(body, max_top_k=cfg.max_top_k, modes=cfg.modes,
+                                    model=model, max_question_chars=cfg.max_question_chars)
+
+    async def _within_deadline(self, work, timings: dict[str, float]):
+        """Awaits `work` for at most `request_timeout_s`; past it the pending stage is
+        cancelled (Serve passes the cancellation on to the replica) and the answer is
+        a 504 naming that stage."""
+        try:
+            return await asyncio.wait_for(work, self._cfg.request_timeout_s)
+        except TimeoutError:
+            # The cancelled stage recorded its time last (in `_timed`'s finally).
+            stage = next(reversed(timings), "retrieval")
+            raise ApiError(504, "timeout", f"no answer within {self._cfg.request_timeout_s}"
+                           f" s ({stage} was still running)") from None
+
+    async def _answer(self, question: AnswerRequest, timings: dict[str, float]
+                      ) -> AnswerResponse:
         """Retrieves, then reads (extractive) or generates (generative).
 
         The request's language, reduced to its base code (`zh-CN` -> `zh`) as passages
@@ -250,22 +334,86 @@ class QAIngress:
         generator's answer language.
         """
         started = time.perf_counter()
-        timings: dict[str, float] = {}
         mode = question.mode or self._cfg.default_mode
         lang = base_lang(question.lang) if question.lang else None
+        if mode == "translate-test" and lang:
+            self._check_translatable(lang)  # before any work: a 422 names the language
         passages, answer_lang = await self._retrieve(question, timings)
+        trace = None
         if mode == "generative":  # with no passage, mGEN answers closed-book
-            made = await self._timed("generation", timings, self._models[mode].answer.remote(
-                question.question, lang, [{"title": p.title, "text": p.text} for p in passages]))
+            made = await self._timed("generation", timings, self._handles[
+                "generator"].answer.remote(question.question, lang, [
+                    {"title": p.title, "text": p.text} for p in passages]))
+        elif mode == "translate-test":
+            passages = self._translatable(passages)
+            made, trace = await self._translate_test(question.question, lang, passages, timings)
         elif passages:
-            made = await self._timed("reading", timings, self._models[mode].answer.remote(
+            made = await self._timed("reading", timings, self._handles["reader"].answer.remote(
                 question.question, [p.text for p in passages]))
         else:
             made = {"answer": "", "score": 0.0}
         timings["total"] = _ms_since(started)
         return AnswerResponse(answer=str(made["answer"]), score=finite(made["score"]),
                               lang=answer_lang, mode=mode, passages=passages,
-                              timings_ms=timings)
+                              timings_ms=timings, translation=trace)
+
+    def _check_translatable(self, lang: str) -> None:
+        """Refuses (422) a question language translate-test has no models for."""
+        options = self._cfg.translate_test
+        pivot = options.pivot_lang
+        if lang != pivot and not options.supports(lang, pivot):
+            raise ApiError(422, "validation_error", f"lang: translate-test has no {lang} -> "
+                           f"{pivot} translator (pairs: {', '.join(options.translator.models)})")
+
+    def _translatable(self, passages: list[PassageOut]) -> list[PassageOut]:
+        """The first `max_passages` passages translate-test can read: in the pivot
+        language, or with models into it and back."""
+        options = self._cfg.translate_test
+        pivot = options.pivot_lang
+        usable = [p for p in passages if p.lang == pivot or (
+            options.supports(p.lang, pivot) and options.supports(pivot, p.lang))]
+        return usable[:options.max_passages]
+
+    async def _translate_test(self, question: str, lang: str | None,
+                              passages: list[PassageOut], timings: dict[str, float]
+                              ) -> tuple[dict, TranslationTrace | None]:
+        """Translate-test (Cui et al. 2019): question and passages into the pivot
+        language, read there, the answer back into its passage's language, aligned by
+        SimpleMatch onto that passage. The question's language is the request's, else
+        the top passage's."""
+        if not passages:
+            return {"answer": "", "score": 0.0}, None
+        options = self._cfg.translate_test
+        pivot, source = options.pivot_lang, lang or passages[0].lang
+        self._check_translatable(source)
+        translator = self._handles["translator"]
+        reader = self._handles.get("pivot_reader") or self._handles["reader"]
+
+        async def into_pivot(text: str, src: str) -> str:
+            return text if src == pivot else await translator.translate.remote(text, src, pivot)
+
+        units = [passage_units(p.text, options.passage_unit) for p in passages]
+        done = await self._timed("translation", timings, asyncio.gather(
+            into_pivot(question, source),
+            *(into_pivot(unit, p.lang) for p, parts in zip(passages, units) for unit in parts)))
+        question_pivot, rest = done[0], iter(done[1:])
+        pivot_passages = [join_units([next(rest) for _ in parts], pivot) for parts in units]
+        read = await self._timed("reading", timings, reader.answer.remote(
+            question_pivot, pivot_passages))
+        answer = str(read["answer"]).strip()
+        if not answer:
+            return read, TranslationTrace(pivot_lang=pivot, question=question_pivot,
+                                          answer="", answer_translated="")
+        passage = passages[read["passage_index"]]
+        back = answer if passage.lang == pivot else await self._timed(
+            "back_translation", timings, translator.translate.remote(answer, pivot, passage.lang))
+        span = ""
+        if back.strip():
+            start, end = simple_match(back, passage.text, options.simple_match_delta)
+            span = passage.text[start:end]
+        return ({"answer": span, "score": read["score"]},
+                TranslationTrace(pivot_lang=pivot, question=question_pivot, answer=answer,
+                                 answer_translated=back))
 
     async def _retrieve(self, question: RetrieveRequest, timings: dict[str, float]
                         ) -> tuple[list[PassageOut], str]:
@@ -278,21 +426,34 @@ class QAIngress:
         passages = [to_passage(hit) for hit in hits]
         return passages, question.lang or (passages[0].lang if passages else UNDETERMINED_LANG)
 
-    @classmethod
-    async def _timed(cls, stage: str, timings: dict[str, float], response):
-        """`_call`, its wall time recorded in `timings[stage]` (milliseconds)."""
+    async def _timed(self, stage: str, timings: dict[str, float], response):
+        """`_call`, its wall time recorded in `timings[stage]` (milliseconds) and in the
+        stage latency histogram."""
         started = time.perf_counter()
         try:
-            return await cls._call(stage, response)
+            return await self._call(stage, response)
         finally:
             timings[stage] = _ms_since(started)
+            service_metrics().stage_latency.observe(timings[stage], tags={"stage": stage})
 
-    @staticmethod
-    async def _call(stage: str, response):
-        """Awaits a deployment call; its failure is a 500 with JSON, not a bare traceback."""
+    async def _call(self, stage: str, response):
+        """Awaits a deployment call, turning its failure into an answer a client can act
+        on: 503 + Retry-After when the stage could not take the request (full queue,
+        replica gone), 500 with JSON and a log line when the model raised."""
+        retry_after = self._cfg.retry_after_s
         try:
             return await response
-        except Exception as err:  # any downstream failure is the server's fault
+        except BackPressureError as err:
+            raise ApiError(503, "overloaded", f"{stage} is at capacity ({err}); retry "
+                           "later", retry_after) from err
+        except RequestCancelledError:
+            raise
+        except _UNAVAILABLE as err:
+            logger.warning("%s unavailable: %s", stage, err)
+            raise ApiError(503, "unavailable", f"{stage} replica unavailable "
+                           f"({type(err).__name__}); retry later", retry_after) from err
+        except Exception as err:  # the model raised: the server's fault
             logger.exception("%s failed", stage)
+            cause = err.cause if isinstance(err, RayTaskError) else err
             raise ApiError(500, "internal_error",
-                           f"{stage} failed: {type(err).__name__}") from err
+                           f"{stage} failed: {type(cause).__name__}") from err

@@ -8,28 +8,27 @@ silently ignored typo (`topk`) is worse than a clear 4xx.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Literal
 
+import langcodes
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo,
                       field_validator, model_validator)
 
 from rayqa import storage
 from rayqa.config import ConfigError, build_config
+from rayqa.config.data_prep import TranslatorConfig
 
-# ISO 639-1/639-3 base code with optional BCP-47 or underscore subtags (`zh-CN`, `zh_tw`,
-# `sr-Latn`), the spellings rayqa.langs.base_lang understands.
-LANG_PATTERN = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
 UNDETERMINED_LANG = "und"  # BCP-47 "undetermined", when no passage says otherwise
 
 
 # The modes of rayqa.retrieval.retriever.MODES, repeated so that validating a config
 # needs no FAISS import; a unit test keeps the two in step.
 RetrieverMode = Literal["hybrid", "dense", "bm25"]
-# How an answer is made: a span by the extractive reader, or text by the generator
-# (mGEN, CORA) from the retrieved passages.
-AnswerMode = Literal["extractive", "generative"]
+# How an answer is made: a span by the extractive reader, text by the generator (mGEN,
+# CORA) from the retrieved passages, or a span found through a pivot language
+# (translate-test: translate, read, translate back, align with SimpleMatch).
+AnswerMode = Literal["extractive", "generative", "translate-test"]
 
 
 class _Strict(BaseModel):
@@ -44,13 +43,15 @@ class _Strict(BaseModel):
 class RetrieveRequest(_Strict):
     """Body of `POST /v1/retrieve` (passages only), and the base of `AnswerRequest`.
 
-    `top_k` is checked against `max_top_k` when validation gets a context
-    `{"max_top_k": n}` (the ingress passes its config); without one only `>= 1` holds.
+    `top_k` is checked against `max_top_k` and the question's length against
+    `max_question_chars` when validation gets them in its context (the ingress passes
+    its config); without them only `top_k >= 1` holds.
 
     Attributes:
         question: The question, in any language; must contain a non-space character.
-        lang: Language code of the question (`en`, `zh-CN`); restricts retrieval to that
-            language where the retriever supports it, and is echoed in the response.
+        lang: Registered BCP-47 language tag of the question (`en`, `zh-CN`; MKQA's
+            `zh_tw` spelling too); restricts retrieval to that language where the
+            retriever supports it, and is echoed in the response.
         top_k: How many passages to retrieve; the service default when None.
     """
 
@@ -60,16 +61,20 @@ class RetrieveRequest(_Strict):
 
     @field_validator("question")
     @classmethod
-    def _question_not_blank(cls, value: str) -> str:
+    def _question_not_blank(cls, value: str, info: ValidationInfo) -> str:
         if not value.strip():
             raise ValueError("must contain a non-whitespace character")
+        limit = (info.context or {}).get("max_question_chars")
+        if limit is not None and len(value) > limit:
+            raise ValueError(f"must be at most {limit} characters (got {len(value)})")
         return value
 
     @field_validator("lang")
     @classmethod
     def _lang_code(cls, value: str | None) -> str | None:
-        if value is not None and not LANG_PATTERN.match(value):
-            raise ValueError(f"{value[:20]!r} is not a language code like 'en' or 'zh-CN'")
+        if value is not None and not langcodes.tag_is_valid(value.replace("_", "-")):
+            raise ValueError(f"{value[:20]!r} is not a known language code (BCP 47, "
+                             "like 'en' or 'zh-CN')")
         return value
 
     @field_validator("top_k")
@@ -86,8 +91,9 @@ class AnswerRequest(RetrieveRequest):
     """Body of `POST /v1/answer`: a `RetrieveRequest` and how to answer.
 
     Attributes:
-        mode: ``extractive`` or ``generative``; the service's ``default_mode`` when None.
-            A mode whose model the service does not hold is a 422.
+        mode: ``extractive``, ``generative`` or ``translate-test``; the service's
+            ``default_mode`` when None. A mode whose models the service does not hold
+            is a 422.
     """
 
     mode: AnswerMode | None = None
@@ -104,7 +110,8 @@ class AnswerRequest(RetrieveRequest):
 
 def parse_answer_request(body: bytes | str, max_top_k: int | None = None,
                          modes: list[str] | None = None,
-                         model: type[RetrieveRequest] = AnswerRequest) -> RetrieveRequest:
+                         model: type[RetrieveRequest] = AnswerRequest,
+                         max_question_chars: int | None = None) -> RetrieveRequest:
     """Validates a raw JSON body into an `AnswerRequest` (or another ``model``).
 
     Args:
@@ -113,6 +120,7 @@ def parse_answer_request(body: bytes | str, max_top_k: int | None = None,
         modes: The answer modes the service holds models for; unchecked when None.
         model: The request model: `AnswerRequest`, or `RetrieveRequest` for
             `/v1/retrieve` (where `mode` is an unknown field).
+        max_question_chars: Longest question in characters; unchecked when None.
 
     Returns:
         The request.
@@ -122,7 +130,8 @@ def parse_answer_request(body: bytes | str, max_top_k: int | None = None,
             that is not an object, a wrong type, a missing or unknown field, or a value
             out of range.
     """
-    return model.model_validate_json(body, context={"max_top_k": max_top_k, "modes": modes})
+    return model.model_validate_json(body, context={
+        "max_top_k": max_top_k, "modes": modes, "max_question_chars": max_question_chars})
 
 
 # --------------------------------------------------------------------------- responses
@@ -138,6 +147,23 @@ class PassageOut(BaseModel):
     score: float
 
 
+class TranslationTrace(BaseModel):
+    """How a translate-test answer was reached.
+
+    Attributes:
+        pivot_lang: The language the question and passages were read in.
+        question: The question in the pivot language.
+        answer: The pivot reader's answer.
+        answer_translated: That answer translated back into its passage's language,
+            which SimpleMatch then aligned to the span given as `answer`.
+    """
+
+    pivot_lang: str
+    question: str
+    answer: str
+    answer_translated: str
+
+
 class AnswerResponse(BaseModel):
     """Body of a successful `POST /v1/answer`.
 
@@ -147,10 +173,13 @@ class AnswerResponse(BaseModel):
         score: Extractive: the reader's span score; generative: the answer's sequence
             log-probability (0.0 when there is no answer).
         lang: The request's `lang`, else the top passage's language, else `und`.
-        mode: How the answer was made (`extractive` or `generative`).
-        passages: The retrieved passages, best first: those that fed the answer.
-        timings_ms: Milliseconds per stage (`retrieval`, `reading` or `generation`) and
-            in all (`total`), measured by the ingress around each call.
+        mode: How the answer was made.
+        passages: The passages that fed the answer, best first: every retrieved one,
+            or in translate-test the first `max_passages` (those translated and read).
+        timings_ms: Milliseconds per stage (`retrieval`, then `reading` or `generation`,
+            or `translation`, `reading`, `back_translation`) and in all (`total`),
+            measured by the ingress around each call.
+        translation: translate-test only: the pivot question and answers.
     """
 
     answer: str
@@ -159,6 +188,7 @@ class AnswerResponse(BaseModel):
     mode: AnswerMode
     passages: list[PassageOut]
     timings_ms: dict[str, float]
+    translation: TranslationTrace | None = None
 
 
 class RetrieveResponse(BaseModel):
@@ -185,7 +215,7 @@ class InfoResponse(BaseModel):
         index: The index's location, passage count, passages per language and encoder
             (from the retriever; `{"error": ...}` when it does not answer).
         models: Per answering deployment (`reader`, `generator`) what it loaded.
-        limits: `max_top_k`, `default_top_k`, `max_body_bytes`.
+        limits: `max_top_k`, `default_top_k`, `max_body_bytes`, `max_question_chars`.
     """
 
     version: str
@@ -276,20 +306,44 @@ class AutoscalingOptions(_Strict):
 
 
 class IngressOptions(_Strict):
-    """Replica resources of the HTTP ingress."""
+    """Replica resources, queue bound and health checking of one deployment (the HTTP
+    ingress; the model deployments add batching)."""
 
     num_cpus: float = Field(0.25, gt=0)
     # GPUs per replica; fractional shares one GPU between replicas (e.g. 0.5).
     num_gpus: float = Field(0, ge=0)
     num_replicas: int = Field(1, ge=1)
     autoscaling: AutoscalingOptions | None = None
+    # Requests one replica works on at once.
     max_ongoing_requests: int = Field(64, ge=1)
+    # Requests waiting for a replica (over all replicas, per caller) beyond which new
+    # ones are refused with 503 and Retry-After: the queue is never unbounded.
+    max_queued_requests: int = Field(256, ge=1)
+    # Serve calls each replica's `check_health` this often, and replaces a replica
+    # whose check raises or takes longer than the timeout.
+    health_check_period_s: float = Field(10.0, gt=0)
+    health_check_timeout_s: float = Field(30.0, gt=0)
+    # Replica starts that may fail in a row before the deployment is given up as failed
+    # (an artifact that does not match its manifest fails every time).
+    max_constructor_retries: int = Field(3, ge=1)
 
-    def deployment_options(self) -> dict:
-        """Returns the kwargs of `Deployment.options` for these settings."""
+    def deployment_options(self, retry_after_s: float | None = None) -> dict:
+        """Returns the kwargs of `Deployment.options` for these settings.
+
+        Args:
+            retry_after_s: `Retry-After` of the 503 answering a request refused because
+                this deployment's queue is full (None: no header).
+        """
+        from ray.serve.config import BackpressureConfig  # Ray only where it deploys
+
         options: dict = {"ray_actor_options": {"num_cpus": self.num_cpus,
                                                "num_gpus": self.num_gpus},
-                         "max_ongoing_requests": self.max_ongoing_requests}
+                         "max_ongoing_requests": self.max_ongoing_requests,
+                         "max_queued_requests": self.max_queued_requests,
+                         "backpressure_config": BackpressureConfig(retry_after_s=retry_after_s),
+                         "health_check_period_s": self.health_check_period_s,
+                         "health_check_timeout_s": self.health_check_timeout_s,
+                         "max_constructor_retry_count": self.max_constructor_retries}
         if self.autoscaling is not None:
             options["autoscaling_config"] = self.autoscaling.model_dump()
         else:
@@ -319,6 +373,53 @@ class GeneratorOptions(BatchedDeploymentOptions):
     max_new_tokens: int | None = Field(None, ge=1)
 
 
+class TranslateTestOptions(_Strict):
+    """Translate-test answering (Cui et al. 2019, section 3): the question and the top
+    passages are translated into the pivot language, read there, and the answer is
+    translated back and aligned with SimpleMatch onto its original passage."""
+
+    # MarianMT models per pair: every question and passage language -> pivot and back
+    # ({"de-en": dir, "en-de": dir, ...}); hub names or directories (or URIs).
+    translator: TranslatorConfig
+    pivot_lang: str = Field("en", min_length=2)
+    # A reader of the pivot language (the paper's English SQuAD BERT); None: reader_dir.
+    reader_dir: str | None = Field(None, min_length=1)
+    # Passages are translated whole or sentence by sentence (MT models cut long inputs).
+    passage_unit: Literal["passage", "sentence"] = "sentence"
+    # SimpleMatch's window lengths: len(translated answer) +- delta characters.
+    simple_match_delta: int = Field(5, ge=0)
+    # Retrieved passages translated and read per question (each costs translations).
+    max_passages: int = Field(3, ge=1)
+
+    @field_validator("translator")
+    @classmethod
+    def _marian(cls, value: TranslatorConfig) -> TranslatorConfig:
+        if value.kind != "marian":
+            raise ValueError("the service translates with MarianMT models (kind: marian); "
+                             "a parallel corpus only holds benchmark texts")
+        return value
+
+    def supports(self, src: str, tgt: str) -> bool:
+        """Whether the translator has a model for ``src`` -> ``tgt``."""
+        return f"{src}-{tgt}" in self.translator.models
+
+
+# The config keys that decide which answer modes are served, and what each mode needs.
+_MODE_MODELS = ("reader_dir", "generator_dir", "translate_test")
+_MODE_NEEDS = {"extractive": "reader_dir", "generative": "generator_dir",
+               "translate-test": "translate_test and a reader (reader_dir or "
+                                 "translate_test.reader_dir)"}
+
+
+def served_modes(reader_dir: str | None, generator_dir: str | None,
+                 translate_test: TranslateTestOptions | None) -> list[str]:
+    """The answer modes the given models serve, in `AnswerMode` order."""
+    translate = translate_test is not None and bool(translate_test.reader_dir or reader_dir)
+    return [mode for mode, served in (("extractive", reader_dir),
+                                      ("generative", generator_dir),
+                                      ("translate-test", translate)) if served]
+
+
 class ServeAppConfig(_Strict):
     """The `args` of the `rayqa` Serve application (`rayqa.serve.app:build_app`).
 
@@ -337,40 +438,55 @@ class ServeAppConfig(_Strict):
         max_top_k: Largest `top_k` a request may ask for.
         default_top_k: Passages retrieved when a request gives no `top_k`.
         max_body_bytes: Largest request body accepted; larger ones get 413.
+        max_question_chars: Longest question accepted, in characters; longer ones get 422.
+        request_timeout_s: A request not answered in this long gets 504 (its pending
+            stage is cancelled); keep it under the HTTP proxy's `request_timeout_s`.
+        retry_after_s: `Retry-After` (seconds) of every 503: a full queue or a replica
+            that died under the request.
         ingress: Resources of the HTTP ingress.
         retriever: Resources and batching of the retriever deployment.
         reader: Resources and batching of the reader deployment.
         generator: Resources, batching and decoding of the generator deployment.
+        translate_test: Translate-test answering (None: not served); needs a reader.
+        translator: Resources and batching of the translator deployment.
+        pivot_reader: Resources and batching of the pivot-language reader, deployed
+            when `translate_test.reader_dir` is set.
     """
 
     index_dir: str = Field(min_length=1)
     reader_dir: str | None = Field(None, min_length=1)
     generator_dir: str | None = Field(None, min_length=1)
-    default_mode: AnswerMode = Field("extractive", validate_default=True)
     query_encoder: str | None = Field(None, min_length=1)
     retriever_mode: RetrieverMode = "hybrid"
     max_top_k: int = Field(20, ge=1)
     default_top_k: int = Field(5, ge=1)  # after max_top_k: its validator reads that
     max_body_bytes: int = Field(64 * 1024, ge=256)
+    max_question_chars: int = Field(1000, ge=1)
+    request_timeout_s: float = Field(30.0, gt=0)
+    retry_after_s: int = Field(1, ge=0)
     ingress: IngressOptions = Field(default_factory=IngressOptions)
     retriever: BatchedDeploymentOptions = Field(default_factory=BatchedDeploymentOptions)
     reader: BatchedDeploymentOptions = Field(default_factory=BatchedDeploymentOptions)
     generator: GeneratorOptions = Field(default_factory=GeneratorOptions)
+    translate_test: TranslateTestOptions | None = None
+    # After the models: its validator reads them.
+    default_mode: AnswerMode = Field("extractive", validate_default=True)
+    translator: BatchedDeploymentOptions = Field(default_factory=BatchedDeploymentOptions)
+    pivot_reader: BatchedDeploymentOptions = Field(default_factory=BatchedDeploymentOptions)
 
     @property
     def modes(self) -> list[str]:
-        """The answer modes this config holds a model for."""
-        return [mode for mode, model in (("extractive", self.reader_dir),
-                                         ("generative", self.generator_dir)) if model]
+        """The answer modes this config holds models for."""
+        return served_modes(**{key: getattr(self, key) for key in _MODE_MODELS})
 
     @field_validator("default_mode")
     @classmethod
     def _default_mode_served(cls, value: str, info: ValidationInfo) -> str:
-        # reader_dir and generator_dir come first, so they are in info.data when valid.
-        needed = "reader_dir" if value == "extractive" else "generator_dir"
-        if needed in info.data and not info.data[needed]:
-            raise ValueError(f"{value} needs {needed} (give reader_dir for extractive "
-                             "answers, generator_dir for generative ones, or both)")
+        # The model fields come first, so they are in info.data when they are valid.
+        if not set(_MODE_MODELS) <= set(info.data):
+            return value  # a model field is invalid: that error is the one to show
+        if value not in served_modes(**{key: info.data[key] for key in _MODE_MODELS}):
+            raise ValueError(f"{value} needs {_MODE_NEEDS[value]}")
         return value
 
     @field_validator("default_top_k")
@@ -391,9 +507,18 @@ class ServeAppConfig(_Strict):
             base: The directory relative paths are relative to; the cwd when None.
         """
         base = Path(base or Path.cwd())
-        paths = {key: getattr(self, key) if storage.is_uri(getattr(self, key))
-                 else str((base / getattr(self, key)).resolve())
-                 for key in self.model_dirs(base)}
+
+        def absolute(path: str) -> str:
+            return path if storage.is_uri(path) else str((base / path).resolve())
+
+        paths = {key: absolute(getattr(self, key)) for key in self.model_dirs(base)}
+        if self.translate_test is not None:
+            options = self.translate_test
+            models = {pair: absolute(path) if (base / path).is_dir() else path
+                      for pair, path in options.translator.models.items()}
+            paths["translate_test"] = options.model_copy(update={
+                "reader_dir": options.reader_dir and absolute(options.reader_dir),
+                "translator": options.translator.model_copy(update={"models": models})})
         return self.model_copy(update=paths)
 
     def model_dirs(self, base: str | Path | None = None) -> list[str]:
@@ -431,8 +556,11 @@ def load_app_config(args: dict | ServeAppConfig, check_paths: bool = True) -> Se
         args = build_config(ServeAppConfig, args, source="serve app args")
     cfg = args.resolved()
     if check_paths:
-        for key in cfg.model_dirs():  # local paths or URIs (s3://...)
-            if not storage.is_dir(getattr(cfg, key)):
-                raise ConfigError(f"serve app args: {key}: directory {getattr(cfg, key)} "
+        dirs = {key: getattr(cfg, key) for key in cfg.model_dirs()}
+        if cfg.translate_test is not None and cfg.translate_test.reader_dir:
+            dirs["translate_test.reader_dir"] = cfg.translate_test.reader_dir
+        for key, path in dirs.items():  # local paths or URIs (s3://...)
+            if not storage.is_dir(path):
+                raise ConfigError(f"serve app args: {key}: directory {path} "
                                   "does not exist (run `make demo` or give another path)")
     return cfg

@@ -1,0 +1,82 @@
+"""A tiny but complete QA service for tests and benchmarks: seven passages in four
+languages, a BM25 + dense index, a tiny extractive reader and a random-weight mT5 as
+mGEN, all built on the fly and loaded through the same `from_pretrained` paths as real
+models. Building needs Ray (the index is built by Ray Data).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+PASSAGES = [
+    {"id": "en-1", "title": "Goethe", "lang": "en", "article_id": "q5879",
+     "text": "Johann Wolfgang von Goethe wrote Faust, a tragic play in two parts."},
+    {"id": "en-2", "title": "Danube", "lang": "en", "article_id": "q1653",
+     "text": "The Danube flows through Vienna, Budapest and Belgrade to the Black Sea."},
+    {"id": "de-1", "title": "Goethe", "lang": "de", "article_id": "q5879",
+     "text": "Johann Wolfgang von Goethe schrieb den Faust, eine Tragödie in zwei Teilen."},
+    {"id": "de-2", "title": "Donau", "lang": "de", "article_id": "q1653",
+     "text": "Die Donau fließt durch Wien, Budapest und Belgrad bis ins Schwarze Meer."},
+    {"id": "es-1", "title": "Goethe", "lang": "es", "article_id": "q5879",
+     "text": "Johann Wolfgang von Goethe escribió Fausto, una tragedia en dos partes."},
+    {"id": "zh-1", "title": "歌德", "lang": "zh", "article_id": "q5879",
+     "text": "约翰·沃尔夫冈·冯·歌德写了《浮士德》，这是一部分为两部的悲剧。"},
+    {"id": "zh-2", "title": "多瑙河", "lang": "zh", "article_id": "q1653",
+     "text": "多瑙河流经维也纳、布达佩斯和贝尔格莱德，最后注入黑海。"},
+]
+QUESTIONS = ["Who wrote Faust?", "Wer schrieb den Faust?", "谁写了浮士德？",
+             "Where does the Danube flow?"]
+
+
+
+def build_tiny_service(root: str | Path, translators: bool = False) -> dict:
+    """Builds the reader, index and generator (and translators) under `root`.
+
+    Args:
+        root: An empty directory.
+        translators: Also build random-weight MarianMT models de-en and en-de and
+            serve translate-test with English as the pivot (German questions and
+            passages go through English; the other languages have no models).
+
+    Returns:
+        The Serve app args naming them (`index_dir`, `reader_dir`, `generator_dir`,
+        `translate_test`); the caller adds limits and deployment options.
+    """
+    from rayqa.config import IndexJobConfig, ReaderConfig, ReaderJobConfig, save_config
+    from rayqa.retrieval.build import build_index
+    from rayqa.testing.tiny import build_tiny_reader
+    from rayqa.testing.tiny_seq2seq import build_tiny_marian, build_tiny_mt5
+
+    root = Path(root)
+    passages_file = root / "passages.jsonl"
+    passages_file.write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in PASSAGES),
+                             encoding="utf-8")
+    texts = [p["title"] + " " + p["text"] for p in PASSAGES] + QUESTIONS
+    reader_dir = build_tiny_reader(texts, root / "reader", vocab_size=500)
+    # Short windows, saved as a trained checkpoint would save them: with 384 positions
+    # an untrained reader's n-best starts and ends all land on padding, so every answer
+    # would be "" and checks that answers are spans of passages would prove nothing.
+    geometry = ReaderConfig(name_or_path=str(reader_dir), max_seq_length=48, doc_stride=16,
+                            max_query_length=16)
+    save_config(ReaderJobConfig(output_dir=str(reader_dir), model=geometry), reader_dir)
+    # The tiny reader's encoder doubles as the passage encoder: only the plumbing is tested.
+    index_dir = build_index(IndexJobConfig.model_validate({
+        "output_dir": str(root / "index"), "passages_files": [str(passages_file)],
+        "encoder": {"name_or_path": str(reader_dir), "max_length": 64, "batch_size": 4,
+                    "cpus_per_actor": 0.25}}))
+    # A random-weight mT5 as mGEN: generative answers are strings, not right answers.
+    generator_dir = build_tiny_mt5(texts, root / "mgen", vocab_size=400)
+    args = {"index_dir": str(index_dir), "reader_dir": str(reader_dir),
+            "generator_dir": str(generator_dir)}
+    if translators:
+        by_lang = {lang: [p["text"] for p in PASSAGES if p["lang"] == lang] + QUESTIONS
+                   for lang in ("de", "en")}
+        models = {f"{src}-{tgt}": str(build_tiny_marian(by_lang[src], by_lang[tgt],
+                                                        root / f"opus-mt-{src}-{tgt}",
+                                                        vocab_size=300))
+                  for src, tgt in (("de", "en"), ("en", "de"))}
+        # Random weights say nothing; 8 tokens keep each translation short.
+        args["translate_test"] = {"translator": {"models": models, "max_new_tokens": 8},
+                                  "pivot_lang": "en", "max_passages": 2}
+    return args

@@ -8,7 +8,9 @@ joins that cluster, otherwise it starts a local Ray) with the model-free hashing
 (`encoder.kind=hashing`: the data plane is measured, not a transformer), and a replica
 subprocess loads the index with `Retriever` and answers queries. Printed per size:
 passages/s of the whole build, the driver's peak RSS, the replica's peak RSS and its
-anonymous RSS after the queries, and the FAISS index size; then the ratios of the
+anonymous RSS after the queries, its start time (imports, then the index load with
+every file checked against the manifest: what a new Serve retriever replica pays before
+it answers), and the FAISS index size; then the ratios of the
 largest size to the smallest. The driver holds counts and plans only, so its peak RSS
 should stay flat. The replica's RSS counts the pages it touched of the memory-mapped
 FAISS index and passage store, which replicas on one node share through the page
@@ -37,13 +39,17 @@ _PEAK_RSS = ("import resource, runpy, sys\nsys.argv = sys.argv[1:]\ntry:\n"
              " flush=True)\n")
 # Loads the index as a replica does, queries it, and reports its peak RSS and its
 # anonymous (private, not file-backed) RSS after the queries.
-_REPLICA = ("import json, resource, sys\nfrom rayqa.retrieval.retriever import Retriever\n"
+_REPLICA = ("import json, resource, sys, time\nstarted = time.perf_counter()\n"
+            "from rayqa.retrieval.retriever import Retriever\n"
+            "imported = time.perf_counter()\n"
             "retriever = Retriever(sys.argv[1], mode='dense', device='cpu')\n"
+            "loaded = time.perf_counter()\n"
             "hits = retriever.search(['river city history'] * 32, None, 10)\n"
             "anon = next(int(line.split()[1]) for line in open('/proc/self/status')\n"
             "            if line.startswith('RssAnon:'))\n"
             "print(json.dumps({'rss_kb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"
-            " 'anon_kb': anon, 'hits': sum(map(len, hits)), 'size': len(retriever.passages)}))\n")
+            " 'anon_kb': anon, 'hits': sum(map(len, hits)), 'size': len(retriever.passages),"
+            " 'import_s': imported - started, 'load_s': loaded - imported}))\n")
 _WORDS = ("river mountain city history music science ocean forest language empire "
           "Fluss Berg Stadt Geschichte Musik ville montagne histoire musique "
           "река гора город история музыка 河流 山脉 城市 历史 音乐 नदी पहाड़ शहर इतिहास").split()
@@ -107,6 +113,7 @@ def build(workdir: Path, n: int, shard_mb: float, env: dict,
             raise AssertionError(f"index of {n} passages holds {loaded['size']}")
         facts["replica_rss_mib"] = loaded["rss_kb"] / 1024
         facts["replica_anon_mib"] = loaded["anon_kb"] / 1024
+        facts["replica_import_s"], facts["replica_load_s"] = loaded["import_s"], loaded["load_s"]
     return facts
 
 
@@ -139,7 +146,9 @@ def main(argv=None) -> dict:
               "throughput_ratio": last["passages_per_s"] / first["passages_per_s"]}
     for row in rows:
         replica = (f", replica peak RSS {row['replica_rss_mib']:6.0f} MiB"
-                   f" (anonymous {row['replica_anon_mib']:.0f} MiB)"
+                   f" (anonymous {row['replica_anon_mib']:.0f} MiB), replica start "
+                   f"{row['replica_import_s']:.1f} s imports + {row['replica_load_s']:.1f} s "
+                   "index load (manifest checks included)"
                    if "replica_rss_mib" in row else "")
         print(f"{row['passages']:>9} passages: {row['passages_per_s']:8.0f} passages/s "
               f"({row['seconds']:.1f}s), driver peak RSS {row['driver_rss_mib']:6.0f} MiB"

@@ -69,9 +69,6 @@ os.environ["RAY_TMPDIR"] = _per_process("RAY_TMPDIR",
 # transformers imported, a featurizing step built) were killed, and the next job's
 # featurizing tasks paid ~8 s of cold start again. A few more idle workers are kept.
 os.environ.setdefault("RAY_num_workers_soft_limit", "6")
-# Application metrics reach Ray's Prometheus endpoint every 2 s instead of 10 s, so the
-# test that scrapes them waits less.
-os.environ.setdefault("RAY_metrics_report_interval_ms", "2000")
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -105,3 +105,19 @@ def test_local_copy_of_a_local_dir_is_the_dir(tmp_path):
     assert storage.local_copy(tmp_path) == tmp_path
     with pytest.raises(FileNotFoundError):
         storage.local_copy(tmp_path / "missing")
+
+
+def test_local_model_checks_a_local_export_against_its_manifest(tmp_path):
+    export = tmp_path / "final"
+    export.mkdir()
+    (export / "config.json").write_text('{"hidden_size": 8}')
+    (export / "model.safetensors").write_bytes(b"weights")
+    write_manifest(export, {"kind": "model"}, ["config.json", "model.safetensors"])
+    assert storage.local_model(export) == str(export)
+    (export / "model.safetensors").write_bytes(b"other weights")
+    with pytest.raises(ValueError, match=r"model\.safetensors: sha256 differs"):
+        storage.local_model(export)
+    plain = tmp_path / "plain"  # a save_pretrained directory without a manifest loads as is
+    plain.mkdir()
+    assert storage.local_model(plain) == str(plain)
+    assert storage.local_model("bert-base-multilingual-cased") == "bert-base-multilingual-cased"

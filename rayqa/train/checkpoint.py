@@ -34,7 +34,7 @@ import torch.distributed as dist
 from pydantic import BaseModel
 
 from rayqa import storage
-from rayqa.config import save_config
+from rayqa.config import CONFIG_FILENAME, save_config
 from rayqa.manifest import MANIFEST_FILE, write_manifest
 
 STATE_FILE = "train_state.json"
@@ -130,12 +130,15 @@ def restore(engine) -> None:
             set_rng_state(torch.load(rng, weights_only=False))
 
 
-def export_checkpoint(checkpoint: ray.train.Checkpoint, target: str) -> str:
+def export_checkpoint(checkpoint: ray.train.Checkpoint, target: str,
+                      cfg: BaseModel | None = None) -> str:
     """Copy a checkpoint without its training state to ``target`` (a path or URI).
 
     The copy reads through the checkpoint's own file system (local or object storage)
-    and leaves out the optimizer and RNG state, which can be most of its size. A
-    ``manifest.json`` with the sha256 of every file is written last.
+    and leaves out the optimizer and RNG state, which can be most of its size. ``cfg``,
+    when given, replaces the checkpoint's ``rayqa_config.yaml`` (the driver's resolved
+    config). A ``manifest.json`` with the sha256 of every file is written last, so a
+    loader (``storage.local_model``) can refuse a file changed after the export.
 
     Returns:
         ``target``, a plain ``from_pretrained`` directory.
@@ -143,6 +146,9 @@ def export_checkpoint(checkpoint: ray.train.Checkpoint, target: str) -> str:
     storage.delete(target)
     files = storage.copy_tree(checkpoint.filesystem, checkpoint.path, target,
                               exclude=TRAINING_ONLY)
+    if cfg is not None:
+        save_config(cfg, target)
+        files = sorted({*files, CONFIG_FILENAME})
     write_manifest(target, {"kind": "model", "checkpoint": checkpoint.path},
                    [f for f in files if f != MANIFEST_FILE])
     return target

@@ -17,7 +17,6 @@ from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
 from ray.train.torch import TorchConfig, TorchTrainer
 
 from rayqa import storage
-from rayqa.config import save_config
 from rayqa.train.checkpoint import SELECTION, UNEVALUATED, export_checkpoint
 from rayqa.train.data import data_config
 
@@ -115,8 +114,7 @@ def fit_and_export(loop, cfg, train, dev, score: str = "dev_f1", order: str = "m
     result = build_torch_trainer(loop, cfg, train, dev, score if has_dev else None,
                                  order, datasets).fit()
     best = best_checkpoint(result)
-    final = export_checkpoint(best, final_dir(cfg))
-    save_config(cfg, final)
+    final = export_checkpoint(best, final_dir(cfg), cfg)
     print(f"[rayqa.train] best checkpoint {best.path} -> {final}", flush=True)
     return result
 

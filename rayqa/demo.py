@@ -28,6 +28,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TextIO
 
+from rayqa import storage
 from rayqa.config import IndexJobConfig, PhraseMiningConfig, ReaderJobConfig, build_config
 
 DEMO_DATA = resources.files("rayqa") / "resources" / "demo"
@@ -258,6 +259,9 @@ def run_stages(workdir: Path, port: int, epochs: int | None, out: TextIO) -> tup
     step(f"2/5 building a tiny multilingual reader in {workdir / 'init'}", out)
     build_initial_model(workdir)
     reader_tree = reader_defaults(workdir)
+    # A new initial model each run: an earlier run's checkpoints (of another model, maybe
+    # another config) must not be resumed, so the reader trains from scratch.
+    storage.delete(reader_tree["output_dir"])
     if epochs:
         reader_tree["train"]["epochs"] = epochs
     step("3/5 training it with Ray Train + DeepSpeed (2 workers): MRC + LAKM batches in turn",

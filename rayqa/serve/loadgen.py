@@ -178,22 +178,33 @@ async def run_load(base_url: str, requests: list[LoadRequest], concurrency: int,
         queue.put_nowait(request)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
 
+    async def send(client: httpx.AsyncClient, request: LoadRequest) -> httpx.Response | None:
+        """The final answer to `request`, its 503s retried; None when no answer came."""
+        started = time.perf_counter()
+        while True:
+            try:
+                response = await client.post(path, content=request.content,
+                                             headers={"content-type": "application/json"})
+            except httpx.TransportError as err:  # no answer at all: the request is lost
+                _wrong(report, request, f"no answer ({type(err).__name__})")
+                report.by_kind[f"{request.kind} lost"] += 1
+                return None
+            if (response.status_code == 503 and retry_503
+                    and time.perf_counter() - started < max_retry_s):
+                report.retries += 1
+                await asyncio.sleep(float(response.headers.get("retry-after", 1)))
+                continue
+            return response
+
     async def worker(client: httpx.AsyncClient):
         while not queue.empty():
             request = queue.get_nowait()
             started = time.perf_counter()
-            while True:
-                response = await client.post(path, content=request.content,
-                                             headers={"content-type": "application/json"})
-                waited = time.perf_counter() - started
-                if response.status_code == 503 and retry_503 and waited < max_retry_s:
-                    report.retries += 1
-                    await asyncio.sleep(float(response.headers.get("retry-after", 1)))
-                    continue
-                break
-            _check(report, request, response)
-            if request.kind == "valid":
-                report.latencies_s.append(time.perf_counter() - started)
+            response = await send(client, request)
+            if response is not None:
+                _check(report, request, response)
+                if request.kind == "valid":
+                    report.latencies_s.append(time.perf_counter() - started)
 
     started = time.perf_counter()
     async with httpx.AsyncClient(base_url=base_url, timeout=timeout_s, limits=limits) as client:
@@ -220,7 +231,11 @@ def _check(report: LoadReport, request: LoadRequest, response: httpx.Response) -
     elif request.needle is not None and request.needle not in str(body.get("message")):
         problem = f"message does not name {request.needle!r}"
     if problem:
-        report.wrong_count += 1
-        if len(report.wrong) < 20:
-            report.wrong.append(f"{request.kind}: {response.status_code} {problem}: "
-                                f"{response.text[:160]}")
+        _wrong(report, request, f"{response.status_code} {problem}: {response.text[:160]}")
+
+
+def _wrong(report: LoadReport, request: LoadRequest, what: str) -> None:
+    """Counts an answer that is not what the request calls for (the first 20 kept)."""
+    report.wrong_count += 1
+    if len(report.wrong) < 20:
+        report.wrong.append(f"{request.kind}: {what}")

@@ -48,6 +48,11 @@ from rayqa.serve.schemas import (UNDETERMINED_LANG, AnswerRequest, AnswerRespons
 logger = logging.getLogger("rayqa.serve")
 
 HEALTH_TIMEOUT_S = 5.0  # a deployment slower than this to say hello counts as down
+UNAVAILABLE_PROBE_S = 2.0  # the probe that tells a timed-out stage's outage from slowness
+# The deployment each stage of a request calls (translate-test's reading may be the
+# pivot reader's; the probe asks the reader, which it shares otherwise).
+STAGE_DEPLOYMENTS = {"retrieval": "retriever", "reading": "reader", "generation": "generator",
+                     "translation": "translator", "back_translation": "translator"}
 # Upper bounds (ms) of the stage latency histogram's buckets.
 LATENCY_BOUNDARIES_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000]
 # Downstream failures that mean "no replica could take it now", not "the model failed".
@@ -206,10 +211,10 @@ def _request_body_openapi(model=AnswerRequest) -> dict:
                             "content": {"application/json": {"schema": schema}}}}
 
 
-async def _probe(handle: DeploymentHandle) -> dict:
+async def _probe(handle: DeploymentHandle, timeout_s: float = HEALTH_TIMEOUT_S) -> dict:
     """Calls a deployment's `info`; returns `{"error": reason}` when it does not answer."""
     try:
-        return await asyncio.wait_for(_await(handle.info.remote()), HEALTH_TIMEOUT_S)
+        return await asyncio.wait_for(_await(handle.info.remote()), timeout_s)
     except Exception as err:  # down for whatever reason: report it, don't raise
         return {"error": f"{type(err).__name__}: {err}"[:200]}
 
@@ -315,15 +320,22 @@ class QAIngress:
 
     async def _within_deadline(self, work, timings: dict[str, float]):
         """Awaits `work` for at most `request_timeout_s`; past it the pending stage is
-        cancelled (Serve passes the cancellation on to the replica) and the answer is
-        a 504 naming that stage."""
+        cancelled (Serve passes the cancellation on to the replica). The answer is a 504
+        naming that stage, or a 503 with Retry-After when the stage's deployment does
+        not answer a health probe either (its replica died and the new one is still
+        starting: the request waited for a replica, and a retry will find one)."""
         try:
             return await asyncio.wait_for(work, self._cfg.request_timeout_s)
         except TimeoutError:
             # The cancelled stage recorded its time last (in `_timed`'s finally).
             stage = next(reversed(timings), "retrieval")
-            raise ApiError(504, "timeout", f"no answer within {self._cfg.request_timeout_s}"
-                           f" s ({stage} was still running)") from None
+        handle = self._handles.get(STAGE_DEPLOYMENTS.get(stage, ""))
+        if handle is not None and "error" in await _probe(handle, UNAVAILABLE_PROBE_S):
+            raise ApiError(503, "unavailable", f"{stage} has no replica ready within "
+                           f"{self._cfg.request_timeout_s} s; retry later",
+                           self._cfg.retry_after_s)
+        raise ApiError(504, "timeout", f"no answer within {self._cfg.request_timeout_s}"
+                       f" s ({stage} was still running)")
 
     async def _answer(self, question: AnswerRequest, timings: dict[str, float]
                       ) -> AnswerResponse:

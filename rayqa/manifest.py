@@ -54,7 +54,7 @@ def write_manifest(directory: str | os.PathLike, fields: dict, files: list[str],
 
 
 def read_manifest(directory: str | os.PathLike, name: str = MANIFEST_FILE,
-                  verify: bool = True) -> dict:
+                  verify: bool = True, only: tuple[str, ...] | None = None) -> dict:
     """Reads a manifest and checks the checksum of every file it lists.
 
     Args:
@@ -62,6 +62,8 @@ def read_manifest(directory: str | os.PathLike, name: str = MANIFEST_FILE,
         name: The manifest's file name in ``directory``.
         verify: Check the listed files; False only peeks at the facts (e.g. to choose
             a loader that verifies them next).
+        only: Check only the listed files at or under these relative paths (the part
+            of the artifact a process fetched, e.g. one shard of an index).
 
     Raises:
         ValueError: The manifest is missing or unreadable, or a listed file is missing
@@ -75,6 +77,8 @@ def read_manifest(directory: str | os.PathLike, name: str = MANIFEST_FILE,
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}: unreadable manifest: {err}") from None
     for file_name, expected in manifest.get("files", {}).items() if verify else ():
+        if only is not None and not storage.within(file_name, only):
+            continue
         file = storage.join(directory, file_name)
         if not storage.is_file(file):
             raise ValueError(f"{file}: listed in {path} but missing")

@@ -184,7 +184,8 @@ def sha256(location: str | os.PathLike) -> str:
 
 
 def copy_tree(source_fs: pafs.FileSystem, source_path: str, target: str | os.PathLike,
-              exclude: tuple[str, ...] = ()) -> list[str]:
+              exclude: tuple[str, ...] = (), include: tuple[str, ...] | None = None
+              ) -> list[str]:
     """Copies the files under ``source_path`` of ``source_fs`` to the location ``target``.
 
     Args:
@@ -193,6 +194,8 @@ def copy_tree(source_fs: pafs.FileSystem, source_path: str, target: str | os.Pat
         target: Destination directory (local path or URI); files are overwritten.
         exclude: Top-level names under ``source_path`` to leave out (e.g. optimizer
             state that a model export does not need).
+        include: When given, only the files at or under these relative paths are
+            copied (e.g. one FAISS shard of an index).
 
     Returns:
         The copied paths, relative to ``source_path``.
@@ -202,7 +205,8 @@ def copy_tree(source_fs: pafs.FileSystem, source_path: str, target: str | os.Pat
     copied = []
     for info in source_fs.get_file_info(pafs.FileSelector(source_path, recursive=True)):
         relative = PurePosixPath(info.path).relative_to(root)
-        if info.type != pafs.FileType.File or relative.parts[0] in exclude:
+        if (info.type != pafs.FileType.File or relative.parts[0] in exclude
+                or (include is not None and not within(str(relative), include))):
             continue
         destination = str(PurePosixPath(target_path, relative))
         target_fs.create_dir(str(PurePosixPath(destination).parent), recursive=True)
@@ -219,10 +223,17 @@ def upload_dir(local_dir: str | os.PathLike, target: str | os.PathLike,
 
 
 def download_dir(location: str | os.PathLike, local_dir: str | os.PathLike,
-                 exclude: tuple[str, ...] = ()) -> list[str]:
+                 exclude: tuple[str, ...] = (), include: tuple[str, ...] | None = None
+                 ) -> list[str]:
     """Copies the files under ``location`` into the local directory ``local_dir``."""
     fs, path = resolve(location)
-    return copy_tree(fs, path, absolute(local_dir), exclude)
+    return copy_tree(fs, path, absolute(local_dir), exclude, include)
+
+
+def within(relative: str, parts: tuple[str, ...]) -> bool:
+    """Whether the relative path ``relative`` is one of ``parts`` or lies under one."""
+    return any(relative == part or relative.startswith(part.rstrip("/") + "/")
+               for part in parts)
 
 
 @contextmanager
@@ -250,7 +261,8 @@ def cache_root() -> Path:
 
 
 def local_copy(location: str | os.PathLike, manifest: str | None = "manifest.json",
-               exclude: tuple[str, ...] = ()) -> Path:
+               exclude: tuple[str, ...] = (), include: tuple[str, ...] | None = None
+               ) -> Path:
     """A local directory holding what ``location`` holds: itself, or a cached download.
 
     A remote directory is downloaded once per content: the cache entry is keyed by the
@@ -266,6 +278,10 @@ def local_copy(location: str | os.PathLike, manifest: str | None = "manifest.jso
             complete cache entry is reused as it is).
         exclude: Top-level names under ``location`` not to download (e.g. an index's
             build-time embeddings, which serving does not read).
+        include: When given, only these relative paths (files or directories) and the
+            manifest are downloaded, and only the manifest's files among them checked:
+            the part of an index one replica serves (one FAISS shard, one language's
+            BM25). A local ``location`` is used in place whatever ``include`` says.
 
     Raises:
         FileNotFoundError: Nothing at ``location``.
@@ -278,7 +294,10 @@ def local_copy(location: str | os.PathLike, manifest: str | None = "manifest.jso
         return path
     if not is_dir(location):
         raise FileNotFoundError(f"{location}: no such directory")
-    key = hashlib.sha256(str(location).encode() + repr(sorted(exclude)).encode())
+    if include is not None and manifest:
+        include = (*include, manifest)
+    key = hashlib.sha256(str(location).encode() + repr(sorted(exclude)).encode()
+                         + repr(None if include is None else sorted(include)).encode())
     if manifest:
         key.update(read_bytes(join(location, manifest)))
     entry = cache_root() / key.hexdigest()[:32]
@@ -287,11 +306,12 @@ def local_copy(location: str | os.PathLike, manifest: str | None = "manifest.jso
     entry.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{entry.name}-", dir=entry.parent))
     try:
-        download_dir(location, staging, exclude)
+        download_dir(location, staging, exclude, include)
         if manifest:
             from rayqa.manifest import read_manifest
 
-            read_manifest(staging, manifest)  # raises naming the file that differs
+            # Raises naming the file that differs.
+            read_manifest(staging, manifest, only=include)
         try:
             os.rename(staging, entry)
         except OSError:  # another process on this node finished the same download first

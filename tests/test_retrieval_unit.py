@@ -270,7 +270,7 @@ def test_bi_encoder_index_queries_with_its_query_encoder(tmp_path):
     """An index over mDPR's passage encoder records the sibling query encoder."""
     from rayqa.config import EncoderConfig
     from rayqa.retrieval.build import encoder_facts
-    from rayqa.retrieval.retriever import _query_encoder
+    from rayqa.retrieval.retriever import load_query_encoder
 
     for side in ("query_encoder", "passage_encoder"):
         (tmp_path / side).mkdir()
@@ -278,7 +278,7 @@ def test_bi_encoder_index_queries_with_its_query_encoder(tmp_path):
     assert facts["query_name_or_path"] == str((tmp_path / "query_encoder").resolve())
     assert "query_name_or_path" not in encoder_facts(EncoderConfig(name_or_path=str(tmp_path)))
     with pytest.raises(OSError, match="round0"):  # the override wins over the manifest
-        _query_encoder({"encoder": facts}, "cpu", override=str(tmp_path / "round0"))
+        load_query_encoder({"encoder": facts}, "cpu", override=str(tmp_path / "round0"))
     # CORA names round 0's query encoder for a later round's passage encoder.
     (tmp_path / "round0").mkdir()
     named = encoder_facts(EncoderConfig(name_or_path=str(tmp_path / "passage_encoder"),

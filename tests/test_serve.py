@@ -19,7 +19,7 @@ import uuid
 import httpx
 import pytest
 
-from rayqa.testing.service import PASSAGES, QUESTIONS
+from rayqa.testing.service import PASSAGES, QUESTIONS, serve_replicas, wait_for
 
 pytestmark = pytest.mark.ray
 
@@ -446,18 +446,6 @@ def _value(samples, name, **labels) -> float:
                and all(s.labels.get(k) == v for k, v in labels.items()))
 
 
-def _wait_for(predicate, timeout_s, what, interval_s=0.5):
-    """Polls `predicate` until it returns a true value; fails naming `what` after
-    `timeout_s` (a bound on a hang, not a timing assertion)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval_s)
-    pytest.fail(f"{what} did not happen within {timeout_s} s")
-
-
 def test_metrics_reach_rays_prometheus_endpoint(client, ray_local):
     assert client.post("/v1/answer", json={"question": "Who wrote Faust?"}).status_code == 200
     assert client.post("/v1/answer", json={"question": "q", "topk": 1}).status_code == 422
@@ -475,7 +463,7 @@ def test_metrics_reach_rays_prometheus_endpoint(client, ray_local):
         return samples if all(_value(samples, n, **labels) >= 1 for n, labels in wanted) \
             else None
 
-    _wait_for(all_there, 180, "every rayqa metric in the scrape")
+    wait_for(all_there, 180, "every rayqa metric in the scrape")
 
 
 # --------------------------------------------------------------------------- failures
@@ -541,13 +529,6 @@ def faulty(client, tmp_path_factory):
     serve.delete("faulty")
 
 
-def _replicas(app: str, deployment: str) -> set[str]:
-    import ray
-
-    return {a["name"] for a in ray.util.list_named_actors(all_namespaces=True)
-            if a["name"].startswith(f"SERVE_REPLICA::{app}#{deployment}#")}
-
-
 def test_slow_stage_gets_504_naming_it(faulty):
     response = faulty.post("/faulty/v1/answer", json={"question": f"{HANG} please"})
     assert response.status_code == 504, response.text
@@ -555,7 +536,7 @@ def test_slow_stage_gets_504_naming_it(faulty):
 
 
 def test_model_that_raises_gets_500_json_a_log_line_and_a_new_replica(faulty, ray_local):
-    first = _replicas("faulty", "FailingReader")
+    first = serve_replicas("faulty", "FailingReader")
     marker = uuid.uuid4().hex
     for i in range(3):  # three failed batches in a row make the replica unhealthy
         response = faulty.post("/faulty/v1/answer", json={"question": f"{marker} {i}"})
@@ -569,9 +550,9 @@ def test_model_that_raises_gets_500_json_a_log_line_and_a_new_replica(faulty, ra
         return any(marker in path.read_text(errors="replace")
                    for path in Path(logs).rglob("*") if path.is_file())
 
-    _wait_for(logged, 120, "the failure's log line")
+    wait_for(logged, 120, "the failure's log line")
     # check_health fails after three failed batches, so Serve replaces the replica.
-    _wait_for(lambda: (now := _replicas("faulty", "FailingReader")) and now != first, 240,
+    wait_for(lambda: (now := serve_replicas("faulty", "FailingReader")) and now != first, 240,
               "replacement of the unhealthy reader replica")
 
 
@@ -610,7 +591,7 @@ def test_killed_reader_replica_is_replaced_and_a_retrying_client_loses_nothing(c
     info = client.get("/v1/info").json()
     requests = make_requests(160, info["limits"], ["extractive"], malformed_fraction=0,
                              seed=7)
-    (victim,) = _replicas("rayqa", "Reader")
+    (victim,) = serve_replicas("rayqa", "Reader")
     result = {}
     # Bounds, not timings: on a loaded 2-core machine a new reader replica took 68 s to
     # start (12 s when quiet); requests wait for it up to request_timeout_s.
@@ -618,16 +599,16 @@ def test_killed_reader_replica_is_replaced_and_a_retrying_client_loses_nothing(c
         report=_load(requests, concurrency=8, retry_503=True, max_retry_s=300,
                      timeout_s=300)))
     load.start()
-    _wait_for(lambda: client.get("/healthz").status_code == 200, 120, "a healthy start")
+    wait_for(lambda: client.get("/healthz").status_code == 200, 120, "a healthy start")
     killed_at = time.monotonic()
     ray.kill(ray.get_actor(victim, namespace="serve"), no_restart=True)
     assert load.is_alive(), "the load ended before the kill: make it longer"
-    outage = _wait_for(lambda: (r := client.get("/healthz")).status_code == 503 and r.json(),
+    outage = wait_for(lambda: (r := client.get("/healthz")).status_code == 503 and r.json(),
                        120, "/healthz reporting the outage", interval_s=0.2)
     assert outage["status"] == "degraded"
     assert outage["deployments"]["reader"].startswith("down: ")
     assert outage["deployments"]["retriever"] == "up"
-    _wait_for(lambda: _replicas("rayqa", "Reader") - {victim} and
+    wait_for(lambda: serve_replicas("rayqa", "Reader") - {victim} and
               client.get("/healthz").status_code == 200, 240, "a new reader replica")
     print(f"reader replica replaced {time.monotonic() - killed_at:.1f} s after the kill")
     load.join(timeout=600)

@@ -242,6 +242,7 @@ def test_serve_config_yamls_are_valid():
     (app,) = ServeDeploySchema.model_validate(tree).applications
     cora = load_app_config(app.args, check_paths=False)
     assert cora.modes == ["generative"] and cora.default_mode == "generative"
+    assert cora.split_retrieval and cora.retriever_mode == "dense"
     rounds = yaml.safe_load((REPO / "configs/cora.yaml").read_text(encoding="utf-8"))["rounds"]
     assert cora.index_dir.endswith(f"runs/cora/round_{rounds - 1}/index")
     assert cora.generator_dir.endswith(f"runs/cora/round_{rounds - 1}/mgen/final")

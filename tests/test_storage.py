@@ -101,6 +101,21 @@ def test_local_copy_refuses_a_file_that_fails_its_checksum(s3_dir):
         storage.local_copy(remote)
 
 
+def test_local_copy_of_a_part_fetches_and_checks_only_that_part(s3_dir):
+    remote = storage.join(s3_dir, "index")
+    for name in ("shards/0/vectors", "shards/1/vectors", "shards/10/vectors", "ids"):
+        storage.write_text(storage.join(remote, name), name)
+    write_manifest(remote, {}, ["shards/0/vectors", "shards/1/vectors", "shards/10/vectors",
+                                "ids"])
+    storage.write_text(storage.join(remote, "shards/1/vectors"), "changed")  # not our part
+    part = storage.local_copy(remote, include=("shards/0", "ids"))
+    assert sorted(str(f.relative_to(part)) for f in part.rglob("*") if f.is_file()) == \
+        ["ids", "manifest.json", "shards/0/vectors"]  # not shards/10: a path, not a prefix
+    assert storage.local_copy(remote, include=("ids",)) != part  # its own cache entry
+    with pytest.raises(ValueError, match="shards/1/vectors: sha256 differs"):
+        storage.local_copy(remote, include=("shards/1",))
+
+
 def test_local_copy_of_a_local_dir_is_the_dir(tmp_path):
     assert storage.local_copy(tmp_path) == tmp_path
     with pytest.raises(FileNotFoundError):

@@ -164,6 +164,13 @@ class BM25Builder:
         return index
 
 
+def merge_by_score(hit_lists: Sequence[list[tuple[int, float]]], k: int
+                   ) -> list[tuple[int, float]]:
+    """The `k` best `(row, score)` of several languages' hits, best first (ties keep
+    list order)."""
+    return sorted((hit for hits in hit_lists for hit in hits), key=lambda hit: -hit[1])[:k]
+
+
 class MultilingualBM25:
     """The per-language BM25 indexes of one passage collection.
 
@@ -191,8 +198,7 @@ class MultilingualBM25:
         language and merges by score.
         """
         targets = [self.indexes[lang]] if lang in self.indexes else list(self.indexes.values())
-        hits = [hit for index in targets for hit in index.search([query], k)[0]]
-        return sorted(hits, key=lambda hit: -hit[1])[:k]
+        return merge_by_score([index.search([query], k)[0] for index in targets], k)
 
     def save(self, directory: str | Path) -> None:
         """Writes `<directory>/<lang>/` per language and the list of languages."""

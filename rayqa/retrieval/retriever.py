@@ -70,8 +70,8 @@ class Retriever:
         if mode != "bm25":
             # One index or shards; the manifest's files were checked just above.
             self.dense = load_dense_index(self.local_dir, verify=False, mmap=mmap)
-            self.encoder = _query_encoder(self.manifest, device, query_encoder,
-                                          self.dense.dim)
+            self.encoder = load_query_encoder(self.manifest, device, query_encoder,
+                                              self.dense.dim)
         if mode != "dense":
             self.bm25 = _load_bm25(self.local_dir)
         self.passages = PassageStore.from_manifest(str(self.local_dir), self.manifest)
@@ -94,30 +94,51 @@ class Retriever:
         langs = [None] * len(questions) if langs is None else list(langs)
         if len(langs) != len(questions):
             raise ValueError(f"{len(questions)} questions but {len(langs)} languages")
-        depth = top_k if self.mode != "hybrid" else max(top_k, self.rrf_depth)
+        depth = search_depth(self.mode, top_k, self.rrf_depth)
         dense = self._dense(questions, depth) if self.dense is not None else None
         sparse = ([self.bm25.search(q, lang, depth) for q, lang in zip(questions, langs)]
                   if self.bm25 is not None else None)
-        if self.mode == "dense":
-            ranked = dense
-        elif self.mode == "bm25":
-            ranked = sparse
-        else:
-            ranked = [rrf([d, s], self.rrf_k) for d, s in zip(dense, sparse)]
-        return [[self._result(row, score) for row, score in hits[:top_k]] for hits in ranked]
+        ranked = fuse(self.mode, dense, sparse, self.rrf_k)
+        return [passage_hits(self.passages, hits[:top_k]) for hits in ranked]
 
     def _dense(self, questions: list[str], k: int) -> list[list[tuple[int, float]]]:
         """FAISS hits `(row, inner product)` per question."""
         vectors = np.concatenate([self.encoder.encode_queries(questions[i:i + _QUERY_BATCH])
                                   for i in range(0, len(questions), _QUERY_BATCH)])
-        scores, rows = self.dense.search(vectors, min(k, self.dense.ntotal))
-        return [[(int(r), float(s)) for r, s in zip(row, score) if r >= 0]
-                for row, score in zip(rows, scores)]
+        return hit_lists(*self.dense.search(vectors, min(k, self.dense.ntotal)))
 
-    def _result(self, row: int, score: float) -> dict:
-        passage = self.passages[row]
-        return {"id": passage.id, "title": passage.title, "text": passage.text,
-                "lang": passage.lang, "score": score}
+
+def search_depth(mode: str, top_k: int, rrf_depth: int) -> int:
+    """How many results each list must hold: `top_k`, or `rrf_depth` for fusion."""
+    return top_k if mode != "hybrid" else max(top_k, rrf_depth)
+
+
+def hit_lists(scores: np.ndarray, rows: np.ndarray) -> list[list[tuple[int, float]]]:
+    """FAISS's `[q, k]` results as `(row, score)` lists per query, padding dropped."""
+    return [[(int(r), float(s)) for r, s in zip(row, score) if r >= 0]
+            for row, score in zip(rows, scores)]
+
+
+def fuse(mode: str, dense: list | None, sparse: list | None,
+         rrf_k: int) -> list[list[tuple[int, float]]]:
+    """The ranked `(row, score)` lists of `mode` from the dense and BM25 lists (RRF of
+    both in hybrid mode), one per query."""
+    if mode == "dense":
+        return dense
+    if mode == "bm25":
+        return sparse
+    return [rrf([d, s], rrf_k) for d, s in zip(dense, sparse)]
+
+
+def passage_hits(passages: PassageStore, hits: list[tuple[int, float]]) -> list[dict]:
+    """`{"id", "title", "text", "lang", "score"}` of each `(row, score)`, read from the
+    passage store."""
+    out = []
+    for row, score in hits:
+        passage = passages[row]
+        out.append({"id": passage.id, "title": passage.title, "text": passage.text,
+                    "lang": passage.lang, "score": score})
+    return out
 
 
 def rrf(ranked_lists: list[list[tuple[int, float]]], k: int = 60) -> list[tuple[int, float]]:
@@ -134,12 +155,14 @@ def rrf(ranked_lists: list[list[tuple[int, float]]], k: int = 60) -> list[tuple[
     return sorted(fused.items(), key=lambda item: -item[1])
 
 
-def fetch_index(index_dir: str | Path) -> Path:
-    """A local directory holding the index: itself, or a verified cached copy of a URI."""
-    return storage.local_copy(index_dir, exclude=BUILD_ONLY)
+def fetch_index(index_dir: str | Path, part: tuple[str, ...] | None = None) -> Path:
+    """A local directory holding the index: itself, or a verified cached copy of a URI
+    (of only `part`, relative paths, and the manifest, when given: see
+    `rayqa.serve.retrieval`)."""
+    return storage.local_copy(index_dir, exclude=BUILD_ONLY, include=part)
 
 
-def _query_encoder(manifest: dict, device: str | None, override: str | None = None,
+def load_query_encoder(manifest: dict, device: str | None, override: str | None = None,
                    dim: int | None = None):
     """The question encoder: ``override``, the bi-encoder's query side, or the passage one.
 

@@ -53,6 +53,8 @@ UNAVAILABLE_PROBE_S = 2.0  # the probe that tells a timed-out stage's outage fro
 # pivot reader's; the probe asks the reader, which it shares otherwise).
 STAGE_DEPLOYMENTS = {"retrieval": "retriever", "reading": "reader", "generation": "generator",
                      "translation": "translator", "back_translation": "translator"}
+# Roles of split retrieval's parts (`rayqa.serve.retrieval`), probed with the retriever.
+RETRIEVAL_PARTS = ("query_encoder", "searcher-", "bm25-")
 # Upper bounds (ms) of the stage latency histogram's buckets.
 LATENCY_BOUNDARIES_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000]
 # Downstream failures that mean "no replica could take it now", not "the model failed".
@@ -246,9 +248,10 @@ class QAIngress:
     `GET /v1/info`, `GET /healthz`.
 
     Args:
-        handles: The deployments by role: `retriever`, and those of the served modes
-            (`reader` for extractive, `generator` for generative, `translator` and
-            `pivot_reader` or `reader` for translate-test).
+        handles: The deployments by role: `retriever` (and split retrieval's parts,
+            probed for `/healthz`), and those of the served modes (`reader` for
+            extractive, `generator` for generative, `translator` and `pivot_reader` or
+            `reader` for translate-test).
         cfg: The validated app config (limits and defaults).
     """
 
@@ -329,13 +332,20 @@ class QAIngress:
         except TimeoutError:
             # The cancelled stage recorded its time last (in `_timed`'s finally).
             stage = next(reversed(timings), "retrieval")
-        handle = self._handles.get(STAGE_DEPLOYMENTS.get(stage, ""))
-        if handle is not None and "error" in await _probe(handle, UNAVAILABLE_PROBE_S):
+        probes = await asyncio.gather(*(_probe(handle, UNAVAILABLE_PROBE_S)
+                                        for handle in self._stage_handles(stage)))
+        if any("error" in info for info in probes):
             raise ApiError(503, "unavailable", f"{stage} has no replica ready within "
                            f"{self._cfg.request_timeout_s} s; retry later",
                            self._cfg.retry_after_s)
         raise ApiError(504, "timeout", f"no answer within {self._cfg.request_timeout_s}"
                        f" s ({stage} was still running)")
+
+    def _stage_handles(self, stage: str) -> list[DeploymentHandle]:
+        """The deployments a stage calls: its own, and for retrieval the split parts."""
+        role = STAGE_DEPLOYMENTS.get(stage, "")
+        return [handle for name, handle in self._handles.items() if name == role
+                or (role == "retriever" and name.startswith(RETRIEVAL_PARTS))]
 
     async def _answer(self, question: AnswerRequest, timings: dict[str, float]
                       ) -> AnswerResponse:

@@ -214,7 +214,8 @@ class InfoResponse(BaseModel):
         retriever_mode: `hybrid`, `dense` or `bm25`.
         index: The index's location, passage count, passages per language and encoder
             (from the retriever; `{"error": ...}` when it does not answer).
-        models: Per answering deployment (`reader`, `generator`) what it loaded.
+        models: Per other deployment (`reader`, `generator`, split retrieval's parts)
+            what it loaded.
         limits: `max_top_k`, `default_top_k`, `max_body_bytes`, `max_question_chars`.
     """
 
@@ -444,7 +445,15 @@ class ServeAppConfig(_Strict):
         retry_after_s: `Retry-After` (seconds) of every 503: a full queue or a replica
             that died under the request.
         ingress: Resources of the HTTP ingress.
-        retriever: Resources and batching of the retriever deployment.
+        split_retrieval: Split retrieval over deployments (`rayqa.serve.retrieval`): a
+            `QueryEncoder`, a `Searcher` per FAISS shard and a `BM25` per language,
+            merged by the `Retriever`, so that no replica holds the whole index. False:
+            one `Retriever` deployment loads all of it.
+        retriever: Resources and batching of the retriever deployment (with
+            `split_retrieval`, the merging front, which does not batch).
+        encoder: Resources and batching of split retrieval's `QueryEncoder`.
+        searcher: Resources and batching of each of split retrieval's `Searcher`s.
+        bm25: Resources and batching of each of split retrieval's `BM25`s.
         reader: Resources and batching of the reader deployment.
         generator: Resources, batching and decoding of the generator deployment.
         translate_test: Translate-test answering (None: not served); needs a reader.
@@ -465,7 +474,11 @@ class ServeAppConfig(_Strict):
     request_timeout_s: float = Field(30.0, gt=0)
     retry_after_s: int = Field(1, ge=0)
     ingress: IngressOptions = Field(default_factory=IngressOptions)
+    split_retrieval: bool = False
     retriever: BatchedDeploymentOptions = Field(default_factory=BatchedDeploymentOptions)
+    encoder: BatchedDeploymentOptions = Field(default_factory=BatchedDeploymentOptions)
+    searcher: BatchedDeploymentOptions = Field(default_factory=BatchedDeploymentOptions)
+    bm25: BatchedDeploymentOptions = Field(default_factory=BatchedDeploymentOptions)
     reader: BatchedDeploymentOptions = Field(default_factory=BatchedDeploymentOptions)
     generator: GeneratorOptions = Field(default_factory=GeneratorOptions)
     translate_test: TranslateTestOptions | None = None

@@ -7,6 +7,7 @@ models. Building needs Ray (the index is built by Ray Data).
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 PASSAGES = [
@@ -30,11 +31,14 @@ QUESTIONS = ["Who wrote Faust?", "Wer schrieb den Faust?", "谁写了浮士德�
 
 
 
-def build_tiny_service(root: str | Path, translators: bool = False) -> dict:
+def build_tiny_service(root: str | Path, translators: bool = False, num_shards: int = 1,
+                       generator: bool = True) -> dict:
     """Builds the reader, index and generator (and translators) under `root`.
 
     Args:
         root: An empty directory.
+        num_shards: FAISS shards of the index.
+        generator: Also build the mGEN (`generator_dir`).
         translators: Also build random-weight MarianMT models de-en and en-de and
             serve translate-test with English as the pivot (German questions and
             passages go through English; the other languages have no models).
@@ -64,11 +68,12 @@ def build_tiny_service(root: str | Path, translators: bool = False) -> dict:
     index_dir = build_index(IndexJobConfig.model_validate({
         "output_dir": str(root / "index"), "passages_files": [str(passages_file)],
         "encoder": {"name_or_path": str(reader_dir), "max_length": 64, "batch_size": 4,
-                    "cpus_per_actor": 0.25}}))
-    # A random-weight mT5 as mGEN: generative answers are strings, not right answers.
-    generator_dir = build_tiny_mt5(texts, root / "mgen", vocab_size=400)
-    args = {"index_dir": str(index_dir), "reader_dir": str(reader_dir),
-            "generator_dir": str(generator_dir)}
+                    "cpus_per_actor": 0.25},
+        "index": {"num_shards": num_shards}}))
+    args = {"index_dir": str(index_dir), "reader_dir": str(reader_dir)}
+    if generator:
+        # A random-weight mT5 as mGEN: generative answers are strings, not right answers.
+        args["generator_dir"] = str(build_tiny_mt5(texts, root / "mgen", vocab_size=400))
     if translators:
         by_lang = {lang: [p["text"] for p in PASSAGES if p["lang"] == lang] + QUESTIONS
                    for lang in ("de", "en")}
@@ -80,3 +85,27 @@ def build_tiny_service(root: str | Path, translators: bool = False) -> dict:
         args["translate_test"] = {"translator": {"models": models, "max_new_tokens": 8},
                                   "pivot_lang": "en", "max_passages": 2}
     return args
+
+
+def wait_for(predicate, timeout_s: float, what: str, interval_s: float = 0.5):
+    """Polls `predicate` until it returns a true value, and returns that value.
+
+    Raises:
+        AssertionError: Naming `what`, after `timeout_s` (a bound on a hang, not a
+            timing assertion).
+    """
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval_s)
+    raise AssertionError(f"{what} did not happen within {timeout_s} s")
+
+
+def serve_replicas(app: str, deployment: str) -> set[str]:
+    """The actor names of the running replicas of `deployment` in Serve app `app`."""
+    import ray
+
+    return {a["name"] for a in ray.util.list_named_actors(all_namespaces=True)
+            if a["name"].startswith(f"SERVE_REPLICA::{app}#{deployment}#")}

@@ -13,13 +13,13 @@ import random
 import re
 import shutil
 import threading
-import time
 import uuid
 
 import httpx
 import pytest
 
-from rayqa.testing.service import PASSAGES, QUESTIONS, serve_replicas, wait_for
+from rayqa.testing.service import (PASSAGES, QUESTIONS, kill_replica_under_load,
+                                   serve_replicas, wait_for)
 
 pytestmark = pytest.mark.ray
 
@@ -584,34 +584,14 @@ def test_index_that_does_not_match_its_manifest_is_refused_at_replica_start(clie
 
 
 def test_killed_reader_replica_is_replaced_and_a_retrying_client_loses_nothing(client):
-    import ray
-
     from rayqa.serve.loadgen import make_requests
 
     info = client.get("/v1/info").json()
     requests = make_requests(160, info["limits"], ["extractive"], malformed_fraction=0,
                              seed=7)
-    (victim,) = serve_replicas("rayqa", "Reader")
-    result = {}
-    # Bounds, not timings: on a loaded 2-core machine a new reader replica took 68 s to
-    # start (12 s when quiet); requests wait for it up to request_timeout_s.
-    load = threading.Thread(target=lambda: result.update(
-        report=_load(requests, concurrency=8, retry_503=True, max_retry_s=300,
-                     timeout_s=300)))
-    load.start()
-    wait_for(lambda: client.get("/healthz").status_code == 200, 120, "a healthy start")
-    killed_at = time.monotonic()
-    ray.kill(ray.get_actor(victim, namespace="serve"), no_restart=True)
-    assert load.is_alive(), "the load ended before the kill: make it longer"
-    outage = wait_for(lambda: (r := client.get("/healthz")).status_code == 503 and r.json(),
-                       120, "/healthz reporting the outage", interval_s=0.2)
+    outage, report = kill_replica_under_load(client, BASE_URL, "Reader", requests)
     assert outage["status"] == "degraded"
     assert outage["deployments"]["reader"].startswith("down: ")
     assert outage["deployments"]["retriever"] == "up"
-    wait_for(lambda: serve_replicas("rayqa", "Reader") - {victim} and
-              client.get("/healthz").status_code == 200, 240, "a new reader replica")
-    print(f"reader replica replaced {time.monotonic() - killed_at:.1f} s after the kill")
-    load.join(timeout=600)
-    report = result["report"]
     assert report.server_errors == 0 and report.wrong_count == 0, report.wrong
     assert report.by_kind["valid 200"] == len(requests)

@@ -109,3 +109,48 @@ def serve_replicas(app: str, deployment: str) -> set[str]:
 
     return {a["name"] for a in ray.util.list_named_actors(all_namespaces=True)
             if a["name"].startswith(f"SERVE_REPLICA::{app}#{deployment}#")}
+
+
+def kill_replica_under_load(http, base_url: str, deployment: str, requests: list,
+                            app: str = "rayqa") -> tuple[dict, object]:
+    """Kills the only replica of `deployment` while a client that retries 503s sends
+    `requests` (concurrency 8), and waits for Serve to replace it.
+
+    Bounds, not timings: on a loaded 2-core machine a new replica took 68 s to start
+    (12 s when quiet); requests wait for it up to the app's `request_timeout_s`.
+
+    Args:
+        http: An `httpx.Client` of the app (for `/healthz`).
+        base_url: The app's URL, for the load.
+        deployment: The deployment's Serve name (`Reader`, `Searcher-001`).
+        requests: The load (`rayqa.serve.loadgen.make_requests`).
+        app: The Serve application.
+
+    Returns:
+        `(outage, report)`: the `/healthz` body seen while the replica was down, and the
+        load's `LoadReport` once every request was answered or given up.
+    """
+    import asyncio
+    import threading
+
+    import ray
+
+    from rayqa.serve.loadgen import run_load
+
+    (victim,) = serve_replicas(app, deployment)
+    result = {}
+    load = threading.Thread(target=lambda: result.update(report=asyncio.run(run_load(
+        base_url, requests, 8, retry_503=True, max_retry_s=300, timeout_s=300))))
+    load.start()
+    wait_for(lambda: http.get("/healthz").status_code == 200, 120, "a healthy start")
+    killed_at = time.monotonic()
+    ray.kill(ray.get_actor(victim, namespace="serve"), no_restart=True)
+    assert load.is_alive(), "the load ended before the kill: make it longer"
+    outage = wait_for(lambda: (r := http.get("/healthz")).status_code == 503 and r.json(),
+                      120, "/healthz reporting the outage", interval_s=0.2)
+    wait_for(lambda: serve_replicas(app, deployment) - {victim} and
+             http.get("/healthz").status_code == 200, 240, f"a new {deployment} replica")
+    print(f"{deployment} replica replaced {time.monotonic() - killed_at:.1f} s after the kill")
+    load.join(timeout=600)
+    print(result["report"].summary())
+    return outage, result["report"]

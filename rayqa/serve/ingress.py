@@ -217,6 +217,8 @@ async def _probe(handle: DeploymentHandle, timeout_s: float = HEALTH_TIMEOUT_S) 
     """Calls a deployment's `info`; returns `{"error": reason}` when it does not answer."""
     try:
         return await asyncio.wait_for(_await(handle.info.remote()), timeout_s)
+    except TimeoutError:
+        return {"error": f"no answer within {timeout_s:g} s"}
     except Exception as err:  # down for whatever reason: report it, don't raise
         return {"error": f"{type(err).__name__}: {err}"[:200]}
 

@@ -69,6 +69,10 @@ os.environ["RAY_TMPDIR"] = _per_process("RAY_TMPDIR",
 # transformers imported, a featurizing step built) were killed, and the next job's
 # featurizing tasks paid ~8 s of cold start again. A few more idle workers are kept.
 os.environ.setdefault("RAY_num_workers_soft_limit", "6")
+# Ray Train starts a preemption watcher actor per fit (it polls Ray Core for nodes being
+# drained); no test drains a node, and each watcher costs ~4 CPU-seconds of imports on
+# these 2 cores. Its feature flag turns it off in tests.
+os.environ.setdefault("RAY_TRAIN_ENABLE_PREEMPTION_WATCHER", "0")
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -6,6 +6,7 @@ the demo asks.
 
 import importlib.util
 import json
+import shutil
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -129,10 +130,39 @@ def test_data_files_stay_small():
     assert total < 300_000, total
 
 
-def test_files_match_the_generator():
-    """The committed JSON is exactly what build_corpus.py writes (no hand edits)."""
+def _builder():
     spec = importlib.util.spec_from_file_location("_demo_build_corpus", DEMO / "build_corpus.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def test_files_match_the_generator():
+    """The committed JSON is exactly what build_corpus.py writes (no hand edits)."""
+    module = _builder()
     for name, text in module.render(module.build()).items():
         assert (DEMO / name).read_text(encoding="utf-8") == text, f"{name} is stale"
+    assert module.main(["--check"]) == 0
+
+
+@pytest.mark.parametrize("answer, error", [("Atlantis", "is not in the paragraph"),
+                                           ("e", "occurs")])
+def test_builder_refuses_an_answer_not_once_in_its_paragraph(tmp_path, answer, error):
+    texts = tmp_path / "texts"
+    shutil.copytree(DEMO / "texts", texts)
+    module = _builder()
+    module.build(texts)  # the copy builds as it is
+    topic = json.loads((texts / "bees.json").read_text(encoding="utf-8"))
+    topic["en"]["dev"][0][1] = answer
+    (texts / "bees.json").write_text(json.dumps(topic, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(ValueError, match=error):
+        module.build(texts)
+
+
+def test_check_reports_stale_files(tmp_path, capsys):
+    module = _builder()
+    assert module.main(["--out", str(tmp_path)]) == 0
+    assert module.main(["--check", "--out", str(tmp_path)]) == 0
+    (tmp_path / "dev.json").write_text("{}", encoding="utf-8")
+    assert module.main(["--check", "--out", str(tmp_path)]) == 1
+    assert "stale: dev.json" in capsys.readouterr().err

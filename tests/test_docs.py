@@ -145,7 +145,8 @@ def commands() -> set[str]:
 
 @pytest.mark.parametrize("path", PAGES, ids=lambda path: str(path.relative_to(REPO)))
 def test_every_link_subcommand_and_path_exists(path, commands):
-    assert problems(Page.read(path), commands) == []
+    found = problems(Page.read(path), commands)
+    assert not found, "\n".join(found)
 
 
 def test_readme_is_short():

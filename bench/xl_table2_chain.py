@@ -110,7 +110,7 @@ def main() -> None:
     import ray
 
     from jobs.xl_table import main as xl_table
-    from rayqa.crosslingual.table import CONFIGS
+    from rayqa.pipelines.xl_table import CONFIGS
     from rayqa.config import load_config
 
     table = yaml.safe_load((REPO / TABLE).read_text(encoding="utf-8"))

@@ -275,7 +275,7 @@ data.train_files / dev_files are pairs {target, source} of SQuAD files whose que
 share ids; re-running with the same train.run_name resumes from the latest checkpoint.""")
 
 TRANSLATE_TEST = ConfigStage(
-    "rayqa.config:TranslateTestJobConfig", "rayqa.crosslingual.translate_test:run_translate_test",
+    "rayqa.config:TranslateTestJobConfig", "rayqa.pipelines.translate_test:run_translate_test",
     """\
 Back-translation systems of cross-lingual MRC (translate-test, SimpleMatch, aligners).
 
@@ -288,9 +288,9 @@ with the source reader, translates the answers back (A_trans), aligns them with
 SimpleMatch and the trained aligners of `aligners`, all on Ray Data actor pools. Writes
 augmented.json (the input with translated_answer: an aligner's training data),
 predictions per system, scores.json and table.md/.csv; see
-rayqa.crosslingual.translate_test.""")
+rayqa.pipelines.translate_test.""")
 
-XL_TABLE = ConfigStage("rayqa.config:CrossLingualTableConfig", "rayqa.crosslingual.table:run_table",
+XL_TABLE = ConfigStage("rayqa.config:CrossLingualTableConfig", "rayqa.pipelines.xl_table:run_table",
                        """\
 Run the cross-lingual MRC rows (Tables 2-4) and write EM / F1 per reported set.
 
@@ -301,7 +301,7 @@ Run the cross-lingual MRC rows (Tables 2-4) and write EM / F1 per reported set.
 Rows are reader, Dual BERT or translate-test jobs (their configs and overrides; a row
 may start from an earlier row's export: {final:ROW}); each trained row is selected on
 its own dev files and scored on every set. Finished rows are skipped on a rerun; see
-rayqa.crosslingual.table.""")
+rayqa.pipelines.xl_table.""")
 
 CORA = ConfigStage("rayqa.config:CORAJobConfig", "rayqa.pipelines.cora:run_cora", """\
 CORA iterative training (paper Algorithm 1): mDPR, index, retrieval, mGEN, mining, per round.

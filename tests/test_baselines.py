@@ -20,7 +20,7 @@ from rayqa.eval import (MKQAPrediction, mkqa_scores, read_mkqa_gold, score_by_la
 from rayqa.testing.tiny import build_tiny_reader
 from rayqa.testing.tiny_seq2seq import build_tiny_marian, build_tiny_mt5
 from rayqa.pipelines.baselines import (UnitBM25, bm25_contexts, check_pivot_index,
-                                       mt_mono_answers, passage_units, score_answers,
+                                       mt_mono_answers, retrieval_units, score_answers,
                                        select_questions, translate_by_lang)
 from rayqa.retrieval.build import write_index
 from rayqa.retrieval.encode import encode_passages_local
@@ -201,7 +201,7 @@ def test_bm25_units_are_two_consecutive_passages_of_one_article(setup):
     assert len(passages) >= len(articles) * 3 // 2  # most articles are two passages
     article_of = {half.id: article for article in articles for half in _halves(article)}
     units = UnitBM25(str(setup["tmp"] / "index"), 2)
-    found = list(passage_units(units.store, 2))
+    found = list(retrieval_units(units.store, 2))
     assert len(found) == len(articles)
     for row, lang, title, texts in found:
         article = article_of[units.store[row].id]
@@ -210,7 +210,7 @@ def test_bm25_units_are_two_consecutive_passages_of_one_article(setup):
         assert unit["rows"] == list(range(row, row + len(texts)))
         assert (lang, title) == (article.lang, article.title)
     # Size 1: a unit per passage, the index's own granularity.
-    assert len(list(passage_units(units.store, 1))) == len(passages)
+    assert len(list(retrieval_units(units.store, 1))) == len(passages)
     # The unit is what is retrieved: an article's second passage as the query finds the
     # unit that starts at its first passage, both passages' text included.
     second = next(p for p in passages if p.id.endswith(".2") and p.lang == "en")

@@ -83,7 +83,7 @@ def test_references_must_name_earlier_rows():
         "output_dir": "out", "sets": [{"name": "s", "path": "s.json"}],
         "rows": [{**row, "overrides": ["model.name_or_path={final:early}"]},
                  {**row, "name": "early"}]})
-    from rayqa.crosslingual.table import check_table
+    from rayqa.pipelines.xl_table import check_table
 
     with pytest.raises(ValueError, match="names no earlier row"):
         check_table(cfg)

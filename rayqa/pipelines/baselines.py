@@ -74,7 +74,7 @@ def article_key(lang: str, article_id: str | None, title: str) -> tuple | None:
     return (lang, "title", title) if title else None
 
 
-def passage_units(store, size: int) -> Iterator[tuple[int, str, str, list[str]]]:
+def retrieval_units(store, size: int) -> Iterator[tuple[int, str, str, list[str]]]:
     """The retrieval units of a passage store: ``size`` consecutive passages of one
     article, tiling each article from its first row (the last unit may be shorter).
 
@@ -118,7 +118,7 @@ class UnitBM25:
         self.store, self.size = _passage_store(index_dir), size
         builders: dict[str, BM25Builder] = {}
         batch: dict[str, tuple[list[str], list[int]]] = {}
-        units = (unit for unit in passage_units(self.store, size)
+        units = (unit for unit in retrieval_units(self.store, size)
                  if langs is None or unit[1] in langs)
         for number, (row, lang, title, texts) in enumerate(units):
             docs, rows = batch.setdefault(lang, ([], []))

@@ -35,48 +35,17 @@ written without ``translated_answer``.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 
 from rayqa import storage
 from rayqa.config import save_config
 from rayqa.config.translate_test import TranslateTestJobConfig
 from rayqa.crosslingual.matching import simple_match
+from rayqa.crosslingual.translation_units import join_translation_units, translation_units
 from rayqa.data.records import BadRecords
 from rayqa.data.squad import QAExample, read_squad, write_predictions, write_squad
-from rayqa.langs import uses_spaces
 
 TRANSLATE_TEST, SIMPLE_MATCH = "translate_test", "simple_match"
-# A sentence ends after . ! ? (and their full-width and CJK forms) and any closing
-# quotes or brackets; Latin marks only before whitespace ("3.5" and "e.g." stay whole
-# unless a space follows).
-_SENTENCE_END = re.compile(r"(?<=[。！？])[」』”’）)]*|(?<=[.!?])[\"'”’)\]]*(?=\s)")
-
-
-def split_sentences(text: str) -> list[str]:
-    """``text`` cut after each sentence end, whitespace-trimmed, blanks dropped.
-
-    >>> split_sentences("北京很大。它是首都！ Is it? Yes.")
-    ['北京很大。', '它是首都！', 'Is it?', 'Yes.']
-    """
-    pieces, start = [], 0
-    for match in _SENTENCE_END.finditer(text):
-        pieces.append(text[start:match.end()])
-        start = match.end()
-    pieces.append(text[start:])
-    return [piece.strip() for piece in pieces if piece.strip()]
-
-
-def passage_units(passage: str, unit: str) -> list[str]:
-    """The pieces a passage is translated in: its sentences (``unit`` ``sentence``) or
-    the whole passage; rejoin them with ``join_units``."""
-    return split_sentences(passage) if unit == "sentence" else [passage]
-
-
-def join_units(translated: Sequence[str], lang: str) -> str:
-    """Translated pieces of one passage joined again, with a space where ``lang`` puts
-    spaces between words."""
-    return (" " if uses_spaces(lang) else "").join(translated)
 
 
 def read_examples(cfg: TranslateTestJobConfig, report: BadRecords) -> list[QAExample]:
@@ -111,12 +80,12 @@ def to_source(cfg: TranslateTestJobConfig, examples: Sequence[QAExample]
               ) -> tuple[list[str], dict[str, str]]:
     """Q_S of every example and P_S of every distinct passage, from one translation pass."""
     contexts = list(dict.fromkeys(e.context for e in examples))
-    units = [passage_units(c, cfg.passage_unit) for c in contexts]
+    units = [translation_units(c, cfg.passage_unit) for c in contexts]
     texts = [e.question for e in examples] + [unit for parts in units for unit in parts]
     done = translate_texts(texts, cfg.translator, cfg.target_lang, cfg.source_lang,
                            cfg.reading.cpus_per_actor)
     questions, rest = done[:len(examples)], iter(done[len(examples):])
-    passages = {context: join_units([next(rest) for _ in parts], cfg.source_lang)
+    passages = {context: join_translation_units([next(rest) for _ in parts], cfg.source_lang)
                 for context, parts in zip(contexts, units)}
     return questions, passages
 

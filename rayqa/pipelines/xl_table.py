@@ -159,7 +159,7 @@ def _dual_bert_row(cfg: CrossLingualTableConfig, row: TableRowConfig,
 
 def _translate_test_row(cfg: CrossLingualTableConfig, row: TableRowConfig,
                         overrides: list[str]) -> dict:
-    from rayqa.crosslingual.translate_test import run_translate_test
+    from rayqa.pipelines.translate_test import run_translate_test
 
     job = load_config(TranslateTestJobConfig, row.config, overrides)
     if not row.report:

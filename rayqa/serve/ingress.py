@@ -40,8 +40,8 @@ from rayqa.crosslingual.matching import simple_match
 from rayqa.crosslingual.translation_units import join_translation_units, translation_units
 from rayqa.langs import base_lang
 from rayqa.serve.schemas import (UNDETERMINED_LANG, AnswerRequest, AnswerResponse,
-                                 AnswerSpan, ErrorResponse, HealthResponse, InfoResponse,
-                                 PassageOut, RetrieveRequest, RetrieveResponse, ServeAppConfig,
+                                 ErrorResponse, HealthResponse, InfoResponse, PassageOut,
+                                 RetrieveRequest, RetrieveResponse, ServeAppConfig,
                                  TranslationTrace, describe_validation_error,
                                  parse_answer_request)
 
@@ -220,9 +220,7 @@ async def _probe(handle: DeploymentHandle, timeout_s: float = HEALTH_TIMEOUT_S) 
     except TimeoutError:
         return {"error": f"no answer within {timeout_s:g} s"}
     except Exception as err:  # down for whatever reason: report it, don't raise
-        # What the replica raised, not Ray's wrapper (its text is a colored traceback).
-        cause = err.cause if isinstance(err, RayTaskError) else err
-        return {"error": f"{type(cause).__name__}: {cause}"[:200]}
+        return {"error": f"{type(err).__name__}: {err}"[:200]}
 
 
 async def _await(response):
@@ -241,16 +239,6 @@ def _ms_since(started: float) -> float:
 def web_page() -> str:
     """The single-page UI (`rayqa/resources/web/index.html`)."""
     return resources.files("rayqa").joinpath("resources/web/index.html").read_text("utf-8")
-
-
-def answer_span(made: dict) -> AnswerSpan | None:
-    """Where a reader's answer lies among the passages it read (`passage_index`,
-    `start_char`, `end_char` of `ExtractiveReader.answer_batch`); None for a generated or
-    empty answer."""
-    where = [made.get(key, -1) for key in ("passage_index", "start_char", "end_char")]
-    if not made["answer"] or min(where) < 0:
-        return None
-    return AnswerSpan(passage=where[0], start=where[1], end=where[2])
 
 
 # Helpers the class uses are defined above it: `@serve.deployment` pickles the class
@@ -391,7 +379,7 @@ class QAIngress:
         timings["total"] = _ms_since(started)
         return AnswerResponse(answer=str(made["answer"]), score=finite(made["score"]),
                               lang=answer_lang, mode=mode, passages=passages,
-                              timings_ms=timings, translation=trace, span=answer_span(made))
+                              timings_ms=timings, translation=trace)
 
     def _check_translatable(self, lang: str) -> None:
         """Refuses (422) a question language translate-test has no models for."""
@@ -439,17 +427,16 @@ class QAIngress:
             question_pivot, pivot_passages))
         answer = str(read["answer"]).strip()
         if not answer:
-            return {"answer": read["answer"], "score": read["score"]}, TranslationTrace(
-                pivot_lang=pivot, question=question_pivot, answer="", answer_translated="")
+            return read, TranslationTrace(pivot_lang=pivot, question=question_pivot,
+                                          answer="", answer_translated="")
         passage = passages[read["passage_index"]]
         back = answer if passage.lang == pivot else await self._timed(
             "back_translation", timings, translator.translate.remote(answer, pivot, passage.lang))
-        span, start, end = "", -1, -1
+        span = ""
         if back.strip():
             start, end = simple_match(back, passage.text, options.simple_match_delta)
             span = passage.text[start:end]
-        return ({"answer": span, "score": read["score"], "passage_index": read["passage_index"],
-                 "start_char": start, "end_char": end},
+        return ({"answer": span, "score": read["score"]},
                 TranslationTrace(pivot_lang=pivot, question=question_pivot, answer=answer,
                                  answer_translated=back))
 

@@ -4,9 +4,10 @@ decay after the warmup, and both when a resumed run changes its length. No Ray."
 import math
 
 import pytest
+import torch
 
 from rayqa.config import TrainConfig
-from rayqa.train.engine import new_schedule, schedule_factor
+from rayqa.train.engine import new_schedule, schedule_factor, warmup_decay_scheduler
 from rayqa.train.loop import plan_schedule
 
 COSINE = {"kind": "cosine", "warmup": 4, "total": 24}  # 20 decay steps
@@ -82,3 +83,17 @@ def test_resumed_cosine_with_the_same_length_keeps_its_schedule():
     first["step"] = 7
     resumed = plan_schedule(cfg, 10, first)
     assert resumed["schedule"] == first["schedule"]
+
+
+@pytest.mark.parametrize("schedule", [{"warmup": 4, "total": 24}, COSINE])
+def test_the_scheduler_steps_the_rate_along_the_schedule(schedule):
+    """``warmup_decay_scheduler`` (what ``build_engine`` hands DeepSpeed) applies the
+    linear and the cosine schedule alike."""
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    scheduler = warmup_decay_scheduler(optimizer, schedule)
+    rates = []
+    for _ in range(26):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert rates == pytest.approx([0.1 * schedule_factor(s, schedule) for s in range(26)])

@@ -73,8 +73,8 @@ def _cosine_decay(step: int, start: int, total: int) -> float:
     return 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
-def linear_schedule(optimizer: torch.optim.Optimizer,
-                    schedule: dict) -> torch.optim.lr_scheduler.LambdaLR:
+def warmup_decay_scheduler(optimizer: torch.optim.Optimizer,
+                           schedule: dict) -> torch.optim.lr_scheduler.LambdaLR:
     """A ``LambdaLR`` following ``schedule_factor`` (linear or cosine, as ``schedule`` says).
 
     The multiplier is a plain function: ``LambdaLR`` leaves functions out of its state
@@ -137,7 +137,7 @@ def build_engine(model: torch.nn.Module, cfg: TrainConfig, schedule: dict):
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": cfg.weight_decay},
          {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
-    scheduler = linear_schedule(optimizer, schedule)
+    scheduler = warmup_decay_scheduler(optimizer, schedule)
     engine, _, _, _ = deepspeed.initialize(model=model, optimizer=optimizer,
                                            lr_scheduler=scheduler,
                                            config=deepspeed_config(cfg))

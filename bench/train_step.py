@@ -5,7 +5,7 @@
     python bench/train_step.py --real [--threads-per-worker 2 --workers 1]
 
 Both sides train the same BERT reader (random weights, tokenizer built on the fly from
-the demo corpus) on the same tokenized windows (``rayqa.train.reader_loop.span_loader``),
+the demo corpus) on the same tokenized windows (``rayqa.testing.span_windows.span_loader``),
 with AdamW, gradient clipping at 1.0, fp32, and the same global batch per optimizer step:
 
 * Ray: a ``TorchTrainer`` with ``--workers`` gloo workers of ``--threads-per-worker``
@@ -50,7 +50,7 @@ import torch.distributed as dist
 from rayqa.config import ReaderJobConfig, build_config
 from rayqa.data.squad import read_squad
 from rayqa.demo import demo_file
-from rayqa.train.reader_loop import span_loader
+from rayqa.testing.span_windows import span_loader
 
 WARMUP_STEPS = 3
 

@@ -139,7 +139,8 @@ def test_step_rows_collate_into_a_dual_bert_batch(tokenizer, tmp_path):
     from rayqa.models.dual_bert import DualBert
     from rayqa.testing.tiny import build_tiny_encoder
     from rayqa.train.data import rows_of as dataset_rows
-    from rayqa.train.dual_bert_loop import DualBertFeatures, stack_windows
+    from rayqa.train.dual_bert_loop import DualBertFeatures
+    from rayqa.train.loop import stack_windows
 
     build_tiny_encoder(tokenizer, tmp_path, hidden=32, layers=1, heads=2, intermediate=64)
     zh, en = FILLER_ZH + "灯塔一八八八年建成。", "The lighthouse was built in 1888."

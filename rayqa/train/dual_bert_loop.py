@@ -20,7 +20,6 @@ CMRC 2018 script's with ``data.scoring: cmrc`` (``sharded_dev_scores``).
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from functools import partial
 
@@ -33,15 +32,16 @@ from rayqa.answer.dual_bert import dual_span_logits
 from rayqa.config import DualBertJobConfig
 from rayqa.crosslingual.dual_bert_features import (prepare_dual_eval_features,
                                                    prepare_dual_train_features)
-from rayqa.data.postprocess import postprocess_predictions
 from rayqa.data.squad import QAExample
 from rayqa.models.dual_bert import DualBert
-from rayqa.train.checkpoint import report_checkpoint
 from rayqa.train.data import ShardLoader, featurized_dataset
-from rayqa.train.distributed import all_reduce, log, max_across_workers, sharded_dev_scores
-from rayqa.train.loop import run_epochs, start_engine
+from rayqa.train.distributed import all_reduce, sharded_dev_scores
+from rayqa.train.loop import (checkpoint_and_log, predict_spans, run_epochs, stack_windows,
+                              start_engine, summarize)
 
 TRAIN = "train"  # the trainer's dataset of paired training windows
+LOGGED = ("train_loss", "train_loss/target", "aux/lambda_mean",
+          "aux/windows_without_source_span", "dev_f1")  # the metrics of a checkpoint's line
 
 
 @dataclass
@@ -76,8 +76,13 @@ def dual_bert_train_loop(config: dict) -> None:
                          stack_windows)
     engine, state = start_engine(model, cfg.train, len(loader))
     step = DualBertStep()
-    checkpoint = partial(checkpoint_and_log, engine, tokenizer, ray.get(config["dev"]), cfg,
-                         step, select=config.get("select"))
+    # Auxiliary diagnostics at every checkpoint, dev EM/F1 per language at the evaluated
+    # ones; the checkpoint is DualBert.save_pretrained + tokenizer + config.
+    checkpoint = partial(
+        checkpoint_and_log, engine, tokenizer, cfg,
+        summary=partial(summarize, keys=LOGGED, spec=".4g"), train_metrics=step.drain,
+        dev_metrics=partial(evaluate, engine, tokenizer, ray.get(config["dev"]), cfg),
+        select=config.get("select"))
     run_epochs(engine, loader, state, cfg.train, step, checkpoint)
 
 
@@ -118,21 +123,6 @@ class DualBertStep:
 def _zero_sums() -> dict[str, float]:
     return dict.fromkeys(("target_loss", "batches", "lambda", "aux_loss", "with_span",
                           "without_span"), 0.0)
-
-
-def checkpoint_and_log(engine, tokenizer, dev: list[PairedExample], cfg: DualBertJobConfig,
-                       step: DualBertStep, state: dict, metrics: dict, evaluate_dev: bool,
-                       select: dict | None = None) -> None:
-    """Auxiliary diagnostics, dev EM/F1 per language (``evaluate_dev``), then a checkpoint
-    from every rank (``DualBert.save_pretrained`` + tokenizer + config)."""
-    metrics.update(step.drain())
-    if evaluate_dev:
-        metrics.update(evaluate(engine, tokenizer, dev, cfg))
-    report_checkpoint(engine, tokenizer, cfg, state, metrics, select)
-    keys = ("train_loss", "train_loss/target", "aux/lambda_mean",
-            "aux/windows_without_source_span", "dev_f1")
-    log(f"epoch {metrics['epoch']} step {state['step']}: "
-        + ", ".join(f"{k} {metrics[k]:.4g}" for k in keys if k in metrics))
 
 
 def train_dataset(pairs: list[PairedExample], cfg: DualBertJobConfig) -> dict[str, tuple]:
@@ -182,11 +172,6 @@ class DualBertFeatures:
         return pd.DataFrame(features)
 
 
-def stack_windows(rows: list[dict]) -> dict[str, torch.Tensor]:
-    """Paired windows (each side of one length) as a batch of tensors."""
-    return {name: torch.tensor([row[name] for row in rows]) for name in rows[0]}
-
-
 def evaluate(engine, tokenizer, dev: list[PairedExample], cfg: DualBertJobConfig) -> dict:
     """Dev EM/F1 of the target side per language and their macro average, flat."""
     sources = {pair.target.id: pair.source for pair in dev}
@@ -197,18 +182,9 @@ def evaluate(engine, tokenizer, dev: list[PairedExample], cfg: DualBertJobConfig
 
 def predict_shard(engine, tokenizer, sources: dict[str, QAExample], cfg: DualBertJobConfig,
                   targets: list[QAExample]) -> dict[str, str]:
-    """Answers for this worker's dev questions.
-
-    Every rank runs the same number of forward passes (ZeRO-3 gathers parameters in
-    each one, so ranks with fewer windows repeat their last batch).
-    """
-    model, batch_size = cfg.model, cfg.train.eval_batch_size
+    """Answers for this worker's dev questions (in lockstep with the other ranks)."""
     features = prepare_dual_eval_features(
         tokenizer, [e.question for e in targets], [e.context for e in targets],
         [e.id for e in targets], [sources[e.id].question for e in targets],
-        [sources[e.id].context for e in targets], **model.window())
-    batches = math.ceil(len(features["input_ids"]) / batch_size)
-    start, end = dual_span_logits(engine, features, batch_size, engine.device,
-                                  min_batches=max_across_workers(batches))
-    return postprocess_predictions(targets, features, start, end, model.n_best_size,
-                                   model.max_answer_length)
+        [sources[e.id].context for e in targets], **cfg.model.window())
+    return predict_spans(engine, targets, features, dual_span_logits, cfg)

@@ -1,4 +1,4 @@
-"""The epoch loop shared by every rayqa worker loop (reader, mDPR, mGEN).
+"""The epoch loop shared by every rayqa worker loop (reader, mDPR, mGEN, Dual BERT).
 
 A task supplies two functions: ``step_loss(engine, batch) -> (backward_loss, logged_loss)``
 for one micro-batch, and ``checkpoint(state, metrics, evaluate)`` that (when
@@ -10,36 +10,34 @@ the schedule as planned, checkpointed for a later run to continue), checkpointin
 ``checkpoint_every`` epochs (with dev evaluation), every ``checkpoint_every_steps`` steps
 (without) and at the end,
 the per-step history (loss, LR) every checkpoint carries, and progress lines.
+
+The loops also share how a checkpoint is made (``checkpoint_and_log``: each loop passes
+its metrics and its log line), how span windows are batched (``stack_windows``) and how
+an extractive model answers its dev questions in lockstep with the other ranks
+(``predict_spans``, ``lockstep_batches``).
 """
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import torch
-from torch.utils.data import DataLoader, DistributedSampler
+from pydantic import BaseModel
+from torch.utils.data import DataLoader
 
 from rayqa.config import TrainConfig
-from rayqa.train.distributed import log, mean_across_workers, rank_world
-from rayqa.train.engine import new_schedule, schedule_factor
+from rayqa.data.postprocess import postprocess_predictions
+from rayqa.train.checkpoint import report_checkpoint, restore, resumed_state
+from rayqa.train.distributed import log, max_across_workers, mean_across_workers, rank_world
+from rayqa.train.engine import build_engine, new_schedule, schedule_factor
 
 
 def new_state(schedule: dict) -> dict:
     """The train state of a fresh run (what every checkpoint's ``train_state.json`` holds)."""
     return {"epoch": 0, "step": 0, "batches_done": 0, "schedule": schedule,
             "history": {"step": [], "loss": [], "lr": []}, "resumed_at": []}
-
-
-def seeded_loader_generator(seed: int) -> torch.Generator:
-    """The ``generator`` every training ``DataLoader`` gets.
-
-    Without one, each new loader iterator draws its seed from the global torch RNG,
-    which dropout also draws from: a run resumed mid-epoch (global RNG restored from
-    the checkpoint, then a new iterator) would see other dropout masks than the run
-    that never stopped.
-    """
-    return torch.Generator().manual_seed(seed)
 
 
 def total_steps(cfg: TrainConfig, batches_per_epoch: int | Sequence[int]) -> int:
@@ -61,9 +59,6 @@ def start_engine(model: torch.nn.Module, cfg: TrainConfig,
     """The DeepSpeed engine of a worker loop and the state to train from: fresh, or
     restored from the run's latest checkpoint (weights, optimizer, LR schedule, position)
     when Ray Train hands one over. Returns ``(engine, state)``."""
-    from rayqa.train.checkpoint import restore, resumed_state
-    from rayqa.train.engine import build_engine
-
     resumed = resumed_state()
     state = plan_schedule(cfg, batches_per_epoch, resumed)
     engine = build_engine(model, cfg, state["schedule"])
@@ -143,10 +138,8 @@ def train_epoch(engine, loader: DataLoader, state: dict, cfg: TrainConfig, step_
     Returns the mean logged loss of the micro-batches taken, averaged over workers.
     """
     end = stop_step(state, cfg)
-    if hasattr(loader, "set_epoch"):  # a multi-task loader shuffles each of its tasks
+    if hasattr(loader, "set_epoch"):  # reshuffles: the same order again on a resumed run
         loader.set_epoch(state["epoch"])
-    elif isinstance(loader.sampler, DistributedSampler):
-        loader.sampler.set_epoch(state["epoch"])  # the same order on a resumed run
     engine.train()
     losses, step_losses = [], []
     for index, batch in enumerate(loader):
@@ -191,6 +184,82 @@ def _record_step(state: dict, loss: float, lr: float) -> None:
     history["step"].append(state["step"])
     history["loss"].append(loss)
     history["lr"].append(lr)
+
+
+def checkpoint_and_log(engine, tokenizer, cfg: BaseModel, state: dict, metrics: dict,
+                       evaluate_dev: bool, *, summary: Callable[[dict], str],
+                       train_metrics: Callable[[], dict] | None = None,
+                       dev_metrics: Callable[[], dict] | None = None,
+                       select: dict | None = None) -> None:
+    """The ``checkpoint`` of ``run_epochs``: a loop's metrics added, a checkpoint reported
+    from every rank, a line logged.
+
+    A loop binds (``functools.partial``) all but ``state``, ``metrics`` and
+    ``evaluate_dev``, which ``run_epochs`` passes.
+
+    Args:
+        engine: The DeepSpeed engine.
+        tokenizer: Saved into the checkpoint beside the model (``report_checkpoint``).
+        cfg: The job config saved with it.
+        state: The train state (``new_state``).
+        metrics: Epoch, step and train loss; updated in place.
+        evaluate_dev: Whether this checkpoint is evaluated on the dev set.
+        summary: ``metrics -> str``, the line logged after ``epoch E step S: ``.
+        train_metrics: ``() -> dict`` added at every checkpoint; a collective where it
+            reduces over workers, so every rank calls it.
+        dev_metrics: ``() -> dict`` added when ``evaluate_dev``.
+        select: How the best checkpoint is chosen (``report_checkpoint``).
+    """
+    if train_metrics is not None:
+        metrics.update(train_metrics())
+    if evaluate_dev and dev_metrics is not None:
+        metrics.update(dev_metrics())
+    report_checkpoint(engine, tokenizer, cfg, state, metrics, select)
+    log(f"epoch {metrics['epoch']} step {state['step']}: " + summary(metrics))
+
+
+def summarize(metrics: dict, keys: Iterable[str], spec: str = ".4f") -> str:
+    """``key value`` of each of ``keys`` that ``metrics`` holds, comma-separated."""
+    return ", ".join(f"{key} {metrics[key]:{spec}}" for key in keys if key in metrics)
+
+
+def stack_windows(rows: list[dict]) -> dict[str, torch.Tensor]:
+    """Training windows (each column of one length) as a batch of tensors: the collate
+    of a ``ShardLoader`` of reader or Dual BERT windows."""
+    return {name: torch.tensor([row[name] for row in rows]) for name in rows[0]}
+
+
+def lockstep_batches(count: int, batch_size: int) -> int:
+    """Batches every rank runs to predict its ``count`` dev inputs: the most any rank needs.
+
+    ZeRO-3 gathers the parameters in every forward pass, a collective, so every rank
+    runs as many as the others; ranks with fewer inputs repeat their last batch.
+    """
+    return max_across_workers(math.ceil(count / batch_size))
+
+
+def predict_spans(engine, examples: list, features: dict, span_logits,
+                  cfg: BaseModel) -> dict[str, str]:
+    """Answers of an extractive model (reader, Dual BERT) to this rank's dev questions.
+
+    Args:
+        engine: The DeepSpeed engine of the model.
+        examples: This rank's dev examples (``QAExample``s).
+        features: Their eval windows (``prepare_eval_features`` or Dual BERT's).
+        span_logits: ``(model, features, batch_size, device, min_batches=) -> (start,
+            end)`` logits of every window.
+        cfg: The job config: ``model`` decodes spans, ``train.eval_batch_size`` batches.
+
+    Returns:
+        ``{example id: answer}``.
+    """
+    batch_size = cfg.train.eval_batch_size
+    start, end = span_logits(engine, features, batch_size, engine.device,
+                             min_batches=lockstep_batches(len(features["input_ids"]),
+                                                          batch_size))
+    return postprocess_predictions(examples, features, start, end,
+                                   n_best_size=cfg.model.n_best_size,
+                                   max_answer_length=cfg.model.max_answer_length)
 
 
 class Progress:

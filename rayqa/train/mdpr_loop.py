@@ -37,15 +37,9 @@ from rayqa.models.biencoder import (
     BiEncoder,
     biencoder_nll,
 )
-from rayqa.train.checkpoint import report_checkpoint
 from rayqa.train.data import ShardLoader, featurized_dataset
-from rayqa.train.distributed import (
-    gather,
-    log,
-    max_across_workers,
-    rank_world,
-)
-from rayqa.train.loop import run_epochs, start_engine
+from rayqa.train.distributed import gather, max_across_workers, rank_world
+from rayqa.train.loop import checkpoint_and_log, run_epochs, start_engine, summarize
 
 RECALL_AT = (1, 5, 20)
 TRAIN = "train"  # the trainer's dataset of training questions
@@ -237,8 +231,13 @@ def biencoder_train_loop(config: dict) -> None:
     loader = ShardLoader(TRAIN, config["rows"][TRAIN], cfg.train.batch_size, cfg.train.seed,
                          ExampleCollator(collator))  # tells the collator the epoch
     engine, state = start_engine(BiEncoder.from_pretrained(model_path), cfg.train, len(loader))
-    checkpoint = partial(checkpoint_and_log, engine, collator, EncoderTokenizers(tokenizer),
-                         ray.get(config["dev"]), cfg, select=config.get("select"))
+    dev = ray.get(config["dev"])
+    # Dev recall@k and average rank at the evaluated checkpoints (when there is a dev set).
+    checkpoint = partial(
+        checkpoint_and_log, engine, EncoderTokenizers(tokenizer), cfg, summary=_summary,
+        dev_metrics=None if dev is None else partial(evaluate, engine, collator, dev,
+                                                     cfg.train.eval_batch_size),
+        select=config.get("select"))
     run_epochs(engine, loader, state, cfg.train, global_batch_loss, checkpoint)
 
 
@@ -250,14 +249,8 @@ def global_batch_loss(engine, batch: dict) -> tuple:
     return loss * rank_world()[1], loss  # DeepSpeed averages gradients over workers
 
 
-def checkpoint_and_log(engine, collator, tokenizers, dev, cfg: MDPRJobConfig, state: dict,
-                       metrics: dict, evaluate_dev: bool, select: dict | None = None) -> None:
-    """Dev recall@k and average rank (``evaluate_dev``), then a checkpoint from every rank."""
-    if dev is not None and evaluate_dev:
-        metrics.update(evaluate(engine, collator, dev, cfg.train.eval_batch_size))
-    report_checkpoint(engine, tokenizers, cfg, state, metrics, select)
-    log(f"epoch {metrics['epoch']} step {state['step']}: " + ", ".join(
-        f"{k} {v:.4f}" for k, v in metrics.items() if k.startswith(("train", "dev"))))
+def _summary(metrics: dict) -> str:
+    return summarize(metrics, [key for key in metrics if key.startswith(("train", "dev"))])
 
 
 def tokenizer_dir(name_or_path: str) -> str:

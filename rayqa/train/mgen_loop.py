@@ -15,7 +15,6 @@ trainer with the same run name resumes from the latest one.
 from __future__ import annotations
 
 import functools
-import math
 import random
 
 import ray
@@ -33,17 +32,14 @@ from rayqa.models.generator import (
     format_source,
     seq2seq_loss,
 )
-from rayqa.train.checkpoint import report_checkpoint
 from rayqa.train.data import ShardLoader, featurized_dataset
-from rayqa.train.distributed import (
-    log,
-    max_across_workers,
-    sharded_dev_scores,
-)
-from rayqa.train.loop import run_epochs, start_engine
+from rayqa.train.distributed import sharded_dev_scores
+from rayqa.train.loop import (checkpoint_and_log, lockstep_batches, run_epochs, start_engine,
+                              summarize)
 
 TRAIN = "train"  # the trainer's dataset of training examples
 SYNTHETIC = "synthetic"  # ... and of synthetic examples, trained on from an epoch on
+LOGGED = ("train_loss", "dev_f1")  # the metrics of a checkpoint's line
 
 
 def mgen_train_loop(config: dict) -> None:
@@ -71,8 +67,12 @@ def mgen_train_loop(config: dict) -> None:
         loader = LateJoinLoader(loader, synthetic, cfg.data.synthetic_from_epoch,
                                 cfg.train.seed)
     engine, state = start_engine(model, cfg.train, epoch_batches(loader, cfg.train.epochs))
-    checkpoint = functools.partial(checkpoint_and_log, engine, tokenizer,
-                                   ray.get(config["dev"]), cfg, select=config.get("select"))
+    # Dev EM/F1 of generated answers at the evaluated checkpoints.
+    checkpoint = functools.partial(
+        checkpoint_and_log, engine, tokenizer, cfg,
+        summary=functools.partial(summarize, keys=LOGGED),
+        dev_metrics=functools.partial(evaluate, engine, tokenizer, ray.get(config["dev"]), cfg),
+        select=config.get("select"))
     run_epochs(engine, loader, state, cfg.train,
                functools.partial(smoothed_loss, cfg.model.label_smoothing), checkpoint)
 
@@ -82,16 +82,6 @@ def smoothed_loss(label_smoothing: float, engine, batch: dict) -> tuple:
     batch = {name: tensor.to(engine.device) for name, tensor in batch.items()}
     loss = seq2seq_loss(engine, batch, label_smoothing, engine.module.config)
     return loss, loss
-
-
-def checkpoint_and_log(engine, tokenizer, dev, cfg: MGENJobConfig, state: dict,
-                       metrics: dict, evaluate_dev: bool, select: dict | None = None) -> None:
-    """Dev EM/F1 of generated answers (``evaluate_dev``), then a checkpoint from every rank."""
-    if evaluate_dev:
-        metrics.update(evaluate(engine, tokenizer, dev, cfg))
-    report_checkpoint(engine, tokenizer, cfg, state, metrics, select)
-    log(f"epoch {metrics['epoch']} step {state['step']}: train_loss {metrics['train_loss']:.4f}"
-        + (f", dev_f1 {metrics['dev_f1']:.4f}" if "dev_f1" in metrics else ""))
 
 
 class LateJoinLoader:
@@ -205,11 +195,8 @@ def evaluate(engine, tokenizer, examples, cfg: MGENJobConfig) -> dict:
 
 
 def predict_shard(engine, tokenizer, examples, cfg: MGENJobConfig) -> dict[str, str]:
-    """Generated answers for this worker's dev questions over their top passages.
-
-    Every rank runs the same number of ``generate`` calls (ZeRO-3 gathers weights in
-    each forward pass, so ranks with fewer questions repeat their last batch).
-    """
+    """Generated answers for this worker's dev questions over their top passages, in
+    lockstep with the other ranks (``lockstep_batches`` of ``generate`` calls)."""
     k = cfg.model.eval_passages
     sources = [format_source(e.question, e.lang, e.ctxs[:k]) for e in examples]
     batch_size = cfg.train.eval_batch_size
@@ -218,6 +205,6 @@ def predict_shard(engine, tokenizer, examples, cfg: MGENJobConfig) -> dict[str, 
         engine.module, tokenizer, sources, max_source_length=cfg.model.max_source_length,
         batch_size=batch_size, num_beams=cfg.model.num_beams,
         max_new_tokens=cfg.model.max_target_length, device=engine.device,
-        min_batches=max_across_workers(math.ceil(len(sources) / batch_size)),
+        min_batches=lockstep_batches(len(sources), batch_size),
         synced_gpus=zero3)
     return {e.id: answer for e, answer in zip(examples, answers)}

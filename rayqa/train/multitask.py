@@ -16,11 +16,11 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from torch.utils.data import DataLoader, DistributedSampler
-
 from rayqa.train.distributed import mean_across_workers
 
 if TYPE_CHECKING:
+    from torch.utils.data import DataLoader
+
     from rayqa.train.data import ShardLoader
 
 MAIN_TASK = "mrc"
@@ -94,13 +94,10 @@ class TaskLoader:
 
     def _restart(self, task: str, passes: int) -> Iterator:
         # Distinct, reproducible shuffles per (epoch, pass) of every task: a
-        # ``rayqa.train.data.ShardLoader`` reshuffles itself, a DataLoader through its
-        # DistributedSampler.
+        # ``rayqa.train.data.ShardLoader`` reshuffles itself for each.
         loader, epoch = self.loaders[task], self.epoch * 1000 + passes
         if hasattr(loader, "set_epoch"):
             loader.set_epoch(epoch)
-        elif isinstance(getattr(loader, "sampler", None), DistributedSampler):
-            loader.sampler.set_epoch(epoch)
         return iter(loader)
 
 

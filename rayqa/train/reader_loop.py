@@ -15,34 +15,24 @@ the latest checkpoint, skipping the batches of a partly finished epoch.
 from __future__ import annotations
 
 import json
-import math
 from functools import partial
 
 import numpy as np
 import ray
 import ray.train
 import torch
-import torch.distributed as dist
-from torch.utils.data import DataLoader, DistributedSampler, StackDataset
 
 from rayqa import storage
 from rayqa.answer.extractive import span_logits
 from rayqa.config import ReaderJobConfig
 from rayqa.data.features import prepare_eval_features, prepare_train_features
 from rayqa.data.lakm import LAKMCollator, PhrasePassage, prepare_lakm_features
-from rayqa.data.postprocess import postprocess_predictions
 from rayqa.data.squad import QAExample
 from rayqa.models.multitask import MultiTaskReader
-from rayqa.train.checkpoint import report_checkpoint
-from rayqa.train.distributed import (
-    log,
-    max_across_workers,
-    mean_across_workers,
-    rank_world,
-    sharded_dev_scores,
-)
+from rayqa.train.distributed import mean_across_workers, rank_world, sharded_dev_scores
 from rayqa.train.data import ShardLoader, featurized_dataset
-from rayqa.train.loop import run_epochs, start_engine, seeded_loader_generator
+from rayqa.train.loop import (checkpoint_and_log, predict_spans, run_epochs, stack_windows,
+                              start_engine, summarize)
 from rayqa.train.multitask import TaskLoader, TaskStep
 
 TRAIN_COLUMNS = ("input_ids", "attention_mask", "token_type_ids", "start_positions",
@@ -72,22 +62,21 @@ def reader_train_loop(config: dict) -> None:
     loader = TaskLoader(loaders, {t.name: t.ratio for t in cfg.tasks if t.name in rows})
     engine, state = start_engine(model, cfg.train, len(loader))
     step = TaskStep()
-    checkpoint = partial(checkpoint_and_log, engine, tokenizer, ray.get(config["dev"]), cfg,
-                         step, probes, select=config.get("select"))
+    # Per-task losses at every checkpoint; probe losses and dev EM/F1 per language at
+    # the evaluated ones.
+    dev = ray.get(config["dev"])
+    checkpoint = partial(
+        checkpoint_and_log, engine, tokenizer, cfg, summary=_summary,
+        train_metrics=partial(step.drain, sorted(probes)),
+        dev_metrics=partial(probe_and_dev_metrics, engine, tokenizer, dev, cfg, probes),
+        select=config.get("select"))
     run_epochs(engine, loader, state, cfg.train, step, checkpoint)
 
 
-def checkpoint_and_log(engine, tokenizer, dev: list[QAExample], cfg: ReaderJobConfig,
-                       step: TaskStep, probes: dict, state: dict, metrics: dict,
-                       evaluate_dev: bool, select: dict | None = None) -> None:
-    """Per-task losses, probe losses and dev EM/F1 per language (``evaluate_dev``), then
-    a checkpoint from every rank."""
-    metrics.update(step.drain(sorted(probes)))
-    if evaluate_dev:
-        metrics.update(probe_losses(engine, probes))
-        metrics.update(evaluate(engine, tokenizer, dev, cfg))
-    report_checkpoint(engine, tokenizer, cfg, state, metrics, select)
-    log(f"epoch {metrics['epoch']} step {state['step']}: " + _summary(metrics))
+def probe_and_dev_metrics(engine, tokenizer, dev: list[QAExample], cfg: ReaderJobConfig,
+                          probes: dict) -> dict:
+    """Every task's probe loss, then dev EM/F1 per language."""
+    return {**probe_losses(engine, probes), **evaluate(engine, tokenizer, dev, cfg)}
 
 
 def task_datasets(data: dict[str, list], cfg: ReaderJobConfig) -> dict[str, tuple]:
@@ -171,11 +160,6 @@ def task_loader(task: str, rows: int, tokenizer, cfg: ReaderJobConfig,
     return ShardLoader(task, rows, cfg.train.batch_size, cfg.train.seed, collate, shuffle)
 
 
-def stack_windows(rows: list[dict]) -> dict[str, torch.Tensor]:
-    """Span-labelled windows (all of one length) as a batch of tensors."""
-    return {name: torch.tensor([row[name] for row in rows]) for name in rows[0]}
-
-
 class LAKMWindows:
     """Collate of LAKM windows read from Ray Data: phrases back from JSON, then masked.
 
@@ -192,30 +176,6 @@ class LAKMWindows:
 
     def __call__(self, rows: list[dict]) -> dict[str, torch.Tensor]:
         return self.collator([{**row, "phrases": json.loads(row["phrases"])} for row in rows])
-
-
-def span_dataset(tokenizer, examples: list[QAExample], cfg: ReaderJobConfig) -> StackDataset:
-    """Tokenized training windows with start/end labels; items are dicts of tensors."""
-    with_span = [e for e in examples if e.answers and e.answers[0]["answer_start"] >= 0]
-    features = prepare_train_features(
-        tokenizer,
-        questions=[e.question for e in with_span],
-        contexts=[e.context for e in with_span],
-        answers=[e.answers for e in with_span],
-        **cfg.model.window(),
-    )
-    return StackDataset(**{c: torch.tensor(features[c]) for c in TRAIN_COLUMNS if c in features})
-
-
-def span_loader(tokenizer, examples: list[QAExample], cfg: ReaderJobConfig) -> DataLoader:
-    """An in-process loader of MRC windows, sharded by a ``DistributedSampler`` when a
-    process group is up (what ``bench/train_step.py`` times on both of its sides)."""
-    dataset = span_dataset(tokenizer, examples, cfg)
-    sampler = DistributedSampler(dataset, seed=cfg.train.seed) if dist.is_initialized() \
-        else None
-    return DataLoader(dataset, batch_size=cfg.train.batch_size, sampler=sampler,
-                      shuffle=sampler is None,
-                      generator=seeded_loader_generator(cfg.train.seed))
 
 
 def probe_losses(engine, probes: dict) -> dict[str, float]:
@@ -240,11 +200,7 @@ def evaluate(engine, tokenizer, examples: list[QAExample], cfg: ReaderJobConfig)
 
 
 def predict_shard(engine, tokenizer, examples: list[QAExample], cfg: ReaderJobConfig) -> dict:
-    """Answers for this worker's dev questions.
-
-    Every rank runs the same number of forward passes (ZeRO-3 gathers parameters in
-    each one, so ranks with fewer questions repeat their last batch).
-    """
+    """Answers for this worker's dev questions (in lockstep with the other ranks)."""
     features = prepare_eval_features(
         tokenizer,
         questions=[e.question for e in examples],
@@ -252,15 +208,10 @@ def predict_shard(engine, tokenizer, examples: list[QAExample], cfg: ReaderJobCo
         example_ids=[e.id for e in examples],
         **cfg.model.window(),
     )
-    batches = math.ceil(len(features["input_ids"]) / cfg.train.eval_batch_size)
-    start, end = span_logits(engine, features, cfg.train.eval_batch_size, engine.device,
-                             min_batches=max_across_workers(batches))
-    return postprocess_predictions(examples, features, start, end,
-                                   n_best_size=cfg.model.n_best_size,
-                                   max_answer_length=cfg.model.max_answer_length)
+    return predict_spans(engine, examples, features, span_logits, cfg)
 
 
 def _summary(metrics: dict) -> str:
     keys = ["train_loss", *sorted(k for k in metrics if k.startswith("train_loss/")),
             "dev_exact_match", "dev_f1"]
-    return ", ".join(f"{k} {metrics[k]:.4f}" for k in keys if k in metrics)
+    return summarize(metrics, keys)

@@ -220,7 +220,9 @@ async def _probe(handle: DeploymentHandle, timeout_s: float = HEALTH_TIMEOUT_S) 
     except TimeoutError:
         return {"error": f"no answer within {timeout_s:g} s"}
     except Exception as err:  # down for whatever reason: report it, don't raise
-        return {"error": f"{type(err).__name__}: {err}"[:200]}
+        # What the replica raised, not Ray's wrapper (its text is a colored traceback).
+        cause = err.cause if isinstance(err, RayTaskError) else err
+        return {"error": f"{type(cause).__name__}: {cause}"[:200]}
 
 
 async def _await(response):

@@ -29,17 +29,11 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout too
 
 from rayqa.serve.loadgen import make_requests, run_load  # noqa: E402
+from rayqa.testing.service import serve_replicas  # noqa: E402
 
 PORT = 8132
 BASE_URL = f"http://127.0.0.1:{PORT}"
 DEPLOYMENTS = {"reader": "Reader", "retriever": "Retriever", "generator": "Generator"}
-
-
-def replicas(deployment: str) -> set[str]:
-    import ray
-
-    return {a["name"] for a in ray.util.list_named_actors(all_namespaces=True)
-            if a["name"].startswith(f"SERVE_REPLICA::rayqa#{deployment}#")}
 
 
 def kill_and_watch(deployment: str, after_s: float, seen: dict) -> None:
@@ -48,7 +42,7 @@ def kill_and_watch(deployment: str, after_s: float, seen: dict) -> None:
     import ray
 
     time.sleep(after_s)
-    (victim,) = replicas(deployment)
+    (victim,) = serve_replicas("rayqa", deployment)
     killed = time.monotonic()
     ray.kill(ray.get_actor(victim, namespace="serve"), no_restart=True)
     with httpx.Client(base_url=BASE_URL, timeout=30) as client:
@@ -56,7 +50,7 @@ def kill_and_watch(deployment: str, after_s: float, seen: dict) -> None:
             health = client.get("/healthz")
             if health.status_code == 503:
                 seen.setdefault("outage_reported", health.json()["deployments"])
-            elif replicas(deployment) - {victim}:
+            elif serve_replicas("rayqa", deployment) - {victim}:
                 seen["whole_after_s"] = time.monotonic() - killed
                 return
             time.sleep(0.2)

@@ -17,14 +17,16 @@ A location is a string:
 
 Writes are whole-object: a local file is written to a hidden temporary name and
 renamed, an object store's PUT is atomic by itself, so a killed writer never leaves a
-half-written file under its final name. Readers that need a local directory (FAISS,
-``from_pretrained``) call ``local_copy``, which downloads a remote directory once into a
-cache and checks it against the directory's manifest.
+half-written file under its final name. A directory of artifacts carries a manifest
+(``write_manifest`` / ``read_manifest``): its facts and the sha256 of every file in it.
+Readers that need a local directory (FAISS, ``from_pretrained``) call ``local_copy``,
+which downloads a remote directory once into a cache and checks it against that manifest.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -35,6 +37,7 @@ from pathlib import Path, PurePosixPath
 
 import pyarrow.fs as pafs
 
+MANIFEST_FILE = "manifest.json"  # a directory's manifest (`write_manifest`)
 CACHE_ENV = "RAYQA_CACHE"  # where remote artifacts are cached (default ~/.cache/rayqa)
 _CHUNK = 1 << 20
 
@@ -255,12 +258,81 @@ def staged_dir(location: str | os.PathLike) -> Iterator[Path]:
         upload_dir(tmp, location)
 
 
+# Manifests: what a directory of artifacts holds, and the sha256 of every file in it.
+# A manifest records facts about an artifact directory - an index's count, dimension
+# and encoder, a model export's origin - and the sha256 of every file the artifact
+# depends on. It is written last and whole, so its presence is the "done" mark of what
+# it vouches for; reading it checks every listed file, so an index never silently
+# answers with the wrong passages and a cached download is never used half-copied.
+def sha256_bytes(data) -> str:
+    """Returns the hex sha256 of bytes (or any buffer) a writer is about to store."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_manifest(directory: str | os.PathLike, fields: dict, files: list[str],
+                   name: str = MANIFEST_FILE, checksums: dict[str, str] | None = None) -> str:
+    """Writes a manifest: ``fields`` plus the sha256 of each of ``files``.
+
+    Args:
+        directory: The artifact directory (local path or URI).
+        fields: JSON-serializable facts about the artifact (count, dim, encoder, ...).
+        files: Paths relative to ``directory`` whose content the artifact depends on.
+        name: The manifest's file name in ``directory``.
+        checksums: sha256 already known by relative path (computed by the processes
+            that wrote those files), so that they are not read back; included as well.
+
+    Returns:
+        The manifest's location.
+    """
+    known = checksums or {}
+    manifest = dict(fields, files={**known, **{
+        file: sha256(join(directory, file)) for file in files if file not in known}})
+    location = join(directory, name)
+    write_text(location, json.dumps(manifest, indent=2, ensure_ascii=False))
+    return location
+
+
+def read_manifest(directory: str | os.PathLike, name: str = MANIFEST_FILE,
+                  verify: bool = True, only: tuple[str, ...] | None = None) -> dict:
+    """Reads a manifest and checks the checksum of every file it lists.
+
+    Args:
+        directory: The artifact directory (local path or URI).
+        name: The manifest's file name in ``directory``.
+        verify: Check the listed files; False only peeks at the facts (e.g. to choose
+            a loader that verifies them next).
+        only: Check only the listed files at or under these relative paths (the part
+            of the artifact a process fetched, e.g. one shard of an index).
+
+    Raises:
+        ValueError: The manifest is missing or unreadable, or a listed file is missing
+            or changed since the artifact was written; the message names the file.
+    """
+    path = join(directory, name)
+    try:
+        manifest = json.loads(read_text(path))
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no manifest (was it written completely?)") from None
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: unreadable manifest: {err}") from None
+    for file_name, expected in manifest.get("files", {}).items() if verify else ():
+        if only is not None and not within(file_name, only):
+            continue
+        file = join(directory, file_name)
+        if not is_file(file):
+            raise ValueError(f"{file}: listed in {path} but missing")
+        if sha256(file) != expected:
+            raise ValueError(f"{file}: sha256 differs from {path}; the file was changed "
+                             "or truncated after it was written - rebuild it")
+    return manifest
+
+
 def cache_root() -> Path:
     """Where ``local_copy`` keeps remote directories (``$RAYQA_CACHE`` or ~/.cache/rayqa)."""
     return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "rayqa")
 
 
-def local_copy(location: str | os.PathLike, manifest: str | None = "manifest.json",
+def local_copy(location: str | os.PathLike, manifest: str | None = MANIFEST_FILE,
                exclude: tuple[str, ...] = (), include: tuple[str, ...] | None = None
                ) -> Path:
     """A local directory holding what ``location`` holds: itself, or a cached download.
@@ -270,7 +342,7 @@ def local_copy(location: str | os.PathLike, manifest: str | None = "manifest.jso
     downloaded afresh while replicas still reading the old entry keep it. The download
     goes to a temporary directory renamed into place, so concurrent replicas on one
     node never read a half-filled cache. When ``manifest`` names a file, every file the
-    manifest lists is checked against its sha256 after download (``rayqa.manifest``).
+    manifest lists is checked against its sha256 after download (``read_manifest``).
 
     Args:
         location: A local directory or a directory URI.
@@ -308,8 +380,6 @@ def local_copy(location: str | os.PathLike, manifest: str | None = "manifest.jso
     try:
         download_dir(location, staging, exclude, include)
         if manifest:
-            from rayqa.manifest import read_manifest
-
             # Raises naming the file that differs.
             read_manifest(staging, manifest, only=include)
         try:
@@ -335,10 +405,8 @@ def local_model(name_or_path: str | os.PathLike) -> str:
     """
     if is_local(name_or_path):
         path = str(name_or_path).removeprefix("file://")
-        if os.path.isfile(os.path.join(path, "manifest.json")):
-            from rayqa.manifest import read_manifest
-
+        if os.path.isfile(os.path.join(path, MANIFEST_FILE)):
             read_manifest(path)  # raises naming the file that differs
         return path
-    with_manifest = is_file(join(name_or_path, "manifest.json"))
-    return str(local_copy(name_or_path, "manifest.json" if with_manifest else None))
+    with_manifest = is_file(join(name_or_path, MANIFEST_FILE))
+    return str(local_copy(name_or_path, MANIFEST_FILE if with_manifest else None))

@@ -13,7 +13,7 @@ import yaml
 from rayqa import storage
 from rayqa.config import EncoderConfig
 from rayqa.data.records import DataError
-from rayqa.manifest import read_manifest
+from rayqa.storage import read_manifest
 from rayqa.testing.tiny import build_tiny_reader
 from rayqa.retrieval.encode import encode_passages_local
 from rayqa.retrieval.faiss_index import FaissIndex

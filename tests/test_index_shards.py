@@ -17,7 +17,7 @@ import yaml
 from rayqa.config import IndexConfig
 from rayqa.data.passages import Passage, read_passage_range
 from rayqa.data.records import BadRecords, DataError
-from rayqa.manifest import read_manifest
+from rayqa.storage import read_manifest
 from rayqa.testing.tiny import build_tiny_reader
 from rayqa.retrieval.embedding_shards import (EMBEDDINGS_DIR, EmbeddingShards, RowMap, Unit,
                                               merge_bad_records, plan_units)

@@ -35,7 +35,7 @@ from rayqa.config import (ConfigError, DataFile, FilePair, MixMRCJobConfig, Tran
 from rayqa.data.records import BadRecords
 from rayqa.data.squad import read_squad
 from rayqa.translate import TranslationError, Translator
-from rayqa.translate.base import translator_for_actors
+from rayqa.translate.factory import translator_for_actors
 from rayqa.translate.parallel import ParallelTranslator
 
 # --------------------------------------------------------------------------- markers

@@ -10,7 +10,7 @@ import pytest
 
 from rayqa.config import EncoderConfig, IndexJobConfig
 from rayqa.data.passages import Passage
-from rayqa.manifest import MANIFEST_FILE, read_manifest
+from rayqa.storage import MANIFEST_FILE, read_manifest
 from rayqa.testing.tiny import build_tiny_reader
 from rayqa.retrieval.bm25 import BM25Index, MultilingualBM25, bm25_tokens
 from rayqa.retrieval.build import write_index

@@ -1,11 +1,11 @@
-"""rayqa.storage and rayqa.manifest on local paths and on a real S3 server (moto)."""
+"""rayqa.storage (locations, manifests, the cache) on local paths and on a real S3 server (moto)."""
 
 import json
 
 import pytest
 
 from rayqa import storage
-from rayqa.manifest import read_manifest, write_manifest
+from rayqa.storage import read_manifest, write_manifest
 
 
 @pytest.fixture(params=["local", "s3"])

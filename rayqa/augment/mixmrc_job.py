@@ -50,8 +50,8 @@ from rayqa.config import MixMRCJobConfig, save_config
 from rayqa.data.records import BadRecord, BadRecords, reject
 from rayqa.data.squad import NO_POSITION, read_squad
 from rayqa.runtime import run_unwrapping
-from rayqa.translate.base import (TranslationError, build_translator, pair_name,
-                                  translator_for_actors)
+from rayqa.translate.base import TranslationError, pair_name
+from rayqa.translate.factory import build_translator, translator_for_actors
 
 MIXED_FILE = "mixed.json"
 TABLE_FILES = ("table3.md", "table3.csv", "table3.json")

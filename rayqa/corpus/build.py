@@ -26,15 +26,14 @@ import numpy as np
 from rayqa import storage
 from rayqa.config import PassagesJobConfig, save_config
 from rayqa.corpus.articles import expand_paths, iter_articles
-from rayqa.corpus.chunking import Chunker, ChunkStats
-from rayqa.corpus.language_links import LanguageLinks
+from rayqa.corpus.chunking import STATS_FILE, Chunker, ChunkStats, write_stats
+from rayqa.corpus.language_links import LINKS_FILE, LanguageLinks
+from rayqa.corpus.xquad import build_xquad_collection
 from rayqa.data.records import BadRecords, DataError
 from rayqa.langs import segmenter, segmenter_name
 from rayqa.runtime import run_unwrapping
 
 PASSAGES_DIR = "passages"
-STATS_FILE = "stats.json"
-LINKS_FILE = "language_links.jsonl"
 PASSAGE_COLUMNS = ("id", "title", "text", "lang", "article_id")
 
 
@@ -137,8 +136,6 @@ def build_passages(cfg: PassagesJobConfig) -> str:
         DataError: In strict mode, at the first bad record (file and line named).
     """
     if cfg.xquad_dir:
-        from rayqa.corpus.xquad import build_xquad_collection
-
         out = build_xquad_collection(cfg.xquad_dir, storage.absolute(cfg.output_dir),
                                      cfg.xquad_langs, cfg.passage_tokens,
                                      cfg.min_article_tokens)
@@ -193,10 +190,3 @@ def _finish(out: str, stats: dict, cfg: PassagesJobConfig) -> None:
          f"({stats['total']['dropped']} dropped: "
          f"{ {r: sum(c.values()) for r, c in stats['dropped'].items()} }, "
          f"{stats['bad_records']['total']} bad records) -> {out}")
-
-
-def write_stats(stats: dict, out: str | Path) -> str:
-    """Writes `stats.json` into the directory `out` (path or URI); returns its location."""
-    location = storage.join(out, STATS_FILE)
-    storage.write_text(location, json.dumps(stats, indent=2, ensure_ascii=False))
-    return location

@@ -10,10 +10,13 @@ end, original spacing included, so an answer found in a passage is a real articl
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from rayqa import storage
 from rayqa.corpus.articles import Article
 from rayqa.langs import base_lang, token_spans
 
@@ -58,6 +61,9 @@ def window_spans(spans: list[tuple[int, int]], size: int) -> list[tuple[int, int
             for i in range(0, len(spans), size)]
 
 
+STATS_FILE = "stats.json"  # a collection directory's counts (`write_stats`)
+
+
 @dataclass
 class ChunkStats:
     """What chunking did, per language: articles read, dropped by reason, passages made.
@@ -98,6 +104,13 @@ class ChunkStats:
                 "bad_records": {"total": sum(self.bad_records.values()),
                                 "counts": dict(self.bad_records),
                                 "examples": self.bad_examples}}
+
+
+def write_stats(stats: dict, out: str | Path) -> str:
+    """Writes `stats.json` into the directory `out` (path or URI); returns its location."""
+    location = storage.join(out, STATS_FILE)
+    storage.write_text(location, json.dumps(stats, indent=2, ensure_ascii=False))
+    return location
 
 
 class Chunker:

@@ -28,6 +28,8 @@ from rayqa.data.records import (
     reject,
 )
 
+LINKS_FILE = "language_links.jsonl"  # the link table's name in a collection directory
+
 
 def normalize_title(title: str) -> str:
     """Wikipedia title normal form for matching: underscores as spaces, stripped."""

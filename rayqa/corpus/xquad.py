@@ -24,8 +24,8 @@ from pathlib import Path
 
 from rayqa import storage
 from rayqa.corpus.articles import Article
-from rayqa.corpus.chunking import Chunker
-from rayqa.corpus.language_links import LanguageLinks
+from rayqa.corpus.chunking import Chunker, write_stats
+from rayqa.corpus.language_links import LINKS_FILE, LanguageLinks, write_jsonl
 from rayqa.langs import segmenter_name
 
 PARAGRAPH_SEPARATOR = "\n\n"
@@ -154,9 +154,6 @@ def build_xquad_collection(xquad_dir: str | Path, out_dir: str | Path,
 
 
 def _write(out: str | Path, articles, passages, questions, links, chunker) -> None:
-    from rayqa.corpus.build import LINKS_FILE, write_stats
-    from rayqa.corpus.language_links import write_jsonl
-
     for name, rows in (("articles.jsonl", [a.to_dict() for a in articles]),
                        ("passages.jsonl", passages), ("questions.jsonl", questions)):
         write_jsonl(rows, storage.join(out, name))

@@ -163,7 +163,7 @@ def _flush(builders: dict, batch: dict) -> None:
 
 
 def _passage_store(index_dir: str):
-    from rayqa.manifest import read_manifest
+    from rayqa.storage import read_manifest
     from rayqa.retrieval.passage_store import PassageStore
     from rayqa.retrieval.retriever import fetch_index
 

@@ -36,7 +36,7 @@ class BatchRetriever:
 
     def __init__(self, query_encoder: str, index_dir: str, top_k: int, max_length: int = 64,
                  device: str = "cpu"):
-        from rayqa.manifest import read_manifest
+        from rayqa.storage import read_manifest
         from rayqa.retrieval.encode import TextEncoder
         from rayqa.retrieval.faiss_shards import load_dense_index
         from rayqa.retrieval.passage_store import PassageStore

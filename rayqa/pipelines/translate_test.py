@@ -64,7 +64,7 @@ def translate_texts(texts: Sequence[str], translator, src: str, tgt: str,
     """``texts`` translated from ``src`` into ``tgt`` on a Ray Data actor pool (the
     translator's ``num_actors``, ``batch_size`` and ``use_gpu``), in order."""
     from rayqa.pipelines.batch_retrieval import pool_column
-    from rayqa.translate.base import translator_for_actors
+    from rayqa.translate.factory import translator_for_actors
     from rayqa.translate.ray_data import TranslateBatch
 
     rows = [{"text": text} for text in texts]

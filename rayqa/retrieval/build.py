@@ -37,7 +37,6 @@ from rayqa import storage
 from rayqa.config import EncoderConfig, IndexJobConfig, save_config
 from rayqa.data.passages import Passage
 from rayqa.data.records import BadRecords, DataError
-from rayqa.manifest import MANIFEST_FILE, sha256_file, write_manifest
 from rayqa.retrieval.bm25 import BM25Builder, MultilingualBM25, lang_dir
 from rayqa.retrieval.embedding_shards import (EmbeddingShards, RowMap, Unit, file_facts,
                                               merge_bad_records, plan_units)
@@ -46,6 +45,7 @@ from rayqa.retrieval.faiss_shards import (SHARDS_DIR, fill_shard, shard_edges,
                                           train_on_sample)
 from rayqa.retrieval.faiss_index import INDEX_FILE
 from rayqa.retrieval.passage_store import IDS_FILE, read_table, write_id_index
+from rayqa.storage import MANIFEST_FILE, sha256, write_manifest
 
 BAD_RECORDS_FILE = "bad_records.json"
 BM25_DIR = "bm25"
@@ -247,7 +247,7 @@ def build_bm25(out: str, passage_files: list[str], starts: tuple[int, ...],
     name = lang_dir(lang)
     with storage.staged_dir(storage.join(out, BM25_DIR, name)) as local:
         builder.finish().save(local)
-        return {f"{BM25_DIR}/{name}/{path.name}": sha256_file(path)
+        return {f"{BM25_DIR}/{name}/{path.name}": sha256(path)
                 for path in sorted(Path(local).iterdir())}
 
 

@@ -38,8 +38,8 @@ import pyarrow.fs as pafs
 from rayqa import storage
 from rayqa.data.passages import Passage
 from rayqa.data.records import BadRecord, BadRecords
-from rayqa.manifest import read_manifest, sha256_bytes, write_manifest
 from rayqa.retrieval.passage_store import table_bytes
+from rayqa.storage import read_manifest, sha256_bytes, write_manifest
 
 PLAN_FILE = "plan.json"
 UNITS_DIR = "units"

@@ -29,7 +29,7 @@ import faiss
 import numpy as np
 
 from rayqa import storage
-from rayqa.manifest import MANIFEST_FILE, read_manifest, sha256_bytes, write_manifest
+from rayqa.storage import MANIFEST_FILE, read_manifest, sha256_bytes, write_manifest
 
 INDEX_FILE = "faiss.index"
 

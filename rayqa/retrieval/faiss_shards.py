@@ -44,9 +44,9 @@ import numpy as np
 
 from rayqa import storage
 from rayqa.config import IndexConfig
-from rayqa.manifest import read_manifest, write_manifest
 from rayqa.retrieval.embedding_shards import EmbeddingShards, RowMap
 from rayqa.retrieval.faiss_index import INDEX_FILE, FaissIndex
+from rayqa.storage import read_manifest, write_manifest
 
 SHARDS_DIR = "faiss_shards"
 

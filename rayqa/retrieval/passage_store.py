@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 
 from rayqa import storage
 from rayqa.data.passages import Passage
-from rayqa.manifest import sha256_bytes
+from rayqa.storage import sha256_bytes
 
 IDS_FILE = "passages/ids.arrow"
 SCHEMA = pa.schema([("id", pa.string()), ("title", pa.string()), ("text", pa.string()),

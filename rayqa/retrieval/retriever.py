@@ -27,11 +27,11 @@ from pathlib import Path
 import numpy as np
 
 from rayqa import storage
-from rayqa.manifest import read_manifest
 from rayqa.retrieval.bm25 import MultilingualBM25
 from rayqa.retrieval.build import BM25_DIR, BUILD_ONLY
 from rayqa.retrieval.faiss_shards import load_dense_index
 from rayqa.retrieval.passage_store import PassageStore
+from rayqa.storage import read_manifest
 
 MODES = ("hybrid", "dense", "bm25")
 _QUERY_BATCH = 64

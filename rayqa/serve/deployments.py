@@ -221,7 +221,7 @@ class TranslatorDeployment(_BatchedModel):
     def __init__(self, translator: dict, max_batch_size: int = 16,
                  batch_wait_timeout_s: float = 0.01):
         from rayqa.config.data_prep import TranslatorConfig
-        from rayqa.translate.base import build_translator
+        from rayqa.translate import build_translator
 
         self._translator = build_translator(TranslatorConfig.model_validate(translator))
         for pair in self._translator.pairs:  # load every model now: fail at start, not later

@@ -37,7 +37,7 @@ def index_parts(index_dir: str) -> tuple[int, list[str]]:
     import json
 
     from rayqa import storage
-    from rayqa.manifest import read_manifest
+    from rayqa.storage import read_manifest
     from rayqa.retrieval.bm25 import LANGS_FILE
     from rayqa.retrieval.build import BM25_DIR
 
@@ -50,7 +50,7 @@ def index_parts(index_dir: str) -> tuple[int, list[str]]:
 def _index_part(index_dir: str, part: tuple[str, ...]):
     """`part` of the index: a local directory holding it and the manifest, its files
     checked against the manifest."""
-    from rayqa.manifest import read_manifest
+    from rayqa.storage import read_manifest
     from rayqa.retrieval.retriever import fetch_index
 
     local = fetch_index(index_dir, part)
@@ -71,7 +71,7 @@ class QueryEncoderDeployment(_BatchedModel):
 
     def __init__(self, index_dir: str, query_encoder: str | None = None,
                  max_batch_size: int = 8, batch_wait_timeout_s: float = 0.01):
-        from rayqa.manifest import read_manifest
+        from rayqa.storage import read_manifest
         from rayqa.retrieval.retriever import load_query_encoder
 
         manifest = read_manifest(index_dir, verify=False)  # facts only: no index file is read
@@ -178,7 +178,7 @@ class MergingRetrieverDeployment:
 
     def __init__(self, index_dir: str, mode: str, encoder, searchers: list, bm25: dict,
                  rrf_k: int = 60, rrf_depth: int = 100):
-        from rayqa.manifest import read_manifest
+        from rayqa.storage import read_manifest
         from rayqa.retrieval.passage_store import IDS_FILE, PassageStore
 
         files = read_manifest(index_dir, verify=False)["passages"]["files"]

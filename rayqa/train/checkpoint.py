@@ -35,7 +35,7 @@ from pydantic import BaseModel
 
 from rayqa import storage
 from rayqa.config import CONFIG_FILENAME, save_config
-from rayqa.manifest import MANIFEST_FILE, write_manifest
+from rayqa.storage import MANIFEST_FILE, write_manifest
 
 STATE_FILE = "train_state.json"
 DEEPSPEED_DIR = "deepspeed"

@@ -5,11 +5,7 @@ the backend from a ``TranslatorConfig``; ``TranslateBatch`` runs one as a Ray Da
 Heavy modules (torch, transformers, ray) load only when a backend is built.
 """
 
-from rayqa.translate.base import (
-    TranslationError,
-    Translator,
-    build_translator,
-    pair_name,
-)
+from rayqa.translate.base import TranslationError, Translator, pair_name
+from rayqa.translate.factory import build_translator
 
 __all__ = ["TranslationError", "Translator", "build_translator", "pair_name"]

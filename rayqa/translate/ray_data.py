@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rayqa.translate.base import build_translator, translator_for_actors
+from rayqa.translate.factory import build_translator, translator_for_actors
 
 
 class TranslateBatch:

@@ -14,9 +14,9 @@ import numpy as np
 import torch
 
 from rayqa.answer.extractive import load_model_config, span_logits
-from rayqa.crosslingual.dual_bert_features import (ENCODER_INPUTS, SOURCE_PREFIX,
-                                                   prepare_dual_eval_features)
+from rayqa.crosslingual.dual_bert_features import prepare_dual_eval_features
 from rayqa.data.postprocess import postprocess_predictions
+from rayqa.models.dual_bert_options import ENCODER_INPUTS, SOURCE_PREFIX
 
 MODEL_INPUTS = (*ENCODER_INPUTS, *(SOURCE_PREFIX + name for name in ENCODER_INPUTS))
 

@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from rayqa.config.base import DataFile, Section
 from rayqa.config.reader import ReaderConfig
 from rayqa.config.train import TrainConfig
+from rayqa.models.dual_bert_options import DualBertOptions
 
 
 def _as_data_file(value):
@@ -51,18 +52,11 @@ class DualBertOptionsConfig(Section):
 
     @model_validator(mode="after")
     def _consistent(self):
-        # The rules of DualBertOptions, checked here so a bad config fails before Ray starts.
-        if self.auxiliary_loss and not self.source_encoder:
-            raise ValueError("auxiliary_loss needs the source encoder: "
-                             "set auxiliary_loss false with source_encoder false")
-        if self.fixed_lambda is not None and not self.auxiliary_loss:
-            raise ValueError("fixed_lambda weights the auxiliary loss: it needs auxiliary_loss")
+        self.options()  # DualBertOptions' rules, so a bad config fails before Ray starts
         return self
 
-    def options(self):
-        """The model's ``DualBertOptions`` (imports torch)."""
-        from rayqa.models.dual_bert import DualBertOptions
-
+    def options(self) -> DualBertOptions:
+        """The model's ``DualBertOptions``."""
         return DualBertOptions(**self.model_dump())
 
 

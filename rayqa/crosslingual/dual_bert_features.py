@@ -31,12 +31,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from rayqa.data.features import prepare_eval_features, prepare_train_features
+from rayqa.models.dual_bert_options import ENCODER_INPUTS, SOURCE_PREFIX
 
 if TYPE_CHECKING:  # the caller brings the tokenizer; importing transformers here is slow
     from transformers import PreTrainedTokenizerBase
 
-SOURCE_PREFIX = "source_"  # the source side's columns: source_input_ids, ... (the model's)
-ENCODER_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 SPAN_LABELS = ("start_positions", "end_positions")
 
 

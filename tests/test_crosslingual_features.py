@@ -1,19 +1,19 @@
 """Answer Aligner / Answer Verifier inputs (rayqa.crosslingual.features) on a tiny
-tokenizer, and the seeded noisy translated answers. No Ray, no downloads."""
+tokenizer, read as the reader job reads them (segment A as the question of the reader's
+own features), and the seeded noisy translated answers of the learnable alignment task.
+No Ray, no downloads."""
 
 import random
 
 import numpy as np
 import pytest
 
-from rayqa.crosslingual.features import (aligner_question, alignment_examples,
-                                         alignment_reader_examples, alignment_segments,
-                                         noisy_answer,
-                                         prepare_alignment_eval_features,
-                                         prepare_alignment_train_features, verifier_question)
-from rayqa.data.features import prepare_train_features
+from rayqa.crosslingual.features import (aligner_question, alignment_reader_examples,
+                                         alignment_segments, verifier_question)
+from rayqa.data.features import prepare_eval_features, prepare_train_features
 from rayqa.data.postprocess import postprocess_predictions
 from rayqa.data.squad import QAExample
+from rayqa.testing.learnable import noisy_answer
 from rayqa.testing.tiny import build_tokenizer
 
 PASSAGE = "The black cat sat on the old mat near the door."
@@ -28,6 +28,22 @@ RECORD = {"id": "q1", "question": "Where did the cat sit?", "context": PASSAGE,
 def tokenizer():
     return build_tokenizer([PASSAGE, FILLER, RECORD["question"], "an old mat kitten"],
                            vocab_size=300)
+
+
+def _example(record) -> QAExample:
+    return QAExample(record["id"], record["question"], record["context"], record["answers"],
+                     translated_answer=record["translated_answer"])
+
+
+def _features(tokenizer, record, mode, max_length, stride, train=True):
+    """The reader's windows of the record's aligner or verifier example."""
+    [example] = alignment_reader_examples(tokenizer, [_example(record)], mode)
+    if train:
+        return prepare_train_features(tokenizer, [example.question], [example.context],
+                                      [example.answers], max_length, stride,
+                                      max_query_length=None)
+    return prepare_eval_features(tokenizer, [example.question], [example.context],
+                                 [example.id], max_length, stride, max_query_length=None)
 
 
 def _tokens(tokenizer, features, row):
@@ -49,8 +65,7 @@ def test_segment_a_texts():
 
 
 def test_aligner_window_is_answer_then_passage_with_the_gold_span_labelled(tokenizer):
-    features = prepare_alignment_train_features(tokenizer, [RECORD], "aligner", max_length=40,
-                                                stride=8)
+    features = _features(tokenizer, RECORD, "aligner", max_length=40, stride=8)
     assert len(features["input_ids"]) == 1
     tokens = _tokens(tokenizer, features, 0)
     assert tokens[:5] == ["[CLS]", "an", "old", "mat", "[SEP]"]
@@ -63,8 +78,7 @@ def test_aligner_window_is_answer_then_passage_with_the_gold_span_labelled(token
 
 
 def test_verifier_window_is_question_sep_answer_then_passage(tokenizer):
-    features = prepare_alignment_train_features(tokenizer, [RECORD], "verifier", max_length=48,
-                                                stride=8)
+    features = _features(tokenizer, RECORD, "verifier", max_length=48, stride=8)
     tokens = _tokens(tokenizer, features, 0)
     segment_a = tokenizer.tokenize(RECORD["question"]) + ["[SEP]", "an", "old", "mat"]
     assert tokens[:len(segment_a) + 2] == ["[CLS]", *segment_a, "[SEP]"]
@@ -80,17 +94,6 @@ def test_verifier_cuts_the_question_not_the_translated_answer(tokenizer):
     [segment] = alignment_segments(tokenizer, [long_question], "verifier",
                                    max_question_tokens=3, max_answer_tokens=32)
     assert segment == "Where did the [SEP] an old mat"
-
-
-def test_examples_route_matches_the_feature_route(tokenizer):
-    for mode in ("aligner", "verifier"):
-        [example] = alignment_examples([RECORD], mode)
-        assert example.id == "q1" and example.context == PASSAGE
-        direct = prepare_train_features(tokenizer, [example.question], [example.context],
-                                        [example.answers], max_length=48, stride=8,
-                                        max_query_length=None)
-        assert direct == prepare_alignment_train_features(tokenizer, [RECORD], mode,
-                                                          max_length=48, stride=8)
 
 
 def test_reader_examples_take_segment_a_cut_as_the_features_cut_it(tokenizer):
@@ -128,15 +131,13 @@ def test_long_passage_is_windowed_and_the_answer_found_again(tokenizer, mode):
     context = FILLER + " " + PASSAGE + " " + FILLER
     record = {**RECORD, "context": context,
               "answers": [{"text": GOLD, "answer_start": context.index(GOLD)}]}
-    train = prepare_alignment_train_features(tokenizer, [record], mode, max_length=64,
-                                             stride=16)
+    train = _features(tokenizer, record, mode, max_length=64, stride=16)
     windows = len(train["input_ids"])
     assert windows > 3
     labelled = [i for i in range(windows) if train["start_positions"][i] != 0]
     assert labelled and all(_label(tokenizer, train, i) == GOLD for i in labelled)
     # Postprocessing the inference windows with logits at the gold tokens gives the gold text.
-    evaluation = prepare_alignment_eval_features(tokenizer, [record], mode, max_length=64,
-                                                 stride=16)
+    evaluation = _features(tokenizer, record, mode, max_length=64, stride=16, train=False)
     assert evaluation["input_ids"] == train["input_ids"]
     start_logits = np.zeros((windows, 64), dtype=np.float32)
     end_logits = np.zeros((windows, 64), dtype=np.float32)

@@ -9,7 +9,8 @@ task, not the words.
 - ``reader_task``: SQuAD examples; the context is one fact among filler sentences, the
   question asks it and the answer is the value's span (beside a name just as new).
 - ``alignment_task``: ``reader_task``'s examples with a translated answer: the value
-  respelled and garbled as a back-translation garbles a name, for the Answer Aligner.
+  respelled and garbled as a back-translation garbles a name (``noisy_answer``), for
+  the Answer Aligner.
 - ``retrieval_task``: DPR JSONL rows; the positive passage states the asked fact (the
   person is its title), the hard negative the same relation of another person.
 - ``generation_task``: mGEN JSONL rows; the passage states the asked fact, the answer
@@ -19,6 +20,7 @@ task, not the words.
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from rayqa.data.squad import QAExample
@@ -165,12 +167,9 @@ def alignment_task(seed: int, split: str, count: int, drop_prob: float = 0.15,
                    add_prob: float = 0.15) -> list[QAExample]:
     """``reader_task``'s examples, each with a ``translated_answer``: the gold value with
     syllables respelled (``RESPELLINGS``, each with probability 0.5), then characters
-    dropped and added (`rayqa.crosslingual.features.noisy_answer`, letters of the
-    value's script), seeded. An Answer Aligner must find the gold span from it; a
-    character match (SimpleMatch) is misled by the garbling into longer or shorter
-    windows and into the name beside the value."""
-    from rayqa.crosslingual.features import noisy_answer
-
+    dropped and added (`noisy_answer`, letters of the value's script), seeded. An Answer
+    Aligner must find the gold span from it; a character match (SimpleMatch) is misled
+    by the garbling into longer or shorter windows and into the name beside the value."""
     rng = random.Random(f"{seed}:{split}:alignment")
     examples = reader_task(seed, split, count)
     for example in examples:
@@ -180,6 +179,71 @@ def alignment_task(seed: int, split: str, count: int, drop_prob: float = 0.15,
                                                  drop_prob=drop_prob, add_prob=add_prob,
                                                  alphabet=letters)
     return examples
+
+
+def noisy_answer(gold: str, rng: random.Random, synonyms: Mapping[str, str],
+                 swap_prob: float = 0.5, drop_prob: float = 0.1, add_prob: float = 0.1,
+                 alphabet: str | None = None) -> str:
+    """A synthetic "translated answer": the gold answer with translation-like noise.
+
+    First synonyms are swapped: the text is scanned left to right and at each position
+    the longest key of ``synonyms`` found there is replaced by its value with probability
+    ``swap_prob`` (replaced text is not scanned again). Then each character is dropped with
+    probability ``drop_prob``, and after each kept character one character of ``alphabet``
+    is added with probability ``add_prob``. When any probability is nonzero and the
+    result still equals the gold, one forced edit (a drop, or an addition for a
+    one-character answer) makes it differ; the result is never empty.
+
+    Args:
+        gold: The gold answer.
+        rng: The random source; the same seed gives the same noise.
+        synonyms: Word (or phrase) -> replacement, e.g. ``{"cat": "kitten"}``.
+        swap_prob: Probability of each synonym swap.
+        drop_prob: Probability of dropping each character.
+        add_prob: Probability of adding a character after each kept one.
+        alphabet: Characters to add; by default the gold's own non-space characters.
+
+    Returns:
+        The noisy answer.
+    """
+    if not gold:
+        raise ValueError("gold answer is empty")
+    chars = sorted(set(alphabet if alphabet is not None else gold) - set(" \t\n")) or [gold[0]]
+    text = _swap_synonyms(gold, rng, synonyms, swap_prob)
+    noisy = []
+    for char in text:
+        if rng.random() >= drop_prob:
+            noisy.append(char)
+            if rng.random() < add_prob:
+                noisy.append(rng.choice(chars))
+    result = "".join(noisy) or text[rng.randrange(len(text))]
+    if result == gold and max(swap_prob, drop_prob, add_prob) > 0:
+        result = _forced_edit(result, rng, chars)
+    return result
+
+
+def _swap_synonyms(text: str, rng: random.Random, synonyms: Mapping[str, str],
+                   swap_prob: float) -> str:
+    keys = sorted((key for key in synonyms if key), key=len, reverse=True)
+    out, i = [], 0
+    while i < len(text):
+        key = next((key for key in keys if text.startswith(key, i)), None)
+        if key is not None and rng.random() < swap_prob:
+            out.append(synonyms[key])
+            i += len(key)
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def _forced_edit(text: str, rng: random.Random, chars: list[str]) -> str:
+    """Drops one character, or adds one to a one-character text."""
+    if len(text) > 1:
+        i = rng.randrange(len(text))
+        return text[:i] + text[i + 1:]
+    extra = [char for char in chars if char != text] or [text]
+    return text + rng.choice(extra)
 
 
 def retrieval_task(seed: int, split: str, count: int) -> list[dict]:

@@ -60,9 +60,9 @@ def test_long_passages_pair_every_target_window_with_the_source_answer_window(to
     # Lambda needs both gold spans: only the target windows holding the answer get one.
     with_answer = [row for row in long_rows if row["start_positions"] > 0]
     assert with_answer and all(span_text(tokenizer, r, "") == "一八八八年" for r in with_answer)
-    assert [row["source_has_span"] for row in long_rows] == [
+    assert [row["both_have_span"] for row in long_rows] == [
         row["start_positions"] > 0 for row in long_rows]
-    assert short_rows[0]["source_has_span"] and span_text(tokenizer, short_rows[0],
+    assert short_rows[0]["both_have_span"] and span_text(tokenizer, short_rows[0],
                                                           "source_") == "1888"
 
 
@@ -72,7 +72,7 @@ def test_source_answer_not_located_trains_without_a_source_span(tokenizer):
         tokenizer, ["灯塔建于哪一年？"], [zh], [answer(zh, "一八八八年")],
         ["When was it built?"], [en], [[{"text": "1888", "answer_start": -1}]], **WINDOW)
     rows = rows_of(features)
-    assert [row["source_has_span"] for row in rows] == [False]
+    assert [row["both_have_span"] for row in rows] == [False]
     first = prepare_dual_eval_features(tokenizer, ["q"], [zh], ["x"], ["When was it built?"],
                                        [en], **WINDOW)
     assert rows[0]["source_input_ids"] == first["source_input_ids"][0]  # the first window
@@ -150,7 +150,7 @@ def test_step_rows_collate_into_a_dual_bert_batch(tokenizer, tmp_path):
         "source_question": ["When?", "When?"], "source_context": [en, en],
         "source_answers": [json.dumps(answer(en, "1888"))] * 2})
     features = DualBertFeatures(str(tmp_path), WINDOW)(batch)
-    assert len(features) > 1 and features["source_has_span"].sum() == 1
+    assert len(features) > 1 and features["both_have_span"].sum() == 1
     records = features.to_dict("list")
     rows = dataset_rows({k: np.array(v) for k, v in records.items()})
     torch.manual_seed(0)

@@ -81,7 +81,7 @@ def _batch(tokenizer, indices, has_span=None, labels=True):
     rows = [EXAMPLES[i] for i in indices]
     batch = _side(tokenizer, *zip(*[r[:3] for r in rows]), prefix="")
     batch.update(_side(tokenizer, *zip(*[r[3:] for r in rows]), prefix="source_"))
-    batch["source_has_span"] = torch.tensor(
+    batch["both_have_span"] = torch.tensor(
         [True] * len(rows) if has_span is None else has_span
     )
     if not labels:
@@ -350,8 +350,8 @@ def test_full_model_needs_source_inputs_and_labels(tiny_dir, tokenizer):
     batch = _batch(tokenizer, [0])
     with pytest.raises(ValueError, match="source_input_ids"):
         model({k: v for k, v in batch.items() if not k.startswith("source_")})
-    with pytest.raises(ValueError, match="source_has_span"):
-        model({k: v for k, v in batch.items() if k != "source_has_span"})
+    with pytest.raises(ValueError, match="both_have_span"):
+        model({k: v for k, v in batch.items() if k != "both_have_span"})
 
 
 def test_options_validate_and_round_trip():

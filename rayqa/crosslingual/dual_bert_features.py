@@ -15,7 +15,7 @@ the simplest that keeps both of the paper's losses meaningful:
   answer is not located in the translated passage (``answer_start`` -1) or no window
   holds it whole, it is the first window. At dev/inference time (no answer known) it is
   always the first window.
-* ``source_has_span`` is True only where the source window holds the source answer AND
+* ``both_have_span`` is True only where the source window holds the source answer AND
   the target window holds the target answer: the dynamic lambda compares the two gold
   span representations (eq. 12), which do not exist otherwise. Where it is False the
   row trains on L_T alone (L_aux and lambda are 0) and is counted in the job's
@@ -57,7 +57,7 @@ def prepare_dual_train_features(tokenizer: PreTrainedTokenizerBase,
 
     Returns:
         Columns, one row per target window: the target's model inputs and span labels,
-        the same prefixed with ``source_``, and ``source_has_span`` (see the module
+        the same prefixed with ``source_``, and ``both_have_span`` (see the module
         docstring).
     """
     window = {"max_length": max_length, "stride": stride, "max_query_length": max_query_length}
@@ -71,7 +71,7 @@ def prepare_dual_train_features(tokenizer: PreTrainedTokenizerBase,
     for name in (*ENCODER_INPUTS, *SPAN_LABELS):
         if name in source:
             rows[SOURCE_PREFIX + name] = [source[name][chosen[k]] for k in owners]
-    rows[SOURCE_PREFIX + "has_span"] = [
+    rows["both_have_span"] = [
         located[k] and not _is_cls(tokenizer, target, i) for i, k in enumerate(owners)]
     return rows
 

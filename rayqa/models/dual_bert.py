@@ -302,7 +302,7 @@ def dynamic_lambda(span_source: torch.Tensor, span_target: torch.Tensor) -> torc
 def dual_bert_loss(
     target_losses: torch.Tensor,
     aux_losses: torch.Tensor,
-    source_has_span: torch.Tensor,
+    both_have_span: torch.Tensor,
     span_source: torch.Tensor | None = None,
     span_target: torch.Tensor | None = None,
     fixed_lambda: float | None = None,
@@ -312,17 +312,19 @@ def dual_bert_loss(
 
     Args:
         target_losses: L_T_i, [batch].
-        aux_losses: L_aux_i, [batch]; ignored (taken as 0) where the source has no span.
-        source_has_span: [batch] bool, False where the translation lost the answer.
+        aux_losses: L_aux_i, [batch]; ignored (taken as 0) where both_have_span is False.
+        both_have_span: [batch] bool, True where the source window holds the source
+            answer and the target window the target answer (False: the translation
+            lost the answer, or the target window does not hold it).
         span_source: H~_S, [batch, 3h], for the dynamic lambda.
         span_target: H~_T, [batch, 3h], for the dynamic lambda.
         fixed_lambda: A constant lambda instead of the dynamic one.
         detach_lambda: No gradient through the dynamic lambda (see `DualBertOptions`).
 
     Returns:
-        The loss and the lambdas, [batch], 0 where the source has no span.
+        The loss and the lambdas, [batch], 0 where both_have_span is False.
     """
-    source_has_span = source_has_span.bool()
+    both_have_span = both_have_span.bool()
     if fixed_lambda is not None:
         lambdas = torch.full_like(target_losses, float(fixed_lambda))
     else:
@@ -332,8 +334,8 @@ def dual_bert_loss(
         if detach_lambda:
             lambdas = lambdas.detach()
     # where, not a product: a loss computed from placeholder positions never leaks in.
-    lambdas = torch.where(source_has_span, lambdas, 0.0)
-    aux_losses = torch.where(source_has_span, aux_losses, 0.0)
+    lambdas = torch.where(both_have_span, lambdas, 0.0)
+    aux_losses = torch.where(both_have_span, aux_losses, 0.0)
     return (target_losses + lambdas * aux_losses).mean(), lambdas
 
 
@@ -356,11 +358,11 @@ class DualBert(nn.Module):
         source_token_type_ids                            [batch, L_S]  source X_S
         start_positions, end_positions                   [batch]  target gold span
         source_start_positions, source_end_positions     [batch]  source gold span
-        source_has_span                                  [batch]  bool
+        both_have_span                                   [batch]  bool, both gold spans held
 
     Attention masks and token type ids are optional (all real / BERT's default). The
     labels are optional: without `start_positions` no loss is computed. The source
-    keys are not needed with `source_encoder=False`. Where `source_has_span` is False
+    keys are not needed with `source_encoder=False`. Where `both_have_span` is False
     the source positions are never read (any placeholder will do). Target and source
     rows are paired as given: choosing which source window goes with which target
     window (doc stride) is the data preparation's job.
@@ -509,7 +511,7 @@ class DualBert(nn.Module):
             out.diagnostics = {"target_loss": out.loss.detach()}
             return
         has_span, source_start, source_end = _require(
-            batch, "source_has_span", "source_start_positions", "source_end_positions"
+            batch, "both_have_span", "source_start_positions", "source_end_positions"
         )
         has_span = has_span.bool()
         # Placeholder positions of span-less sources become 0 before any lookup.

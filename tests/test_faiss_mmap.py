@@ -15,7 +15,8 @@ import pytest
 from rayqa.config import IndexConfig
 from rayqa.retrieval import faiss_index
 from rayqa.retrieval.faiss_index import INDEX_FILE, FaissIndex
-from rayqa.retrieval.faiss_shards import SHARDS_DIR, build_dense_index, load_dense_index
+from rayqa.retrieval.faiss_shards import SHARDS_DIR, load_dense_index
+from rayqa.testing.dense_index import build_dense_index, save_dense_index
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -50,7 +51,7 @@ def _vectors(n, dim=16, seed=0):
 def test_mapped_load_answers_like_an_in_memory_load(tmp_path, factory, params, num_shards):
     cfg = IndexConfig(factory=factory, train_sample=1000, search_params=params,
                       num_shards=num_shards)
-    build_dense_index(_vectors(1200), cfg).save(tmp_path)
+    save_dense_index(build_dense_index(_vectors(1200), cfg), tmp_path)
     queries = _vectors(40, seed=1)
     in_memory = load_dense_index(tmp_path, use_gpu=False, mmap=False)
     mapped = load_dense_index(tmp_path, use_gpu=False)  # mmap is the default
@@ -85,7 +86,7 @@ def test_fast_scan_index_falls_back_to_an_in_memory_read_logged_once(tmp_path, c
     monkeypatch.setattr(faiss_index, "_LOGGED_UNMAPPED", set())
     cfg = IndexConfig(factory="IVF4,PQ4x4fs", train_sample=500, search_params="nprobe=2",
                       num_shards=2)
-    build_dense_index(_vectors(600), cfg).save(tmp_path)
+    save_dense_index(build_dense_index(_vectors(600), cfg), tmp_path)
     with caplog.at_level(logging.WARNING, logger=faiss_index.__name__):
         loaded = load_dense_index(tmp_path, use_gpu=False)
     assert not any(shard.mapped for shard in loaded.shards)
@@ -121,7 +122,7 @@ def test_sharded_mapped_index_maps_every_shard_file(tmp_path):
     if not Path("/proc/self/maps").is_file():
         pytest.skip("needs Linux /proc to list mappings")
     cfg = IndexConfig(factory="Flat", num_shards=2)
-    build_dense_index(_vectors(300), cfg).save(tmp_path)
+    save_dense_index(build_dense_index(_vectors(300), cfg), tmp_path)
     loaded = load_dense_index(tmp_path, use_gpu=False)  # kept alive: its shards map
     maps = Path("/proc/self/maps").read_text()
     for number in range(2):

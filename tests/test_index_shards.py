@@ -26,7 +26,6 @@ from rayqa.retrieval.faiss_index import FaissIndex
 from rayqa.retrieval.faiss_shards import (
     SHARDS_DIR,
     ShardedFaissIndex,
-    build_dense_index,
     fill_shard,
     load_dense_index,
     merge_topk,
@@ -34,6 +33,7 @@ from rayqa.retrieval.faiss_shards import (
     train_on_sample,
 )
 from rayqa.retrieval.retriever import Retriever
+from rayqa.testing.dense_index import build_dense_index, save_dense_index
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "jobs"))
 import build_index as job  # noqa: E402
@@ -243,7 +243,7 @@ def test_sharded_index_answers_like_one_index(tmp_path, factory, params):
     single = build_dense_index(vectors, cfg.model_copy(update={"num_shards": 1}))
     sharded = build_dense_index(vectors, cfg)
     assert [s.ntotal for s in sharded.shards] == [333, 333, 334]
-    sharded.save(tmp_path, {"encoder": {"pooling": "cls"}})
+    save_dense_index(sharded, tmp_path, {"encoder": {"pooling": "cls"}})
     loaded = load_dense_index(tmp_path)
     assert isinstance(loaded, ShardedFaissIndex) and loaded.manifest["num_shards"] == 3
     expected_scores, expected_ids = single.search(queries, 10)
@@ -256,7 +256,8 @@ def test_sharded_index_answers_like_one_index(tmp_path, factory, params):
 
 
 def test_sharded_index_rejects_changed_shards(tmp_path):
-    ShardedFaissIndex.build(_clustered(40), 2, IndexConfig()).save(tmp_path)
+    two_shards = IndexConfig(num_shards=2)
+    save_dense_index(build_dense_index(_clustered(40), two_shards), tmp_path)
     index_file = tmp_path / SHARDS_DIR / "shard-001" / "faiss.index"
     data = bytearray(index_file.read_bytes())
     data[-1] ^= 0xFF
@@ -266,14 +267,14 @@ def test_sharded_index_rejects_changed_shards(tmp_path):
     with pytest.raises(ValueError, match="sharded index; load it with"):
         FaissIndex.load(tmp_path)
 
-    ShardedFaissIndex.build(_clustered(40), 2, IndexConfig()).save(tmp_path)
+    save_dense_index(build_dense_index(_clustered(40), two_shards), tmp_path)
     shard_manifest = tmp_path / SHARDS_DIR / "shard-000" / "manifest.json"
     facts = json.loads(shard_manifest.read_text())
     shard_manifest.write_text(json.dumps({**facts, "first_row": 5}))
     with pytest.raises(ValueError, match=r"shard-000/manifest\.json: sha256 differs"):
         load_dense_index(tmp_path)
     with pytest.raises(ValueError, match=r"num_shards must be in \[1, 40\]"):
-        ShardedFaissIndex.build(_clustered(40), 41, IndexConfig())
+        build_dense_index(_clustered(40), IndexConfig(num_shards=41))
 
 
 def test_merge_topk_keeps_best_and_puts_padding_last():

@@ -46,7 +46,7 @@ from rayqa import storage
 from rayqa.config import IndexConfig
 from rayqa.retrieval.embedding_shards import EmbeddingShards, RowMap
 from rayqa.retrieval.faiss_index import INDEX_FILE, FaissIndex
-from rayqa.storage import read_manifest, write_manifest
+from rayqa.storage import read_manifest
 
 SHARDS_DIR = "faiss_shards"
 
@@ -75,7 +75,7 @@ class ShardedFaissIndex:
 
     Args:
         shards: The shards, in row order.
-        manifest: The top-level manifest (set by `save` and `load`).
+        manifest: The top-level manifest (set by `load`).
     """
 
     def __init__(self, shards: list[FaissIndex], manifest: dict | None = None):
@@ -94,58 +94,10 @@ class ShardedFaissIndex:
         """Vector dimension."""
         return self.shards[0].dim
 
-    @classmethod
-    def build(cls, embeddings: np.ndarray, num_shards: int, cfg: IndexConfig,
-              use_gpu: bool | None = False) -> ShardedFaissIndex:
-        """Trains one quantizer on a sample, then fills `num_shards` copies of it.
-
-        Args:
-            embeddings: Float32 `[n, dim]` in row order.
-            num_shards: Number of shards (at most n).
-            cfg: Factory, train sample and search parameters.
-            use_gpu: Whether the shards keep GPU copies for search.
-        """
-        edges = shard_edges(len(embeddings), num_shards)
-        trained = _new_shard(cfg, use_gpu).trained_base(embeddings)
-        return cls([_new_shard(cfg, use_gpu).build(embeddings[start:end],
-                                                   np.arange(start, end), trained)
-                    for start, end in pairwise(edges)])
-
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Returns the `k` best rows per query over all shards (see `FaissIndex.search`)."""
         results = [shard.search(queries, k) for shard in self.shards]
         return merge_topk([r[0] for r in results], [r[1] for r in results], k)
-
-    def save(self, directory: str | Path, fields: dict | None = None,
-             checksum_files: tuple[str, ...] = ()) -> str:
-        """Writes every shard with its manifest, then the top-level manifest.
-
-        Args:
-            directory: The index directory.
-            fields: More manifest facts (the encoder), recorded in every manifest.
-            checksum_files: Other files in `directory` the index depends on.
-
-        Returns:
-            The top-level manifest path.
-        """
-        fields = fields or {}
-        names, first = [], 0
-        for number, shard in enumerate(self.shards):
-            name = shard_dir(number)
-            shard.save(storage.join(directory, name),
-                       {**fields, "shard": number, "first_row": first})
-            names.append(name)
-            first += shard.ntotal
-        head = self.shards[0]
-        facts = {"count": self.ntotal, "dim": self.dim, "factory": head.factory,
-                 "search_params": head.search_params, "num_shards": len(self.shards),
-                 "shards": names, **fields}
-        # The shard manifests carry the sha256 of their index files, so checking theirs
-        # here chains the top manifest to every byte of every shard.
-        path = write_manifest(directory, facts,
-                              [*checksum_files, *(f"{name}/manifest.json" for name in names)])
-        self.manifest = read_manifest(directory)
-        return path
 
     @classmethod
     def load(cls, directory: str | Path, use_gpu: bool | None = None,
@@ -178,20 +130,6 @@ class ShardedFaissIndex:
             raise ValueError(f"{directory}: shards hold {first} vectors, manifest says "
                              f"{manifest['count']}")
         return cls(shards, manifest)
-
-
-def build_dense_index(embeddings: np.ndarray, cfg: IndexConfig,
-                      use_gpu: bool | None = False) -> FaissIndex | ShardedFaissIndex:
-    """The dense index `cfg` asks for: one `FaissIndex`, or `cfg.num_shards` shards.
-
-    Args:
-        embeddings: Float32 `[n, dim]` in row order.
-        cfg: Factory, train sample, search parameters and number of shards.
-        use_gpu: Whether to keep GPU copies for search (building needs none).
-    """
-    if cfg.num_shards > 1:
-        return ShardedFaissIndex.build(embeddings, cfg.num_shards, cfg, use_gpu)
-    return _new_shard(cfg, use_gpu).build(embeddings)
 
 
 def load_dense_index(directory: str | Path, use_gpu: bool | None = None,
@@ -253,7 +191,7 @@ def train_on_sample(directory: str, starts: tuple[int, ...], dim: int,
     shards = EmbeddingShards(directory)
     sample = np.concatenate([np.asarray(shards.vectors(int(unit))[local[units == unit]])
                              for unit in np.unique(units)])
-    return faiss.serialize_index(_new_shard(cfg, False).trained_base(sample))
+    return faiss.serialize_index(_new_shard(cfg).trained_base(sample))
 
 
 def fill_shard(directory: str, starts: tuple[int, ...], bounds: tuple[int, int],
@@ -280,7 +218,7 @@ def fill_shard(directory: str, starts: tuple[int, ...], bounds: tuple[int, int],
     """
     import faiss
 
-    index = _new_shard(cfg, False).start(faiss.deserialize_index(trained))
+    index = _new_shard(cfg).start(faiss.deserialize_index(trained))
     start, end = bounds
     shards = EmbeddingShards(directory)
     for unit, (first, last) in enumerate(pairwise(starts)):
@@ -295,5 +233,5 @@ def fill_shard(directory: str, starts: tuple[int, ...], bounds: tuple[int, int],
     return {"file": f"{shard_dir(shard)}/manifest.json", "count": index.ntotal, "sha256": None}
 
 
-def _new_shard(cfg: IndexConfig, use_gpu: bool | None) -> FaissIndex:
-    return FaissIndex(cfg.factory, cfg.train_sample, cfg.search_params, use_gpu=use_gpu)
+def _new_shard(cfg: IndexConfig) -> FaissIndex:
+    return FaissIndex(cfg.factory, cfg.train_sample, cfg.search_params, use_gpu=False)

@@ -8,6 +8,8 @@ import os
 from collections.abc import Callable
 from typing import TypeVar
 
+from rayqa.config import load_config
+
 T = TypeVar("T")
 
 # Worker settings that keep library chatter out of job logs. A value already in the
@@ -90,8 +92,6 @@ def load_job_config(cls, argv=None, description: str | None = None, prog: str | 
         ConfigError: The file or an override does not validate (file and key named).
     """
     import argparse
-
-    from rayqa.config import load_config
 
     parser = argparse.ArgumentParser(prog=prog, description=description,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -60,6 +60,21 @@ def test_help_lists_every_subcommand():
     assert SUBCOMMANDS <= set(COMMANDS)
 
 
+def test_importing_the_cli_leaves_heavy_libraries_to_the_stages():
+    """``import rayqa.cli`` (what ``rayqa --help`` and ``rayqa evaluate`` pay before they
+    start) loads no torch, transformers, Ray Train or Ray Data: each stage imports its
+    own when it runs. Checked in a fresh interpreter by what it loaded, not by a time
+    (machine load makes times flaky); the time is printed for the record."""
+    heavy = ("torch", "transformers", "ray.train", "ray.data")
+    code = ("import sys, time; start = time.perf_counter(); import rayqa.cli; "
+            "print(time.perf_counter() - start); "
+            f"print(sorted(m for m in {heavy!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=REPO).stdout.splitlines()
+    print(f"import rayqa.cli: {float(out[0]) * 1000:.0f} ms")
+    assert out[1] == "[]"
+
+
 def test_every_job_script_is_a_subcommand():
     assert sorted(c.script for c in COMMANDS.values() if c.script) == JOB_SCRIPTS
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from rayqa import storage
 from rayqa.config import CONFIG_FILENAME, GeneratorConfig, parse_yaml
 from rayqa.models.generator import IGNORE_INDEX, encode_sources, format_source, shift_right
 
@@ -104,8 +105,6 @@ class GenerativeReader:
 
     def __init__(self, model_dir: str | Path, device: str | None = None, batch_size: int = 16):
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
-
-        from rayqa import storage
 
         model_dir = storage.local_model(model_dir)  # an s3:// export: a verified local copy
         self.config = load_generator_config(model_dir)

@@ -151,7 +151,7 @@ def _deep_merge(base: dict, top: dict) -> dict:
 
 def save_config(cfg: BaseModel, directory: str | Path) -> str:
     """Write the resolved config as ``rayqa_config.yaml`` into ``directory`` (path or URI)."""
-    from rayqa import storage
+    from rayqa import storage  # pyarrow, only when a config is saved: configs load light
 
     location = storage.join(directory, CONFIG_FILENAME)
     storage.write_text(location, yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False,

@@ -20,6 +20,7 @@ from rayqa.eval._common import (
     exact_match_and_f1,
     mixed_segmentation,
 )
+from rayqa.eval.cmrc import cmrc_scores
 
 # Article patterns of the official script, keyed by answer language; None = no articles.
 _ARTICLES: dict[str, str | None] = {
@@ -146,7 +147,5 @@ def score_by_language(
 
 
 def _cmrc_em_f1(examples: list, predictions: Mapping[str, str]) -> dict[str, float]:
-    from rayqa.eval.cmrc import cmrc_scores
-
     scores = cmrc_scores(examples, predictions)
     return {"exact_match": scores["EM"], "f1": scores["F1"]}

@@ -11,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
-from rayqa.eval._common import GoldExample, as_examples
+from rayqa.eval._common import GoldExample, as_examples, require_string_predictions
+from rayqa.eval.mkqa import MKQAPrediction, mkqa_scores
+from rayqa.eval.mlqa import score_by_language
+from rayqa.eval.xor import xor_full_scores
 
 Scoring = Literal["mlqa", "xor", "mkqa"]
 SCORINGS: tuple[str, ...] = ("mlqa", "xor", "mkqa")
@@ -91,21 +94,14 @@ def _answers_of(predictions: Mapping[str, Any], lang: str) -> Mapping[str, Any]:
 
 
 def _mlqa(group: list[GoldExample], answers: Mapping[str, Any], lang: str) -> dict:
-    from rayqa.eval.mlqa import score_by_language
-
     return score_by_language(group, answers)[lang]
 
 
 def _xor(group: list[GoldExample], answers: Mapping[str, Any], lang: str) -> dict:
-    from rayqa.eval.xor import xor_full_scores
-
     return xor_full_scores(group, answers)[lang]
 
 
 def _mkqa(group: list[GoldExample], answers: Mapping[str, Any], lang: str) -> dict:
-    from rayqa.eval._common import require_string_predictions
-    from rayqa.eval.mkqa import MKQAPrediction, mkqa_scores
-
     gold = {example.qid: example.answers for example in group}
     if len(gold) < len(group):
         raise ValueError(f"MKQA scoring needs one question per id and language; {lang} "

@@ -105,6 +105,8 @@ class ShardLoader:
 
     def __init__(self, name: str, rows: int, batch_size: int, seed: int, collate,
                  shuffle: bool = True):
+        # Ray Train and torch (rank_world's) load here, on the training worker: Ray
+        # Data's tasks import this module for apply_step, and need neither.
         import ray.train
 
         from rayqa.train.distributed import rank_world

@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 import torch.distributed as dist
 
+from rayqa.eval import score_by_language
+
 
 def log(message: str) -> None:
     """Progress line from rank 0 only (workers' stdout reaches the driver)."""
@@ -65,8 +67,6 @@ def sharded_dev_scores(examples: list, predict_shard, scoring: str = "mlqa") -> 
     returns ``{id: answer}``); the predictions are gathered so every rank reports the
     same numbers.
     """
-    from rayqa.eval import score_by_language
-
     if not examples:
         return {}
     rank, world = rank_world()

@@ -16,6 +16,7 @@ import json
 
 from rayqa import storage
 from rayqa.config import ReaderJobConfig
+from rayqa.crosslingual.features import alignment_reader_examples
 from rayqa.data.lakm import balance_passages, read_lakm_passages
 from rayqa.data.records import BadRecords
 from rayqa.data.squad import QAExample, read_squad
@@ -91,8 +92,6 @@ def alignment_inputs(cfg: ReaderJobConfig, examples: list[QAExample]) -> list[QA
     """The examples of an aligner or verifier: segment A (from ``translated_answer``
     and, for the verifier, the question) as each example's question."""
     from transformers import AutoTokenizer
-
-    from rayqa.crosslingual.features import alignment_reader_examples
 
     tokenizer = AutoTokenizer.from_pretrained(storage.local_model(cfg.model.name_or_path))
     return alignment_reader_examples(tokenizer, examples, **cfg.alignment.model_dump())

@@ -34,7 +34,18 @@ import math
 from collections.abc import Iterator, Sequence
 
 from rayqa import storage
+from rayqa.answer.extractive import ExtractiveReader
+from rayqa.answer.generative import GenerativeReader
+from rayqa.config import save_config
 from rayqa.data.openqa import OpenQAExample, read_openqa
+from rayqa.data.squad import write_predictions
+from rayqa.eval import score_open_qa
+from rayqa.eval.report import results_table
+from rayqa.retrieval.bm25 import BM25Builder, MultilingualBM25
+from rayqa.retrieval.passage_store import PassageStore
+from rayqa.retrieval.retriever import Retriever, fetch_index
+from rayqa.storage import read_manifest
+from rayqa.translate import build_translator
 
 BASELINES = ("bm25", "mt_dpr", "mt_mono", "closed_book")
 NO_ANSWER = {"answer": "", "score": 0.0}
@@ -113,8 +124,6 @@ class UnitBM25:
     """
 
     def __init__(self, index_dir: str, size: int, langs: set[str] | None = None):
-        from rayqa.retrieval.bm25 import BM25Builder, MultilingualBM25
-
         self.store, self.size = _passage_store(index_dir), size
         builders: dict[str, BM25Builder] = {}
         batch: dict[str, tuple[list[str], list[int]]] = {}
@@ -155,18 +164,12 @@ class UnitBM25:
 
 
 def _flush(builders: dict, batch: dict) -> None:
-    from rayqa.retrieval.bm25 import BM25Builder
-
     for lang, (docs, rows) in batch.items():
         builders.setdefault(lang, BM25Builder(lang)).add(docs, rows)
     batch.clear()
 
 
 def _passage_store(index_dir: str):
-    from rayqa.storage import read_manifest
-    from rayqa.retrieval.passage_store import PassageStore
-    from rayqa.retrieval.retriever import fetch_index
-
     local = fetch_index(index_dir)
     return PassageStore.from_manifest(str(local), read_manifest(local))
 
@@ -259,8 +262,6 @@ def score_answers(examples: Sequence[OpenQAExample], answers: Sequence[dict],
                   scoring: str = "mlqa") -> dict[str, dict[str, float]]:
     """Per-language scores of the answers (`rayqa.eval.score_open_qa`): MLQA-rule EM/F1
     (``mlqa``), XOR-Full F1/EM/BLEU (``xor``) or the MKQA script's metrics (``mkqa``)."""
-    from rayqa.eval import score_open_qa
-
     predictions: dict[str, dict[str, str]] = {}
     for example, answer in zip(examples, answers):  # per language: MKQA ids repeat
         predictions.setdefault(example.lang, {})[example.id] = answer["answer"]
@@ -293,9 +294,6 @@ def run_baselines(cfg) -> str:
     Returns:
         The output directory, a URI or an absolute path.
     """
-    from rayqa.config import save_config
-    from rayqa.eval.report import results_table
-
     out = storage.absolute(cfg.output_dir)
     examples = select_questions(read_openqa(cfg.questions, strict=cfg.strict),
                                 cfg.answered_only)
@@ -317,10 +315,6 @@ def run_baselines(cfg) -> str:
 
 def _run_all(cfg, examples) -> dict[str, list[dict]]:
     """Answers of every requested baseline; MT+Mono reuses the BM25 and MT+DPR runs."""
-    from rayqa.answer.extractive import ExtractiveReader
-    from rayqa.retrieval.retriever import Retriever
-    from rayqa.translate import build_translator
-
     wanted = set(cfg.baselines)
     answers: dict[str, list[dict]] = {}
     reader = ExtractiveReader(cfg.reader) if wanted - {"closed_book"} else None
@@ -342,14 +336,10 @@ def _run_all(cfg, examples) -> dict[str, list[dict]]:
         answers["mt_mono"] = mt_mono_answers(answers["bm25"], answers["mt_dpr"],
                                              cfg.mono_threshold)
     if "closed_book" in wanted:
-        from rayqa.answer.generative import GenerativeReader
-
         answers["closed_book"] = closed_book_answers(examples, GenerativeReader(cfg.generator))
     return answers
 
 
 def _write_predictions(directory: str, examples, answers) -> None:
-    from rayqa.data.squad import write_predictions
-
     for lang, (_, preds) in _by_lang(examples, answers).items():
         write_predictions(preds, storage.join(directory, f"predictions.{lang}.json"))

@@ -44,14 +44,18 @@ from rayqa.crosslingual.matching import simple_match
 from rayqa.crosslingual.translation_units import join_translation_units, translation_units
 from rayqa.data.records import BadRecords
 from rayqa.data.squad import QAExample, read_squad, write_predictions, write_squad
+from rayqa.eval import score_by_language
+from rayqa.eval.report import em_f1_table
+from rayqa.pipelines.batch_retrieval import pool_column, read_ray
+from rayqa.train.launch import read_data_files
+from rayqa.translate.factory import translator_for_actors
+from rayqa.translate.ray_data import TranslateBatch
 
 TRANSLATE_TEST, SIMPLE_MATCH = "translate_test", "simple_match"
 
 
 def read_examples(cfg: TranslateTestJobConfig, report: BadRecords) -> list[QAExample]:
     """The T questions of every data file (answers optional; ids made unique)."""
-    from rayqa.train.launch import read_data_files
-
     def read(path, lang, strict, report):
         return read_squad(path, lang=lang or cfg.target_lang, strict=strict, report=report,
                           require_answers=False)
@@ -63,10 +67,6 @@ def translate_texts(texts: Sequence[str], translator, src: str, tgt: str,
                     cpus_per_actor: float = 1.0) -> list[str]:
     """``texts`` translated from ``src`` into ``tgt`` on a Ray Data actor pool (the
     translator's ``num_actors``, ``batch_size`` and ``use_gpu``), in order."""
-    from rayqa.pipelines.batch_retrieval import pool_column
-    from rayqa.translate.factory import translator_for_actors
-    from rayqa.translate.ray_data import TranslateBatch
-
     rows = [{"text": text} for text in texts]
     return [str(t) for t in pool_column(
         rows, TranslateBatch, {"cfg": translator_for_actors(translator), "text_column": "text",
@@ -94,8 +94,6 @@ def translated_answers(cfg: TranslateTestJobConfig, examples: Sequence[QAExample
                        ) -> tuple[list[dict], dict[str, str]]:
     """Steps 1-3 for every example: ``{id, question_s, answer_s, translated_answer}``
     (``translated_answer`` None where the chain broke), and P_S by P_T."""
-    from rayqa.pipelines.batch_retrieval import read_ray
-
     questions, passages = to_source(cfg, examples)
     answers = read_ray([{"id": e.id, "question": q, "context": passages[e.context]}
                         for e, q in zip(examples, questions)], cfg.reader, cfg.reading)
@@ -113,8 +111,6 @@ def system_predictions(cfg: TranslateTestJobConfig, examples: Sequence[QAExample
                        ) -> dict[str, dict[str, str]]:
     """``{system: {id: answer}}``: A_trans itself, SimpleMatch's span of P_T, and each
     aligner's; "" for questions without A_trans. ``examples`` carry A_trans."""
-    from rayqa.pipelines.batch_retrieval import read_ray
-
     carried = [e for e in examples if e.translated_answer]
     blank = {e.id: "" for e in examples}
     predictions = {TRANSLATE_TEST: {**blank, **{e.id: e.translated_answer for e in carried}}}
@@ -136,9 +132,6 @@ def run_translate_test(cfg: TranslateTestJobConfig) -> dict:
     Returns:
         The content of ``scores.json``.
     """
-    from rayqa.eval import score_by_language
-    from rayqa.eval.report import em_f1_table
-
     report = BadRecords()
     examples = read_examples(cfg, report)
     if not examples:

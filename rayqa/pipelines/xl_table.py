@@ -40,10 +40,21 @@ import json
 import re
 
 from rayqa import storage
+from rayqa.answer.dual_bert import DualBertReader
+from rayqa.augment.mixmrc_job import make_mixmrc
 from rayqa.config import (CrossLingualTableConfig, DataFile, DualBertJobConfig, FilePair,
                           MixMRCJobConfig, ReaderJobConfig, TranslateTestJobConfig,
                           load_config, save_config)
 from rayqa.config.translate_test import TableRowConfig, TableSetConfig
+from rayqa.data.records import BadRecords
+from rayqa.data.squad import read_squad
+from rayqa.eval import score_by_language
+from rayqa.eval.report import em_f1_table
+from rayqa.pipelines.settings import evaluate_reader
+from rayqa.pipelines.translate_test import run_translate_test
+from rayqa.train.dual_bert_job import read_pairs, train_dual_bert
+from rayqa.train.launch import final_dir
+from rayqa.train.reader_job import train_reader
 
 SCORES_FILE = "scores.json"
 _REFERENCE = re.compile(r"\{(final|augmented|dir):([^}]+)\}")
@@ -91,8 +102,6 @@ def check_table(cfg: CrossLingualTableConfig) -> None:
 
 def run_table(cfg: CrossLingualTableConfig) -> tuple[str, str]:
     """Run every row and write the table; returns the .md and .csv locations."""
-    from rayqa.eval.report import em_f1_table
-
     cfg = cfg.model_copy(update={"output_dir": storage.absolute(cfg.output_dir)})
     check_table(cfg)
     rows = {}
@@ -116,10 +125,6 @@ def run_table(cfg: CrossLingualTableConfig) -> tuple[str, str]:
 
 
 def _reader_row(cfg: CrossLingualTableConfig, row: TableRowConfig, overrides: list[str]) -> dict:
-    from rayqa.pipelines.settings import evaluate_reader
-    from rayqa.train.launch import final_dir
-    from rayqa.train.reader_job import train_reader
-
     job = _job(ReaderJobConfig, cfg, row, overrides)
     if row.train:
         train_reader(job)
@@ -134,13 +139,6 @@ def _reader_row(cfg: CrossLingualTableConfig, row: TableRowConfig, overrides: li
 
 def _dual_bert_row(cfg: CrossLingualTableConfig, row: TableRowConfig,
                    overrides: list[str]) -> dict:
-    from rayqa.answer.dual_bert import DualBertReader
-    from rayqa.data.records import BadRecords
-    from rayqa.data.squad import read_squad
-    from rayqa.eval import score_by_language
-    from rayqa.train.dual_bert_job import read_pairs, train_dual_bert
-    from rayqa.train.launch import final_dir
-
     job = _job(DualBertJobConfig, cfg, row, overrides)
     train_dual_bert(job)
     if not row.report:
@@ -159,8 +157,6 @@ def _dual_bert_row(cfg: CrossLingualTableConfig, row: TableRowConfig,
 
 def _translate_test_row(cfg: CrossLingualTableConfig, row: TableRowConfig,
                         overrides: list[str]) -> dict:
-    from rayqa.pipelines.translate_test import run_translate_test
-
     job = load_config(TranslateTestJobConfig, row.config, overrides)
     if not row.report:
         run_translate_test(job.model_copy(update={"output_dir": row_dir(cfg, row.name)}))
@@ -187,8 +183,6 @@ def _translate_test_row(cfg: CrossLingualTableConfig, row: TableRowConfig,
 
 def _mixmrc_row(cfg: CrossLingualTableConfig, row: TableRowConfig,
                overrides: list[str]) -> dict:
-    from rayqa.augment.mixmrc_job import make_mixmrc
-
     make_mixmrc(load_config(MixMRCJobConfig, row.config,
                             [*overrides, f"output_dir={row_dir(cfg, row.name)}"]))
     return {}

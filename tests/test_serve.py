@@ -64,7 +64,10 @@ def _app_args(root):
 
 
 def _check_shape(body, mode="extractive"):
-    assert set(body) == {"answer", "score", "lang", "mode", "passages", "timings_ms"}
+    fields = {"answer", "score", "lang", "mode", "passages", "timings_ms"}
+    # An extracted answer says where it lies; a generated one has no span.
+    assert set(body) == (fields | {"span"} if mode == "extractive" and body["answer"]
+                         else fields)
     assert isinstance(body["answer"], str) and isinstance(body["score"], float)
     assert body["mode"] == mode
     stage = "reading" if mode == "extractive" else "generation"
@@ -77,6 +80,10 @@ def _check_shape(body, mode="extractive"):
         assert isinstance(passage["score"], float)
     scores = [p["score"] for p in body["passages"]]
     assert scores == sorted(scores, reverse=True)
+    if "span" in body:
+        span = body["span"]
+        assert body["passages"][span["passage"]]["text"][span["start"]:span["end"]] == \
+            body["answer"]
 
 
 def test_answer_comes_from_the_top_passage(client):
@@ -86,6 +93,7 @@ def test_answer_comes_from_the_top_passage(client):
     _check_shape(body)
     (top,) = body["passages"]
     assert body["answer"] and body["answer"] in top["text"]
+    assert body["span"]["passage"] == 0
     assert body["lang"] == top["lang"]  # no lang given: the top passage's
     assert top["id"] in {p["id"] for p in PASSAGES}
 
@@ -131,6 +139,10 @@ def test_translate_test_reads_through_the_pivot_and_aligns_back(client):
     assert {"retrieval", "translation", "reading", "total"} <= set(body["timings_ms"])
     if trace["answer"]:  # aligned onto the passage it came from, in that passage's language
         assert any(body["answer"] in p["text"] for p in readable)
+        if body["answer"]:
+            span = body["span"]
+            assert readable[span["passage"]]["text"][span["start"]:span["end"]] == \
+                body["answer"]
         if "back_translation" not in body["timings_ms"]:  # read from an English passage
             assert trace["answer_translated"] == trace["answer"]
     else:
@@ -388,6 +400,16 @@ def test_web_page_asks_and_shows_answer_passages_and_timings(client, browser, tm
         [p["lang"] for p in expected["passages"]]
     assert [i.find_element(By.CLASS_NAME, "score").text for i in items] == \
         [f"{p['score']:.3f}" for p in expected["passages"]]
+    # Every passage the reader read is listed whole; the answer is marked in its own.
+    assert browser.find_element(By.ID, "passages-heading").text == \
+        "The 3 passages the reader read"
+    assert [i.find_element(By.CLASS_NAME, "text").text for i in items] == \
+        [p["text"] for p in expected["passages"]]
+    span = expected["span"]
+    marks = browser.find_elements(By.CSS_SELECTOR, "#passages mark")
+    assert [m.text for m in marks] == [expected["answer"]]
+    assert marks[0].find_element(By.XPATH, "./ancestor::li") == items[span["passage"]]
+    assert "source" in items[span["passage"]].get_attribute("class")
     timings = browser.find_element(By.ID, "timings").text
     assert re.search(r"retrieval [\d.]+ ms · reading [\d.]+ ms · total [\d.]+ ms", timings)
 

@@ -152,17 +152,21 @@ class ExtractiveReader:
         """Best span per question over its passages.
 
         Returns:
-            Per question ``{"answer": str, "score": float, "passage_index": int}``; the
-            answer is "" with score ``-inf`` when no passage holds a valid span.
+            Per question ``{"answer": str, "score": float, "passage_index": int,
+            "start_char": int, "end_char": int}``, the answer being
+            ``passages[passage_index][start_char:end_char]``; the answer is "" with score
+            ``-inf`` and index and offsets -1 when no passage holds a valid span.
         """
         best = []
         for found in self.candidates(questions, passages):
             if not found:
-                best.append({"answer": "", "score": float("-inf"), "passage_index": -1})
+                best.append({"answer": "", "score": float("-inf"), "passage_index": -1,
+                             "start_char": -1, "end_char": -1})
                 continue
             index, span = max(found, key=lambda pair: pair[1].score)
             best.append({"answer": span.text, "score": float(span.score),
-                         "passage_index": index})
+                         "passage_index": index, "start_char": span.start_char,
+                         "end_char": span.end_char})
         return best
 
     def answer(self, question: str, passages: list[str]) -> dict:

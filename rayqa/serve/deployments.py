@@ -153,7 +153,7 @@ class ReaderDeployment(_BatchedModel):
             passages: Per question, the passage texts to read.
 
         Returns:
-            Per question `{"answer", "score", "passage_index"}`.
+            Per question `{"answer", "score", "passage_index", "start_char", "end_char"}`.
         """
         return await self._run(self._reader.answer_batch, questions, passages)
 

@@ -40,8 +40,8 @@ from rayqa.crosslingual.matching import simple_match
 from rayqa.crosslingual.translation_units import join_translation_units, translation_units
 from rayqa.langs import base_lang
 from rayqa.serve.schemas import (UNDETERMINED_LANG, AnswerRequest, AnswerResponse,
-                                 ErrorResponse, HealthResponse, InfoResponse, PassageOut,
-                                 RetrieveRequest, RetrieveResponse, ServeAppConfig,
+                                 AnswerSpan, ErrorResponse, HealthResponse, InfoResponse,
+                                 PassageOut, RetrieveRequest, RetrieveResponse, ServeAppConfig,
                                  TranslationTrace, describe_validation_error,
                                  parse_answer_request)
 
@@ -243,6 +243,16 @@ def web_page() -> str:
     return resources.files("rayqa").joinpath("resources/web/index.html").read_text("utf-8")
 
 
+def answer_span(made: dict) -> AnswerSpan | None:
+    """Where a reader's answer lies among the passages it read (`passage_index`,
+    `start_char`, `end_char` of `ExtractiveReader.answer_batch`); None for a generated or
+    empty answer."""
+    where = [made.get(key, -1) for key in ("passage_index", "start_char", "end_char")]
+    if not made["answer"] or min(where) < 0:
+        return None
+    return AnswerSpan(passage=where[0], start=where[1], end=where[2])
+
+
 # Helpers the class uses are defined above it: `@serve.deployment` pickles the class
 # as soon as it is decorated, and cloudpickle captures only globals that exist by then.
 @serve.deployment(name="QAIngress")
@@ -381,7 +391,7 @@ class QAIngress:
         timings["total"] = _ms_since(started)
         return AnswerResponse(answer=str(made["answer"]), score=finite(made["score"]),
                               lang=answer_lang, mode=mode, passages=passages,
-                              timings_ms=timings, translation=trace)
+                              timings_ms=timings, translation=trace, span=answer_span(made))
 
     def _check_translatable(self, lang: str) -> None:
         """Refuses (422) a question language translate-test has no models for."""
@@ -429,16 +439,17 @@ class QAIngress:
             question_pivot, pivot_passages))
         answer = str(read["answer"]).strip()
         if not answer:
-            return read, TranslationTrace(pivot_lang=pivot, question=question_pivot,
-                                          answer="", answer_translated="")
+            return {"answer": read["answer"], "score": read["score"]}, TranslationTrace(
+                pivot_lang=pivot, question=question_pivot, answer="", answer_translated="")
         passage = passages[read["passage_index"]]
         back = answer if passage.lang == pivot else await self._timed(
             "back_translation", timings, translator.translate.remote(answer, pivot, passage.lang))
-        span = ""
+        span, start, end = "", -1, -1
         if back.strip():
             start, end = simple_match(back, passage.text, options.simple_match_delta)
             span = passage.text[start:end]
-        return ({"answer": span, "score": read["score"]},
+        return ({"answer": span, "score": read["score"], "passage_index": read["passage_index"],
+                 "start_char": start, "end_char": end},
                 TranslationTrace(pivot_lang=pivot, question=question_pivot, answer=answer,
                                  answer_translated=back))
 

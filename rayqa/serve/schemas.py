@@ -164,6 +164,20 @@ class TranslationTrace(BaseModel):
     answer_translated: str
 
 
+class AnswerSpan(BaseModel):
+    """Where an extracted answer lies: `passages[passage].text[start:end]` is the answer.
+
+    Attributes:
+        passage: Index in the response's `passages` of the passage the answer was read from.
+        start: Offset of the answer's first character in that passage's text.
+        end: Offset one past its last character.
+    """
+
+    passage: int = Field(ge=0)
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
 class AnswerResponse(BaseModel):
     """Body of a successful `POST /v1/answer`.
 
@@ -180,6 +194,9 @@ class AnswerResponse(BaseModel):
             or `translation`, `reading`, `back_translation`) and in all (`total`),
             measured by the ingress around each call.
         translation: translate-test only: the pivot question and answers.
+        span: Where the answer lies in `passages`: extractive and translate-test answers
+            are spans of a passage; None for generative answers (generated text, fed by
+            every passage) and when there is no answer.
     """
 
     answer: str
@@ -189,6 +206,7 @@ class AnswerResponse(BaseModel):
     passages: list[PassageOut]
     timings_ms: dict[str, float]
     translation: TranslationTrace | None = None
+    span: AnswerSpan | None = None
 
 
 class RetrieveResponse(BaseModel):

@@ -13,9 +13,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rayqa import storage
 from rayqa.answer.extractive import load_model_config, span_logits
 from rayqa.crosslingual.dual_bert_features import prepare_dual_eval_features
 from rayqa.data.postprocess import postprocess_predictions
+from rayqa.models.dual_bert import DualBert
 from rayqa.models.dual_bert_options import ENCODER_INPUTS, SOURCE_PREFIX
 
 MODEL_INPUTS = (*ENCODER_INPUTS, *(SOURCE_PREFIX + name for name in ENCODER_INPUTS))
@@ -78,9 +80,6 @@ class DualBertReader:
 
     def __init__(self, model_dir: str | Path, device: str | None = None, batch_size: int = 32):
         from transformers import AutoTokenizer
-
-        from rayqa import storage
-        from rayqa.models.dual_bert import DualBert
 
         model_dir = storage.local_model(model_dir)
         self.config = load_model_config(model_dir)

@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rayqa import storage
 from rayqa.config import CONFIG_FILENAME, AlignmentConfig, ReaderConfig, parse_yaml
+from rayqa.crosslingual.features import alignment_reader_examples
 from rayqa.data.features import prepare_eval_features
 from rayqa.data.postprocess import nbest_spans, postprocess_predictions
 
@@ -100,8 +102,6 @@ class ExtractiveReader:
     def __init__(self, model_dir: str | Path, device: str | None = None, batch_size: int = 32):
         from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
-        from rayqa import storage
-
         model_dir = storage.local_model(model_dir)  # an s3:// export: a verified local copy
         self.config = load_model_config(model_dir)
         self.alignment = load_alignment_config(model_dir)
@@ -120,8 +120,6 @@ class ExtractiveReader:
         an aligner or verifier also reads ``translated_answer``)."""
         examples = list(examples)
         if self.alignment is not None:
-            from rayqa.crosslingual.features import alignment_reader_examples
-
             examples = alignment_reader_examples(self.tokenizer, examples,
                                                  **self.alignment.model_dump())
         features = self._features([e.question for e in examples], [e.context for e in examples],

@@ -1,7 +1,8 @@
-"""Training-data augmentation: mixMRC translated and mixed-language pairs.
+"""Training-data augmentation: mixMRC translated and mixed-language pairs, cloze questions.
 
 ``rayqa.augment.mixmrc`` holds the per-example logic (answer markers, span recovery,
 mixed pairs, the skip table) as pure functions over any ``Translator``;
 ``rayqa.augment.mixmrc_job`` runs it over whole files with Ray Data and writes the
-outputs. Importing this package loads neither Ray nor torch.
+outputs. ``rayqa.augment.cloze`` makes questions from the sentence around each answer.
+Importing this package loads neither Ray nor torch.
 """

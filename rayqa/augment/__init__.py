@@ -1,8 +1,7 @@
-"""Training-data augmentation: mixMRC translated and mixed-language pairs, cloze questions.
+"""Training-data augmentation: mixMRC translated and mixed-language pairs.
 
 ``rayqa.augment.mixmrc`` holds the per-example logic (answer markers, span recovery,
 mixed pairs, the skip table) as pure functions over any ``Translator``;
 ``rayqa.augment.mixmrc_job`` runs it over whole files with Ray Data and writes the
-outputs. ``rayqa.augment.cloze`` makes questions from the sentence around each answer.
-Importing this package loads neither Ray nor torch.
+outputs. Importing this package loads neither Ray nor torch.
 """

@@ -205,6 +205,41 @@ def test_squad_paragraphs_are_positives_and_bm25_negatives_avoid_answers():
     assert all(langs[n.key] == e.lang for e in train for n in e.hard_negatives)
 
 
+def test_job_data_mines_bm25_negatives_from_passages_files_and_reads_a_squad_dev_file(
+        tmp_path):
+    """What the mDPR job prepares on the driver before its fit (the 2-worker training
+    test trains on a learnable task without either): JSONL questions (demo en, zh)
+    without negatives get one BM25 negative each from ``data.passages_files``, and a SQuAD
+    dev file is ranked over its distinct paragraphs."""
+    from rayqa.train.mdpr_job import prepare_data
+
+    keep = {"en", "zh"}
+    questions = [e for e in read_dpr_file(DataFile(path=demo_file("train.json")), False,
+                                          BadRecords()) if e.lang in keep]
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps(
+        {"id": e.id, "question": e.question, "lang": e.lang, "answers": e.answers,
+         "positive_ctxs": [{"title": c.title, "text": c.text} for c in e.positives]},
+        ensure_ascii=False) + "\n" for e in questions), encoding="utf-8")
+    dev_squad = tmp_path / "dev.json"
+    from rayqa.data.squad import read_squad, write_squad
+
+    write_squad([e for e in read_squad(demo_file("dev.json")) if e.lang in keep], dev_squad)
+    cfg = load_config(MDPRJobConfig, REPO / "configs" / "mdpr.yaml", [
+        f"data.train_files=[{tmp_path / 'train.jsonl'}]", f"data.dev_files=[{dev_squad}]",
+        f"data.passages_files=[{demo_file('passages.jsonl')}]",
+        "data.hard_negatives=1", "data.bm25_negatives=true"])
+    train, dev = prepare_data(cfg)
+    assert len(train) == len(questions)
+    pool = {p.id: p.lang for p in read_passages(demo_file("passages.jsonl"))}
+    # BM25 returns only passages sharing a term with the question: most get one.
+    assert sum(len(e.hard_negatives) for e in train) > len(train) // 2
+    assert max(len(e.hard_negatives) for e in train) == 1
+    assert all(pool[n.id] == e.lang for e in train for n in e.hard_negatives)
+    # The demo dev set's en and zh: 48 questions over their 24 paragraphs.
+    assert (len(dev.questions), len(dev.passages)) == (48, 24)
+    assert all(len(rows) == 1 for rows in dev.positive_rows)
+
+
 def test_dev_set_and_ranks():
     again = DPRExample("q2", "again?", "en", [], [Context("title 0", "text 0", "p0")])
     dev = build_dev_set([_example(0, 1), _example(1, 0), again])

@@ -86,7 +86,7 @@ def test_verifier_checkpoints_resumes_and_exports(ray_local, tmp_path):
     and the export reads questions with their translated answers."""
     from jobs.train import main
     from rayqa.answer.extractive import ExtractiveReader
-    from tests.test_learning import task_files
+    from tests.learning import task_files
     from tests.test_train import final_state
 
     train, dev = alignment_task(SEED, "train", 96), alignment_task(SEED, "dev", 16)

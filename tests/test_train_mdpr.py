@@ -1,4 +1,5 @@
-"""mDPR on the shared local Ray: cross-worker negatives, then 2-worker DeepSpeed training."""
+"""mDPR on the shared local Ray: cross-worker negatives, then 2-worker DeepSpeed training
+on a learnable task with held-out names (it learns, resumes, exports)."""
 
 import json
 import sys
@@ -7,10 +8,10 @@ import pytest
 import ray.cloudpickle
 import torch
 
-from rayqa.data.squad import read_squad, write_squad
-from rayqa.demo import demo_file
 from rayqa.models.biencoder import biencoder_nll
+from rayqa.testing.learnable import retrieval_task
 from rayqa.testing.tiny import build_tiny_reader
+from tests.learning import SEED, reported, retrieval_metrics, without_dropout, write_jsonl
 from tests.test_train import assert_resume_equals_not_stopping, final_state, stop_then_resume
 
 pytestmark = pytest.mark.ray
@@ -95,34 +96,34 @@ def test_two_workers_double_the_negatives_and_match_one_process(ray_local, tmp_p
 
 @pytest.fixture(scope="module")
 def tiny_setup(tmp_path_factory):
-    """A tiny encoder, DPR JSONL training data (en, zh) and a SQuAD dev file."""
+    """The learnable retrieval task (``rayqa.testing.learnable.retrieval_task``): 600
+    training and 90 held-out dev questions whose names are words training never uses;
+    a tiny encoder without dropout (``tests.learning.without_dropout``)."""
     root = tmp_path_factory.mktemp("mdpr")
-    keep = {"en", "zh"}
-    train = [e for e in read_squad(demo_file("train.json")) if e.lang in keep]
-    lines = [json.dumps({"id": e.id, "question": e.question, "lang": e.lang,
-                         "answers": [a["text"] for a in e.answers],
-                         "positive_ctxs": [{"title": e.title, "text": e.context,
-                                            "id": f"{e.title}-{e.lang}"}]}, ensure_ascii=False)
-             for e in train]
-    (root / "train.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    dev = [e for e in read_squad(demo_file("dev.json")) if e.lang in keep]
-    write_squad(dev, root / "dev.json")
-    build_tiny_reader([e.context for e in train] + [e.question for e in train], root / "init",
-                      vocab_size=2000, hidden=64, layers=2, heads=2, intermediate=128)
+    train, dev = retrieval_task(SEED, "train", 600), retrieval_task(SEED, "dev", 90)
+    write_jsonl(train, root / "train.jsonl")
+    write_jsonl(dev, root / "dev.jsonl")
+    texts = [r["question"] for r in train] + [c["title"] + " " + c["text"] for r in train
+                                              for c in r["positive_ctxs"] + r["hard_negative_ctxs"]]
+    build_tiny_reader(texts, root / "init", vocab_size=500, hidden=64, layers=2, heads=2,
+                      intermediate=128, seed=SEED)
+    without_dropout(root / "init")
     return root
 
 
 def overrides(root, **extra):
+    """2 ZeRO-2 workers x 8 questions (a global batch of 16 in-batch negatives), 4
+    epochs (152 steps), dev ranked after epochs 2 and 4."""
     base = {
         "output_dir": root / "out", "encoder.name_or_path": root / "init",
-        "encoder.max_passage_length": 128, "encoder.max_query_length": 32,
+        "encoder.max_passage_length": 32, "encoder.max_query_length": 16,
         "data.train_files": f"[{root / 'train.jsonl'}]",
-        "data.dev_files": f"[{root / 'dev.json'}]",
-        "data.passages_files": f"[{demo_file('passages.jsonl')}]",
-        "data.hard_negatives": 1, "data.bm25_negatives": True,
+        "data.dev_files": f"[{root / 'dev.jsonl'}]",
+        "data.hard_negatives": 1, "data.bm25_negatives": False,
         "train.run_name": "t", "train.num_workers": 2, "train.batch_size": 8,
-        "train.epochs": 2, "train.lr": 1e-3, "train.warmup_ratio": 0.0,
-        "train.deepspeed.zero_stage": 2, "train.log_every": 5, "train.checkpoints_to_keep": "null",
+        "train.epochs": 4, "train.checkpoint_every": 2, "train.lr": 2e-3,
+        "train.warmup_ratio": 0.1, "train.seed": SEED,
+        "train.deepspeed.zero_stage": 2, "train.log_every": 50, "train.checkpoints_to_keep": "null",
     }
     base.update(extra)
     return [f"{k}={v}" for k, v in base.items()]
@@ -134,32 +135,42 @@ def run_job(args):
     return main(["--config", "configs/mdpr.yaml", *args])
 
 
-def test_two_worker_deepspeed_training_learns_and_resumes(ray_local, tiny_setup):
+def test_two_worker_deepspeed_training_learns_unseen_names_and_resumes(ray_local, tiny_setup):
+    """Loss falls, the held-out dev ranking beats the untrained encoders' by far (the job
+    reports the same one), a run stopped inside its second epoch resumes as if never
+    stopped, and the export loads as two encoders. (This run was two tests, a 2-worker
+    run on demo data and a 1-worker learning run; one fit now checks both.)"""
     first = run_job(overrides(tiny_setup))
     checkpoints = sorted(first.best_checkpoints, key=lambda pair: pair[1]["step"])
     losses = [metrics["train_loss"] for _, metrics in checkpoints]
     assert len(losses) == 2 and losses[-1] < losses[0], losses
     last = checkpoints[-1][1]
     assert {"dev_recall@1", "dev_recall@5", "dev_recall@20", "dev_avg_rank"} <= set(last)
-    # 48 dev questions ranked over their 24 paragraphs.
-    assert 0 <= last["dev_recall@1"] <= last["dev_recall@5"] <= last["dev_recall@20"] <= 1
-    assert 1 <= last["dev_avg_rank"] <= 24
 
-    # The same run stopped inside its second epoch (other hard negatives drawn there than
-    # in the first), then resumed: as if never stopped.
-    per_epoch = checkpoints[0][1]["step"]
+    final = tiny_setup / "out" / "final"
+    assert (final / "rayqa_config.yaml").is_file() and not (final / "deepspeed").exists()
+    init, dev_file = tiny_setup / "init", tiny_setup / "dev.jsonl"
+    untrained = retrieval_metrics(init, init, dev_file)
+    trained = retrieval_metrics(final / "query_encoder", final / "passage_encoder", dev_file)
+    print(f"mDPR dev: untrained {untrained}, trained {trained}")
+    # 90 questions over 180 passages (positive and hard negative each): a random ranking
+    # puts the positive at 90.5 on average. Seed 0: untrained average rank 33.6-33.9 and
+    # recall@20 0.56-0.57; trained here (152 steps) 8.9 and 0.93, trained 228 steps 6.4
+    # and 0.98 (recall@1 0.06 -> 0.12: telling the positive from the hard negative by the
+    # unseen name alone takes longer). Seed 1 (one worker, 200 steps): untrained 62.3
+    # and 0.28, trained 5.0 and 1.0.
+    assert trained["avg_rank"] <= 15 and trained["avg_rank"] < untrained["avg_rank"] / 2.5, \
+        (untrained, trained)
+    assert trained["recall@20"] >= 0.8 and trained["recall@20"] >= untrained["recall@20"] + 0.2
+    # The job ranks with the same code; one question moving by one rank is 1/90.
+    assert reported(first, "dev_avg_rank", "min") == pytest.approx(trained["avg_rank"],
+                                                                    abs=0.5)
+
+    # The same run stopped inside its second epoch (each epoch draws its hard negatives
+    # anew), then resumed: as if never stopped.
+    per_epoch = checkpoints[0][1]["step"] // 2
     stop = per_epoch + per_epoch // 2
     args = overrides(tiny_setup, **{"train.run_name": "stopped",
                                     "output_dir": tiny_setup / "stopped"})
     assert_resume_equals_not_stopping(stop_then_resume(run_job, args, stop),
                                       final_state(first), stop)
-
-    from rayqa.retrieval.encode import TextEncoder
-
-    final = tiny_setup / "out" / "final"
-    assert (final / "rayqa_config.yaml").is_file() and not (final / "deepspeed").exists()
-    passages = TextEncoder(str(final / "passage_encoder"), 128, "cls", "cpu")
-    queries = TextEncoder(str(final / "query_encoder"), 32, "cls", "cpu")
-    scores = queries.encode_queries(["When was Brenna Lighthouse built?"]) @ \
-        passages.encode_passages(["Brenna Lighthouse", "Tea"], ["A tower.", "A drink."]).T
-    assert scores.shape == (1, 2)

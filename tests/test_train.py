@@ -1,5 +1,7 @@
 """Reader training on the shared local Ray: 2 DeepSpeed workers, loss, export, and one
-uninterrupted run that a run whose worker is SIGKILLed must end as. The helpers for
+uninterrupted run that a run whose worker is SIGKILLed must end as. That uninterrupted
+run keeps every artifact on object storage (a moto S3 server): its export is indexed,
+served and answers a question, with nothing written to local disk but caches. The helpers for
 stop-and-resume runs (``stop_then_resume``, ``assert_resume_equals_not_stopping``) serve
 the other jobs' tests (multi-task reader, mDPR, mGEN, Dual BERT)."""
 
@@ -8,26 +10,32 @@ import os
 import signal
 import threading
 import time
+import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
+import httpx
 import psutil
 import pytest
 
+from rayqa import storage
 from rayqa.config import ConfigError
 from rayqa.data.squad import read_squad, write_squad
 from rayqa.demo import demo_file
 from rayqa.testing.tiny import build_tiny_reader
 
 pytestmark = pytest.mark.ray
-REPO_CONFIG = "configs/reader.yaml"
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+REPO_CONFIG = str(CONFIGS / "reader.yaml")
+LANGS = {"en", "zh", "ar", "hi"}
+PORT = 8124  # the Serve app of the S3 test; not Serve's default 8000
 
 
 @pytest.fixture(scope="module")
 def tiny_setup(tmp_path_factory):
     """A tiny reader and a 4-language slice of the demo corpus (train = dev)."""
     root = tmp_path_factory.mktemp("train")
-    examples = [e for e in read_squad(demo_file("train.json"))
-                if e.lang in {"en", "zh", "ar", "hi"}][::2]
+    examples = [e for e in read_squad(demo_file("train.json")) if e.lang in LANGS][::2]
     write_squad(examples, root / "train.json")
     build_tiny_reader([e.context for e in examples] + [e.question for e in examples],
                       root / "init", hidden=64, layers=2, heads=2, intermediate=128)
@@ -94,9 +102,30 @@ def assert_resume_equals_not_stopping(resumed: dict, clean: dict, stop: int) -> 
 
 
 @pytest.fixture(scope="module")
-def clean_run(ray_local, tiny_setup):
-    """Two epochs that nothing interrupts; exports ``out/final``."""
-    return run_job(overrides(tiny_setup))
+def clean_run(ray_local, tiny_setup, s3_root, tmp_path_factory):
+    """Two epochs that nothing interrupts, every artifact on S3: the initial reader and
+    the data are read from ``<root>``, checkpoints and the export (``<root>/out/final``)
+    written there. Runs in an empty working directory (relative local paths would land
+    there); returns the result, ``root`` and what that directory holds afterwards.
+
+    (The S3 run was a test of its own, test_s3_end_to_end.py, training the same reader
+    job again with the same settings; one fit now serves both.)
+    """
+    from jobs.train import main
+
+    root = f"{s3_root}/train-{uuid.uuid4().hex[:8]}"
+    storage.upload_dir(tiny_setup / "init", f"{root}/init")
+    write_squad(read_squad(tiny_setup / "train.json"), f"{root}/train.json")  # straight to S3
+    workdir, cwd = tmp_path_factory.mktemp("cwd"), os.getcwd()
+    os.chdir(workdir)
+    try:
+        result = main(["--config", REPO_CONFIG, *overrides(tiny_setup, **{
+            "output_dir": f"{root}/out", "model.name_or_path": f"{root}/init",
+            "data.train_files": f"[{root}/train.json]",
+            "data.dev_files": f"[{root}/train.json]"})])
+    finally:
+        os.chdir(cwd)
+    return SimpleNamespace(result=result, root=root, local=sorted(workdir.iterdir()))
 
 
 def evaluated(result) -> list[dict]:
@@ -105,24 +134,31 @@ def evaluated(result) -> list[dict]:
                   key=lambda m: m["step"])
 
 
-def test_two_workers_loss_decreases_and_the_export_loads(clean_run, tiny_setup):
-    """Loss, dev metrics and export. A reader run stopped and resumed (re-created
-    trainer, same run name) ends as one never stopped: test_multitask_train.py, whose
-    job is this one with auxiliary tasks; a ZeRO-2 reader restored after a lost worker:
-    the killed-worker test below."""
-    checkpoints = evaluated(clean_run)
+def test_two_workers_loss_decreases_and_the_export_loads(clean_run):
+    """Loss, dev metrics and export, all on S3. A reader run stopped and resumed
+    (re-created trainer, same run name) ends as one never stopped:
+    test_multitask_train.py, whose job is this one with auxiliary tasks; a ZeRO-2 reader
+    restored after a lost worker: the killed-worker test below."""
+    result = clean_run.result
+    checkpoints = evaluated(result)
     losses = [metrics["train_loss"] for metrics in checkpoints]
-    assert len(losses) == 2, clean_run.error
+    assert len(losses) == 2, result.error
     assert losses[-1] < losses[0], losses
-    assert all(f"dev/{lang}/f1" in checkpoints[-1] for lang in ("en", "zh", "ar", "hi"))
+    assert all(f"dev/{lang}/f1" in checkpoints[-1] for lang in LANGS)
 
-    final = tiny_setup / "out" / "final"
-    assert (final / "rayqa_config.yaml").is_file()
-    assert not (final / "deepspeed").exists()
+    assert result.error is None
+    assert result.checkpoint.path.startswith("rayqa-test/")  # Ray Train wrote to S3
+    assert storage.list_files(f"{clean_run.root}/out/ray/t")  # checkpoints under output_dir/ray
+    final = f"{clean_run.root}/out/final"
+    files = storage.list_files(final)
+    assert {"manifest.json", "rayqa_config.yaml", "config.json"} <= set(files)
+    assert not [f for f in files if f.startswith(("deepspeed/", "rng/"))]
+    assert clean_run.local == []  # nothing landed on local disk
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
-    AutoTokenizer.from_pretrained(final)
-    AutoModelForQuestionAnswering.from_pretrained(final)
+    local = storage.local_model(final)  # a verified copy in the cache
+    AutoTokenizer.from_pretrained(local)
+    AutoModelForQuestionAnswering.from_pretrained(local)
 
 
 def _cmdline(process: psutil.Process) -> list[str]:
@@ -159,6 +195,7 @@ def kill_one_worker_after_first_checkpoint(run_dir: Path, killed: list, deadline
 
 
 def test_killed_worker_run_restarts_and_matches_the_uninterrupted_run(clean_run, tiny_setup):
+    """A local run of the clean run's settings (its storage does not enter the losses)."""
     killed: list[int] = []
     watcher = threading.Thread(target=kill_one_worker_after_first_checkpoint, args=(
         tiny_setup / "killed" / "ray" / "killed", killed, time.monotonic() + 600))
@@ -166,7 +203,7 @@ def test_killed_worker_run_restarts_and_matches_the_uninterrupted_run(clean_run,
     result = run_job(overrides(tiny_setup, **{"train.run_name": "killed",
                                               "output_dir": tiny_setup / "killed"}))
     watcher.join()
-    state, clean = final_state(result), final_state(clean_run)
+    state, clean = final_state(result), final_state(clean_run.result)
 
     assert killed, "no worker was killed: the run finished before its first checkpoint?"
     assert result.error is None
@@ -178,20 +215,59 @@ def test_killed_worker_run_restarts_and_matches_the_uninterrupted_run(clean_run,
     assert (tiny_setup / "killed" / "final" / "manifest.json").is_file()
 
 
-def test_predict_cli_writes_official_format(tiny_setup, tmp_path):
+def test_predict_cli_writes_official_format(clean_run, tiny_setup, tmp_path):
     from rayqa.cli import main
 
-    final = tiny_setup / "out" / "final"
-    if not final.is_dir():
-        pytest.skip("needs the model of test_two_workers_loss_decreases_and_the_export_loads")
     out = tmp_path / "pred.json"
-    assert main(["predict", "--model", str(final), "--data", str(tiny_setup / "train.json"),
-                 "--out", str(out)]) == 0
+    assert main(["predict", "--model", f"{clean_run.root}/out/final",
+                 "--data", str(tiny_setup / "train.json"), "--out", str(out)]) == 0
     predictions = json.loads(out.read_text(encoding="utf-8"))
     examples = read_squad(tiny_setup / "train.json")
     assert set(predictions) == {e.id for e in examples}
     contexts = {e.id: e.context for e in examples}
     assert all(answer in contexts[qid] for qid, answer in predictions.items())
+
+
+def test_the_s3_export_is_indexed_served_and_answers(clean_run, tiny_setup, s3_dir, tmp_path,
+                                                     monkeypatch):
+    """train -> export -> index -> Serve -> answer with the model, passages and index all
+    under ``s3://rayqa-test/...`` and nothing written to local disk but caches."""
+    from ray import serve
+
+    from jobs.build_index import main as build_index
+    from rayqa.serve.app import start
+
+    passages = f"{s3_dir}/passages.jsonl"
+    storage.write_text(passages, "".join(
+        line for line in open(demo_file("passages.jsonl"), encoding="utf-8")
+        if json.loads(line)["lang"] in LANGS))
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)  # relative local paths would land here
+    final, index = f"{clean_run.root}/out/final", f"{s3_dir}/index"
+    build_index(["--config", str(CONFIGS / "index.yaml"), f"output_dir={index}",
+                 f"passages_files=[{passages}]", f"encoder.name_or_path={final}",
+                 "encoder.max_length=64", "encoder.batch_size=8", "encoder.cpus_per_actor=0.5",
+                 "index.factory=Flat"])
+    assert storage.is_file(f"{index}/manifest.json")
+
+    try:
+        start({"index_dir": index, "reader_dir": final, "retriever_mode": "hybrid",
+               "ingress": {"num_cpus": 0.25},
+               "retriever": {"num_cpus": 0.25, "max_batch_size": 4},
+               "reader": {"num_cpus": 0.25, "max_batch_size": 4}},
+              host="127.0.0.1", port=PORT)
+        question = read_squad(tiny_setup / "train.json")[0]
+        reply = httpx.post(f"http://127.0.0.1:{PORT}/v1/answer", timeout=120,
+                           json={"question": question.question, "lang": question.lang,
+                                 "top_k": 3})
+    finally:
+        serve.shutdown()
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert len(body["passages"]) == 3 and isinstance(body["answer"], str)
+    assert any(body["answer"] and body["answer"] in p["text"] for p in body["passages"])
+    assert not list(workdir.iterdir())  # nothing landed on local disk
 
 
 def test_bad_override_names_the_key(tiny_setup):

@@ -1,11 +1,10 @@
-"""mDPR on the shared local Ray: cross-worker negatives, then 2-worker DeepSpeed training
-on a learnable task with held-out names (it learns, resumes, exports)."""
+"""mDPR: cross-worker negatives in two gloo processes, then 2-worker DeepSpeed training on
+the shared local Ray on a learnable task with held-out names (it learns, resumes,
+exports)."""
 
 import json
-import sys
 
 import pytest
-import ray.cloudpickle
 import torch
 
 from rayqa.models.biencoder import biencoder_nll
@@ -15,8 +14,6 @@ from tests.learning import SEED, reported, retrieval_metrics, without_dropout, w
 from tests.test_train import assert_resume_equals_not_stopping, final_state, stop_then_resume
 
 pytestmark = pytest.mark.ray
-# Ray workers cannot import this test module: ship its functions by value.
-ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 LOCAL_BATCH, HARD, DIM = 3, 1, 4
 
@@ -56,23 +53,31 @@ def cross_worker_step(rank: int, world: int) -> dict:
             "negatives": int(torch.isfinite(scores[0]).sum()) - 1}
 
 
-def cross_worker_loop(config):
-    """Ray Train worker: runs `cross_worker_step` and writes its result as JSON."""
+def cross_worker_process(rank: int, world: int, rendezvous: str, out: str) -> None:
+    """A worker of the cross-worker test: joins a gloo process group of ``world``
+    processes (what Ray Train's workers join on CPUs), runs `cross_worker_step` and
+    writes its result as JSON."""
     import torch.distributed as dist
 
-    rank = dist.get_rank()
-    result = cross_worker_step(rank, dist.get_world_size())
-    with open(f"{config['out']}/rank{rank}.json", "w", encoding="utf-8") as out:
-        json.dump(result, out)
+    dist.init_process_group("gloo", init_method=f"file://{rendezvous}", rank=rank,
+                            world_size=world)
+    try:
+        result = cross_worker_step(rank, world)
+    finally:
+        dist.destroy_process_group()
+    with open(f"{out}/rank{rank}.json", "w", encoding="utf-8") as file:
+        json.dump(result, file)
 
 
-def test_two_workers_double_the_negatives_and_match_one_process(ray_local, tmp_path):
-    from ray.train import ScalingConfig
-    from ray.train.torch import TorchConfig, TorchTrainer
+def test_two_workers_double_the_negatives_and_match_one_process(tmp_path):
+    """`global_loss` in two processes of one gloo group against the same global batch in
+    one process. The processes are plain ones, not a Ray Train fit: what Ray Train adds
+    (its workers' process group around the same code) the 2-worker training test below
+    runs, and a fit of its own cost this test ~20 s of start-up."""
+    import torch.multiprocessing as mp
 
-    TorchTrainer(cross_worker_loop, train_loop_config={"out": str(tmp_path)},
-                 torch_config=TorchConfig(backend="gloo"),
-                 scaling_config=ScalingConfig(num_workers=2)).fit()
+    mp.spawn(cross_worker_process, args=(2, str(tmp_path / "rendezvous"), str(tmp_path)),
+             nprocs=2)
     two = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
     one = cross_worker_step(0, 1)  # the same code with a world of one process
     passages = LOCAL_BATCH * (1 + HARD)

@@ -1,4 +1,5 @@
-"""Reader training on the shared local Ray: 2 DeepSpeed workers, loss, export, and one
+"""Reader training on the shared local Ray: 2 DeepSpeed workers on a learnable task with
+held-out names (loss, a dev F1 far above the untrained reader's, export), and one
 uninterrupted run that a run whose worker is SIGKILLed must end as. That uninterrupted
 run keeps every artifact on object storage (a moto S3 server): its export is indexed,
 served and answers a question, with nothing written to local disk but caches. The helpers for
@@ -21,24 +22,24 @@ import pytest
 from rayqa import storage
 from rayqa.config import ConfigError
 from rayqa.data.squad import read_squad, write_squad
-from rayqa.demo import demo_file
-from rayqa.testing.tiny import build_tiny_reader
+from rayqa.testing.learnable import reader_task
+from tests.learning import SEED, reader_f1, reported, task_files, untrained_and_trained
 
 pytestmark = pytest.mark.ray
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 REPO_CONFIG = str(CONFIGS / "reader.yaml")
-LANGS = {"en", "zh", "ar", "hi"}
+LANGS = ("en", "de", "ru")
 PORT = 8124  # the Serve app of the S3 test; not Serve's default 8000
 
 
 @pytest.fixture(scope="module")
 def tiny_setup(tmp_path_factory):
-    """A tiny reader and a 4-language slice of the demo corpus (train = dev)."""
+    """The learnable reader task (``rayqa.testing.learnable.reader_task``): 600 training
+    and 90 held-out dev questions (en, de, ru) whose names and values are words training
+    never uses, and a tiny reader."""
     root = tmp_path_factory.mktemp("train")
-    examples = [e for e in read_squad(demo_file("train.json")) if e.lang in LANGS][::2]
-    write_squad(examples, root / "train.json")
-    build_tiny_reader([e.context for e in examples] + [e.question for e in examples],
-                      root / "init", hidden=64, layers=2, heads=2, intermediate=128)
+    train, dev = reader_task(SEED, "train", 600), reader_task(SEED, "dev", 90)
+    task_files(root, train, dev, vocab_size=500, hidden=64, intermediate=128)
     return root
 
 
@@ -57,6 +58,20 @@ def overrides(root, **extra):
     }
     base.update(extra)
     return [f"{k}={v}" for k, v in base.items()]
+
+
+STEP_CHECKPOINTS = 25
+
+
+def learning_overrides(root, **extra):
+    """``overrides`` for the learnable task: short windows, 4 epochs of 2 workers x 8
+    windows (~150 steps), dev evaluated after epochs 2 and 4, a step checkpoint every
+    ``STEP_CHECKPOINTS`` steps (a killed worker costs at most that many)."""
+    return overrides(root, **{
+        "model.max_seq_length": 64, "model.doc_stride": 16, "model.max_query_length": 16,
+        "data.dev_files": f"[{root / 'dev.json'}]", "train.seed": SEED,
+        "train.epochs": 4, "train.checkpoint_every": 2, "train.warmup_ratio": 0.1,
+        "train.log_every": 50, "train.checkpoint_every_steps": STEP_CHECKPOINTS, **extra})
 
 
 def run_job(args):
@@ -103,26 +118,28 @@ def assert_resume_equals_not_stopping(resumed: dict, clean: dict, stop: int) -> 
 
 @pytest.fixture(scope="module")
 def clean_run(ray_local, tiny_setup, s3_root, tmp_path_factory):
-    """Two epochs that nothing interrupts, every artifact on S3: the initial reader and
+    """Four epochs that nothing interrupts, every artifact on S3: the initial reader and
     the data are read from ``<root>``, checkpoints and the export (``<root>/out/final``)
     written there. Runs in an empty working directory (relative local paths would land
     there); returns the result, ``root`` and what that directory holds afterwards.
 
     (The S3 run was a test of its own, test_s3_end_to_end.py, training the same reader
-    job again with the same settings; one fit now serves both.)
+    job again with the same settings, and the learning check was a 1-worker fit in
+    test_learning.py; one fit now serves all three.)
     """
     from jobs.train import main
 
     root = f"{s3_root}/train-{uuid.uuid4().hex[:8]}"
     storage.upload_dir(tiny_setup / "init", f"{root}/init")
-    write_squad(read_squad(tiny_setup / "train.json"), f"{root}/train.json")  # straight to S3
+    for split in ("train", "dev"):  # written straight to S3
+        write_squad(read_squad(tiny_setup / f"{split}.json"), f"{root}/{split}.json")
     workdir, cwd = tmp_path_factory.mktemp("cwd"), os.getcwd()
     os.chdir(workdir)
     try:
-        result = main(["--config", REPO_CONFIG, *overrides(tiny_setup, **{
+        result = main(["--config", REPO_CONFIG, *learning_overrides(tiny_setup, **{
             "output_dir": f"{root}/out", "model.name_or_path": f"{root}/init",
             "data.train_files": f"[{root}/train.json]",
-            "data.dev_files": f"[{root}/train.json]"})])
+            "data.dev_files": f"[{root}/dev.json]"})])
     finally:
         os.chdir(cwd)
     return SimpleNamespace(result=result, root=root, local=sorted(workdir.iterdir()))
@@ -134,9 +151,10 @@ def evaluated(result) -> list[dict]:
                   key=lambda m: m["step"])
 
 
-def test_two_workers_loss_decreases_and_the_export_loads(clean_run):
-    """Loss, dev metrics and export, all on S3. A reader run stopped and resumed
-    (re-created trainer, same run name) ends as one never stopped:
+def test_two_workers_loss_decreases_learns_unseen_spans_and_the_export_loads(clean_run,
+                                                                            tiny_setup):
+    """Loss, dev metrics, held-out learning and export, all on S3. A reader run stopped
+    and resumed (re-created trainer, same run name) ends as one never stopped:
     test_multitask_train.py, whose job is this one with auxiliary tasks; a ZeRO-2 reader
     restored after a lost worker: the killed-worker test below."""
     result = clean_run.result
@@ -156,9 +174,20 @@ def test_two_workers_loss_decreases_and_the_export_loads(clean_run):
     assert clean_run.local == []  # nothing landed on local disk
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
-    local = storage.local_model(final)  # a verified copy in the cache
+    local = Path(storage.local_model(final))  # a verified copy in the cache
     AutoTokenizer.from_pretrained(local)
     AutoModelForQuestionAnswering.from_pretrained(local)
+
+    dev = read_squad(tiny_setup / "dev.json")
+    untrained, trained = untrained_and_trained(reader_f1, tiny_setup / "init", local, dev,
+                                               "reader")
+    # Seed 0, one worker and 200 steps (test_learning.py before this test took over):
+    # untrained 11.7-12.4, trained 80.9-86.4 (a random span scores a few points). Seed
+    # 1: 2.6, trained 84.2.
+    assert untrained < 25, untrained
+    assert trained >= 60 and trained >= untrained + 40, (untrained, trained)
+    # One dev question is 100 / 30 F1 points of its language, 1.1 of the mean.
+    assert reported(result, "dev_f1") == pytest.approx(trained, abs=1.2)
 
 
 def _cmdline(process: psutil.Process) -> list[str]:
@@ -200,15 +229,15 @@ def test_killed_worker_run_restarts_and_matches_the_uninterrupted_run(clean_run,
     watcher = threading.Thread(target=kill_one_worker_after_first_checkpoint, args=(
         tiny_setup / "killed" / "ray" / "killed", killed, time.monotonic() + 600))
     watcher.start()
-    result = run_job(overrides(tiny_setup, **{"train.run_name": "killed",
-                                              "output_dir": tiny_setup / "killed"}))
+    result = run_job(learning_overrides(tiny_setup, **{"train.run_name": "killed",
+                                                       "output_dir": tiny_setup / "killed"}))
     watcher.join()
     state, clean = final_state(result), final_state(clean_run.result)
 
     assert killed, "no worker was killed: the run finished before its first checkpoint?"
     assert result.error is None
-    # Restarted from a checkpoint (every 4 steps) by Ray Train's FailureConfig.
-    assert len(state["resumed_at"]) == 1 and state["resumed_at"][0] % 4 == 0
+    # Restarted from a step checkpoint by Ray Train's FailureConfig.
+    assert len(state["resumed_at"]) == 1 and state["resumed_at"][0] % STEP_CHECKPOINTS == 0
     # Same optimizer steps, the same learning rate at every one of them, the same losses
     # (data order, dropout RNG and optimizer state restored).
     assert_resume_equals_not_stopping(state, clean, state["resumed_at"][0])
@@ -230,17 +259,19 @@ def test_predict_cli_writes_official_format(clean_run, tiny_setup, tmp_path):
 
 def test_the_s3_export_is_indexed_served_and_answers(clean_run, tiny_setup, s3_dir, tmp_path,
                                                      monkeypatch):
-    """train -> export -> index -> Serve -> answer with the model, passages and index all
-    under ``s3://rayqa-test/...`` and nothing written to local disk but caches."""
+    """train -> export -> index -> Serve -> answer with the model, passages (the dev
+    contexts) and index all under ``s3://rayqa-test/...`` and nothing written to local
+    disk but caches."""
     from ray import serve
 
     from jobs.build_index import main as build_index
     from rayqa.serve.app import start
 
+    dev = read_squad(tiny_setup / "dev.json")
     passages = f"{s3_dir}/passages.jsonl"
-    storage.write_text(passages, "".join(
-        line for line in open(demo_file("passages.jsonl"), encoding="utf-8")
-        if json.loads(line)["lang"] in LANGS))
+    storage.write_text(passages, "".join(json.dumps(
+        {"id": e.id, "title": e.title, "text": e.context, "lang": e.lang},
+        ensure_ascii=False) + "\n" for e in dev))
     workdir = tmp_path / "cwd"
     workdir.mkdir()
     monkeypatch.chdir(workdir)  # relative local paths would land here
@@ -257,7 +288,7 @@ def test_the_s3_export_is_indexed_served_and_answers(clean_run, tiny_setup, s3_d
                "retriever": {"num_cpus": 0.25, "max_batch_size": 4},
                "reader": {"num_cpus": 0.25, "max_batch_size": 4}},
               host="127.0.0.1", port=PORT)
-        question = read_squad(tiny_setup / "train.json")[0]
+        question = dev[0]
         reply = httpx.post(f"http://127.0.0.1:{PORT}/v1/answer", timeout=120,
                            json={"question": question.question, "lang": question.lang,
                                  "top_k": 3})

@@ -80,10 +80,12 @@ def test_aligner_trains_on_two_workers_and_beats_simple_match(ray_local, tmp_pat
     assert best == pytest.approx(trained[1], abs=1.2)
 
 
-def test_verifier_checkpoints_resumes_and_exports(ray_local, tmp_path):
+def test_verifier_trains_on_two_workers_and_exports(ray_local, tmp_path):
     """The verifier (Q_T and A_trans as segment A) on the reader's Ray Train path: 2
-    ZeRO-2 workers stop at step 6, a rerun with the same run name resumes there,
-    and the export reads questions with their translated answers."""
+    ZeRO-2 workers train it, and the export reads questions with their translated
+    answers. (A stop at step 6 and a resume used to be checked here too; the verifier
+    is the reader job with another segment A, and that job's stop-and-resume and
+    restart checks are test_multitask_train.py's and test_train.py's, stricter ones.)"""
     from jobs.train import main
     from rayqa.answer.extractive import ExtractiveReader
     from tests.learning import task_files
@@ -99,13 +101,9 @@ def test_verifier_checkpoints_resumes_and_exports(ray_local, tmp_path):
             "train.num_workers=2", "train.use_gpu=false", "train.cpus_per_worker=1.0",
             "train.deepspeed.zero_stage=2", "train.batch_size=8", "train.epochs=2",
             "train.lr=1e-3", "train.log_every=4", "train.checkpoints_to_keep=null"]
-    stopped = final_state(main([*args, "train.stop_at_step=6"]))
-    assert stopped["step"] == 6 and stopped["schedule"]["total"] > 6
-    resumed = final_state(main(args))
-    assert resumed["resumed_at"] == [6]
-    assert resumed["step"] == resumed["schedule"]["total"] == stopped["schedule"]["total"]
-    assert resumed["history"]["step"][:len(stopped["history"]["step"])] == \
-        stopped["history"]["step"]
+    state = final_state(main(args))
+    # 96 questions (one window each) over 2 workers x 8: 6 optimizer steps an epoch.
+    assert state["step"] == state["schedule"]["total"] == 12 and state["resumed_at"] == []
     reader = ExtractiveReader(tmp_path / "out" / "final", device="cpu")
     assert reader.alignment.mode == "verifier"
     answers = reader.predict(dev)

@@ -32,8 +32,10 @@ def setup(tmp_path_factory, shared_dir, ray_local):
                  f"source_files=[{root / 'source.json'}]", "target_langs=[de, zh]",
                  f"translator.xquad_dir={xquad}", "translator.langs=[en, de, zh]",
                  "max_pairs_per_example=2"])
+    # In this process: the Ray job writes the same files (test_mine_phrases.py
+    # ::test_ray_job_matches_local) and would only add a Ray Data job's start-up here.
     mine_phrases(["--input", str(demo_file("search_log.jsonl")),
-                  "--output", str(root / "phrases")])
+                  "--output", str(root / "phrases"), "--local"])
     passages = root / "phrases" / "passages.jsonl"
     with passages.open("a", encoding="utf-8") as lines:
         lines.write("{broken\n")  # counted and reported by the training job, not fatal

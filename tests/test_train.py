@@ -53,7 +53,8 @@ def overrides(root, **extra):
         "train.epochs": 2, "train.lr": 2e-3, "train.warmup_ratio": 0.2,
         "train.deepspeed.zero_stage": 2, "train.log_every": 5,
         "train.checkpoints_to_keep": "null",
-        # A step checkpoint every 4 steps: a killed worker costs at most 4 steps.
+        # Step checkpoints, so that a killed worker costs only a few steps (the runs of
+        # this file set STEP_CHECKPOINTS; test_multitask_train.py turns them off).
         "train.checkpoint_every_steps": 4, "train.max_failures": 2,
     }
     base.update(extra)

@@ -41,8 +41,6 @@ demo: setup
 # Two pytest processes, a test file each at a time (pytest-xdist; each has its own Ray):
 # on 2 cores the suite takes ~20 minutes instead of ~31, as one process leaves a core
 # idle while it waits on process starts and I/O. TEST_WORKERS=0 runs it in one process.
-# Files are handed out in collection order, the longest first (LONGEST_FIRST in
-# tests/conftest.py), so neither process ends alone with a long file.
 # Tests that start Ray nodes of their own (marker `nodes`) run afterwards, alone: a
 # raylet whose agents take over Ray's fixed 15 s to start exits (ray-project/ray#65983),
 # which the other process's training made happen on 2 cores.
@@ -50,8 +48,8 @@ TEST_WORKERS ?= 2
 
 test: setup browser
 	RAYQA_SHARED=$(SHARED) NLTK_DATA=$(SHARED)/data/nltk_data $(PY) -m pytest -q -ra --durations=25 \
-		-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not nodes"
-	RAYQA_SHARED=$(SHARED) NLTK_DATA=$(SHARED)/data/nltk_data $(PY) -m pytest -q -ra --durations=5 -m nodes
+		-n $(TEST_WORKERS) --dist loadfile -m "not nodes"
+	RAYQA_SHARED=$(SHARED) NLTK_DATA=$(SHARED)/data/nltk_data $(PY) -m pytest -q -ra -m nodes
 
 test-fast: setup
 	RAYQA_SHARED=$(SHARED) NLTK_DATA=$(SHARED)/data/nltk_data $(PY) -m pytest -q -m "not ray"

@@ -75,35 +75,6 @@ os.environ.setdefault("RAY_num_workers_soft_limit", "6")
 os.environ.setdefault("RAY_TRAIN_ENABLE_PREEMPTION_WATCHER", "0")
 
 
-# The longest test files, longest first (seconds of a fresh-clone `make test`, 2 cores,
-# 2026-12-07). `make test` hands whole files to its two pytest processes in collection
-# order (`--dist loadfile --no-loadscope-reorder`); starting with these leaves short
-# files for the end, so one process does not run a 4-minute file alone while the other
-# idles (longest-processing-time-first scheduling). tests/test_layout.py checks that
-# every name here is a test file.
-LONGEST_FIRST = (
-    "test_cora_pipeline.py",    # 230
-    "test_train.py",            # 180
-    "test_serve.py",            # 150
-    "test_multitask_train.py",  # 150
-    "test_train_dual_bert.py",  # 140
-    "test_train_mdpr.py",       # 135
-    "test_xl_table.py",         # 125
-    "test_train_mgen.py",       # 120
-    "test_serve_split.py",      # 110
-    "test_train_aligner.py",    # 80
-    "test_learning.py",         # 55
-    "test_settings.py",         # 50
-)
-
-
-def pytest_collection_modifyitems(items):
-    """Runs the files of ``LONGEST_FIRST`` first, in that order; within a file, and for
-    the other files, the order stays the collected one."""
-    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
     """Before a Ray test (and its fixtures, which may start a fit): collect garbage.

@@ -60,10 +60,3 @@ def test_method_packages_do_not_import_the_jobs_above_them():
     upward = [(a, b) for a, b in import_graph().edges
               if a.startswith(METHODS) and (b == JOBS or b.startswith(JOBS + "."))]
     assert not upward, upward
-
-
-def test_longest_first_names_test_files():
-    from conftest import LONGEST_FIRST
-
-    tests = Path(__file__).resolve().parent
-    assert [name for name in LONGEST_FIRST if not (tests / name).is_file()] == []

@@ -14,7 +14,7 @@ import pytest
 
 DEMO = Path(__file__).resolve().parents[1] / "rayqa" / "resources" / "demo"
 LANGS = {"en", "de", "es", "fr", "zh", "ru", "ar", "hi"}
-SPLITS = ("train.json", "dev.json")
+SPLITS = ("train.json", "paraphrases.json", "dev.json")
 
 
 def _load(name):
@@ -81,7 +81,8 @@ def test_question_counts_per_paragraph():
 
 def test_dev_reuses_train_paragraphs_with_new_wording():
     train_contexts = {context for context, _ in _qas("train.json")}
-    train_questions = {qa["question"] for _, qa in _qas("train.json")}
+    train_questions = {qa["question"] for split in ("train.json", "paraphrases.json")
+                       for _, qa in _qas(split)}
     for context, qa in _qas("dev.json"):
         assert context in train_contexts, qa["id"]
         assert qa["question"] not in train_questions, qa["id"]
@@ -126,8 +127,8 @@ def test_demo_asks_dev_questions_it_did_not_train_on():
 
 def test_data_files_stay_small():
     total = sum((DEMO / name).stat().st_size
-                for name in ("train.json", "dev.json", "passages.jsonl"))
-    assert total < 300_000, total
+                for name in ("train.json", "paraphrases.json", "dev.json", "passages.jsonl"))
+    assert total < 600_000, total
 
 
 def _builder():
@@ -157,6 +158,22 @@ def test_builder_refuses_an_answer_not_once_in_its_paragraph(tmp_path, answer, e
     (texts / "bees.json").write_text(json.dumps(topic, ensure_ascii=False), encoding="utf-8")
     with pytest.raises(ValueError, match=error):
         module.build(texts)
+
+
+@pytest.mark.parametrize("paraphrase", [
+    ["What part of the flowers do bees make honey from?", "nectar"],  # a dev question, reworded a little
+    ["What do honeybees make honey from?", "nectar"],  # a train question
+    ["Which flower part gives the honey?", "pollen"],  # no train answer
+])
+def test_builder_refuses_a_paraphrase_near_a_dev_question_or_off_the_train_answers(
+        tmp_path, paraphrase):
+    texts = tmp_path / "texts"
+    shutil.copytree(DEMO / "texts", texts)
+    topic = json.loads((texts / "bees.json").read_text(encoding="utf-8"))
+    topic["en"]["paraphrases"].append(paraphrase)
+    (texts / "bees.json").write_text(json.dumps(topic, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(ValueError, match="paraphrase"):
+        _builder().build(texts)
 
 
 def test_check_reports_stale_files(tmp_path, capsys):

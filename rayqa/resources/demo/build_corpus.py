@@ -1,27 +1,27 @@
 """Build the rayqa multilingual demo corpus from the texts in ``texts/``.
 
-All paragraphs and questions were written for rayqa (see README.md); nothing here is
-copied from a dataset or an encyclopedia. The towns, people and places (Sollby, Dornau,
-the Velna, Mount Orvald, ...) are invented.
+All paragraphs and questions were written for rayqa (see README.md); nothing is copied
+from a dataset or an encyclopedia.
 
 ``texts/<topic>.json`` holds one topic in every language::
 
-    {"<lang>": {"title": ..., "context": ...,
-                "train": [[question, answer], ...], "dev": [[question, answer], ...]}}
+    {"<lang>": {"title": ..., "context": ..., "train": [[question, answer], ...],
+                "paraphrases": [[question, answer], ...], "dev": [[question, answer], ...]}}
 
-Dev questions reword train questions about the same paragraph and answer. Run from anywhere:
+Dev questions reword train questions about the same paragraph and answer; paraphrases
+(``paraphrases.json``) reword them again for training, apart from the dev questions:
 
     python rayqa/resources/demo/build_corpus.py            # rewrite the JSON files
     python rayqa/resources/demo/build_corpus.py --check    # exit 1 if they are stale
 
-Every answer must occur exactly once in its paragraph: answer_start is computed with
-``context.index(answer)`` and the build fails loudly on a missing or repeated answer.
+Every answer occurs exactly once in its paragraph, else the build fails.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import unicodedata
 from pathlib import Path
@@ -32,7 +32,6 @@ LANGS = ("en", "de", "es", "fr", "zh", "ru", "ar", "hi")
 # Topics in the order of the output files (the order the texts were written in).
 TOPICS = ("lighthouse", "bread", "river", "bicycle", "tea", "library", "railway", "market",
           "bridge", "festival", "mountain", "bees")
-OUTPUTS = ("train.json", "dev.json", "passages.jsonl")
 
 
 def _nfc(text: str) -> str:
@@ -62,42 +61,51 @@ def _qas(topic: str, lang: str, context: str, pairs, tag: str) -> list[dict]:
     return out
 
 
-def read_topic(topic: str, texts: Path = TEXTS) -> dict[str, dict]:
-    """One topic's texts by language, checked to hold exactly the demo's languages."""
-    by_lang = json.loads((texts / f"{topic}.json").read_text(encoding="utf-8"))
-    missing, extra = set(LANGS) - set(by_lang), set(by_lang) - set(LANGS)
-    if missing or extra:
-        raise ValueError(f"{topic}: languages missing {sorted(missing)}, extra {sorted(extra)}")
-    return by_lang
+def _check_paraphrases(where: str, lang: str, entry: dict) -> None:
+    """Paraphrases ask train answers in new questions, sharing under half of their words
+    (Jaccard) with every dev question."""
+    seen = {_nfc(q) for q, _ in entry["train"] + entry["dev"]}
+    words = lambda text: set(re.findall(r"\w" if lang == "zh" else r"\w+", text.lower()))
+    for question, answer in entry["paraphrases"]:
+        close = [d for d, _ in entry["dev"] if len(words(question) & words(d))
+                 >= 0.5 * len(words(question) | words(d))]
+        if answer not in {a for _, a in entry["train"]} or _nfc(question) in seen or close:
+            raise ValueError(f"{where}: paraphrase {question!r} repeats a question, asks no "
+                             f"train answer or is close to a dev question {close}")
+        seen.add(_nfc(question))
 
 
 def build(texts: Path = TEXTS) -> dict[str, object]:
-    """All three outputs as Python objects: SQuAD dicts for train/dev, row lists for jsonl."""
+    """All outputs as Python objects: SQuAD dicts for train/dev, row lists for jsonl."""
     found = {p.stem for p in texts.glob("*.json")}
     if found != set(TOPICS):
         raise ValueError(f"{texts}: topics {sorted(found)}, want {sorted(TOPICS)}")
-    train, dev, passages = [], [], []
+    train, paraphrases, dev, passages = [], [], [], []
     for topic in TOPICS:
-        by_lang = read_topic(topic, texts)
+        by_lang = json.loads((texts / f"{topic}.json").read_text(encoding="utf-8"))
+        if set(by_lang) != set(LANGS):
+            raise ValueError(f"{topic}: languages {sorted(by_lang)}, want {sorted(LANGS)}")
         for lang in LANGS:
             entry = by_lang[lang]
             title, context = _nfc(entry["title"]), _nfc(entry["context"])
             train_pairs, dev_pairs = entry["train"], entry["dev"]
-            if not 4 <= len(train_pairs) <= 6:
-                raise ValueError(f"{topic}-{lang}: {len(train_pairs)} train questions (want 4-6)")
-            if not 1 <= len(dev_pairs) <= 2:
-                raise ValueError(f"{topic}-{lang}: {len(dev_pairs)} dev questions (want 1-2)")
+            for split, low, high in (("train", 4, 6), ("dev", 1, 2)):
+                if not low <= len(entry[split]) <= high:
+                    raise ValueError(f"{topic}-{lang}: {len(entry[split])} {split} questions "
+                                     f"(want {low}-{high})")
             train_q = {_nfc(q) for q, _ in train_pairs}
             if len(train_q) != len(train_pairs) or train_q & {_nfc(q) for q, _ in dev_pairs}:
                 raise ValueError(f"{topic}-{lang}: repeated question text")
-            train.append({"title": title, "paragraphs": [
-                {"context": context, "qas": _qas(topic, lang, context, train_pairs, "")}]})
-            dev.append({"title": title, "paragraphs": [
-                {"context": context, "qas": _qas(topic, lang, context, dev_pairs, "dev")}]})
+            _check_paraphrases(f"{topic}-{lang}", lang, entry)
+            for out, pairs, tag in ((train, train_pairs, ""), (dev, dev_pairs, "dev"),
+                                    (paraphrases, entry["paraphrases"], "p")):
+                out.append({"title": title, "paragraphs": [
+                    {"context": context, "qas": _qas(topic, lang, context, pairs, tag)}]})
             passages.append({"id": f"{topic}-{lang}", "title": title, "text": context,
                              "lang": lang, "article_id": topic})
     return {
         "train.json": {"version": "1.1", "data": train},
+        "paraphrases.json": {"version": "1.1", "data": paraphrases},
         "dev.json": {"version": "1.1", "data": dev},
         "passages.jsonl": passages,
     }
@@ -120,8 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true",
                         help="do not write; exit 1 if the files in --out differ from a rebuild")
     args = parser.parse_args(argv)
-    built = build()
-    texts = render(built)
+    texts = render(built := build())
     if args.check:
         stale = [n for n, t in texts.items()
                  if not (args.out / n).is_file() or (args.out / n).read_text("utf-8") != t]

@@ -12,9 +12,9 @@ the schedule as planned, checkpointed for a later run to continue), checkpointin
 the per-step history (loss, LR) every checkpoint carries, and progress lines.
 
 The loops also share how a checkpoint is made (``checkpoint_and_log``: each loop passes
-its metrics and its log line), how span windows are batched (``stack_windows``) and how
-an extractive model answers its dev questions in lockstep with the other ranks
-(``predict_spans``, ``lockstep_batches``).
+its metrics and its log line), how span windows are batched (``stack_windows``,
+``stack_trimmed_windows``) and how an extractive model answers its dev questions in
+lockstep with the other ranks (``predict_spans``, ``lockstep_batches``).
 """
 
 from __future__ import annotations
@@ -227,6 +227,19 @@ def stack_windows(rows: list[dict]) -> dict[str, torch.Tensor]:
     """Training windows (each column of one length) as a batch of tensors: the collate
     of a ``ShardLoader`` of reader or Dual BERT windows."""
     return {name: torch.tensor([row[name] for row in rows]) for name in rows[0]}
+
+
+def stack_trimmed_windows(rows: list[dict]) -> dict[str, torch.Tensor]:
+    """``stack_windows``, cut after the last position any window of the batch attends to.
+
+    Windows come padded to ``max_seq_length``; a batch of short ones (a question with a
+    paragraph, not a page) then skips the padding's compute, as HF's per-batch padding
+    does. Left-padded windows keep their length.
+    """
+    batch = stack_windows(rows)
+    used = int(batch["attention_mask"].any(dim=0).nonzero().max()) + 1
+    return {name: column[:, :used] if column.dim() == 2 else column
+            for name, column in batch.items()}
 
 
 def lockstep_batches(count: int, batch_size: int) -> int:

@@ -31,8 +31,8 @@ from rayqa.data.squad import QAExample
 from rayqa.models.multitask import MultiTaskReader
 from rayqa.train.distributed import mean_across_workers, rank_world, sharded_dev_scores
 from rayqa.train.data import ShardLoader, featurized_dataset
-from rayqa.train.loop import (checkpoint_and_log, predict_spans, run_epochs, stack_windows,
-                              start_engine, summarize)
+from rayqa.train.loop import (checkpoint_and_log, predict_spans, run_epochs,
+                              stack_trimmed_windows, start_engine, summarize)
 from rayqa.train.multitask import TaskLoader, TaskStep
 
 TRAIN_COLUMNS = ("input_ids", "attention_mask", "token_type_ids", "start_positions",
@@ -150,7 +150,7 @@ def task_loader(task: str, rows: int, tokenizer, cfg: ReaderJobConfig,
     ``lakm`` windows are masked by ``LAKMCollator`` as they are drawn (fresh masks every
     pass, as BERT's dynamic masking; those of a pass depend on seed, rank and pass only).
     """
-    collate = stack_windows
+    collate = stack_trimmed_windows
     if task == "lakm":
         lakm = cfg.lakm
         seed = cfg.train.seed + rank_world()[0]

@@ -10,7 +10,7 @@ import pytest
 
 from rayqa.config import ConfigError, TranslateTestJobConfig, load_config, save_config
 from rayqa.crosslingual import simple_match
-from rayqa.crosslingual.translation_units import split_sentences
+from rayqa.data.sentences import split_sentences
 from rayqa.data.squad import read_squad
 from rayqa.testing.tiny import build_tiny_reader
 from rayqa.testing.tiny_seq2seq import build_tiny_marian

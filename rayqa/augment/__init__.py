@@ -1,4 +1,5 @@
-"""Training-data augmentation: mixMRC translated and mixed-language pairs.
+"""Training-data augmentation: mixMRC translated and mixed-language pairs, and
+sentence-order copies (``rayqa.augment.sentence_order``).
 
 ``rayqa.augment.mixmrc`` holds the per-example logic (answer markers, span recovery,
 mixed pairs, the skip table) as pure functions over any ``Translator``;

@@ -9,29 +9,10 @@ ingress cut and join the same way.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
+from rayqa.data.sentences import split_sentences
 from rayqa.langs import uses_spaces
-
-# A sentence ends after . ! ? (and their full-width and CJK forms) and any closing
-# quotes or brackets; Latin marks only before whitespace ("3.5" and "e.g." stay whole
-# unless a space follows).
-_SENTENCE_END = re.compile(r"(?<=[。！？])[」』”’）)]*|(?<=[.!?])[\"'”’)\]]*(?=\s)")
-
-
-def split_sentences(text: str) -> list[str]:
-    """``text`` cut after each sentence end, whitespace-trimmed, blanks dropped.
-
-    >>> split_sentences("北京很大。它是首都！ Is it? Yes.")
-    ['北京很大。', '它是首都！', 'Is it?', 'Yes.']
-    """
-    pieces, start = [], 0
-    for match in _SENTENCE_END.finditer(text):
-        pieces.append(text[start:match.end()])
-        start = match.end()
-    pieces.append(text[start:])
-    return [piece.strip() for piece in pieces if piece.strip()]
 
 
 def translation_units(passage: str, unit: str) -> list[str]:

@@ -16,13 +16,11 @@ export TOKENIZERS_PARALLELISM = false
 
 .PHONY: setup browser demo test test-fast bench clean
 
-# --no-compile: pip byte-compiles every installed module (torch's thousands), which took
-# half of the install; Python compiles the ones a run imports, once, on first import.
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet --no-compile "$(TORCH_SPEC)"
-	$(PIP) install --quiet --no-compile -e ".[dev]"
+	$(PIP) install --quiet "$(TORCH_SPEC)"
+	$(PIP) install --quiet -e ".[dev]"
 	touch $@
 
 setup: $(VENV)/.installed
